@@ -1,0 +1,134 @@
+"""The contract every convolution algorithm implements.
+
+An algorithm is an object with a ``name`` and five methods; the planner knows
+algorithms only through them (see :mod:`lucid.algos`):
+
+``supports(spec)``
+    ``None`` when it can solve the :class:`~lucid.algos.spec.ConvSpec`, else a
+    sentence saying why not ("winograd: F(2,3) needs kernel_size=3, got 5").
+``flops(spec)``
+    Floating-point operations it really executes (not the definition's count).
+``workspace_bytes(spec)``
+    Extra memory its plan allocates beyond input, weight and output.
+``error_bound(spec)``
+    A normwise relative error bound ``||y - y_exact|| / ||y_exact||`` it keeps.
+``prepare(spec, workspace_limit)``
+    A :class:`Plan`: everything that depends only on the shape, built once.
+
+Backward passes are convolutions too: :mod:`lucid.algos.lowering` rewrites
+backward-data and backward-filter as forward problems, so any algorithm that
+supports the derived spec can serve them.
+"""
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import numpy as np
+
+from .spec import ConvSpec
+
+
+class Plan(abc.ABC):
+    """A per-shape executable: owns buffers and caches, runs one spec many times.
+
+    Subclasses implement :meth:`run`.  A plan may keep a transform of the last
+    weight it saw (see :class:`WeightCache`); it is never shared across shapes.
+    """
+
+    def __init__(self, algorithm: "Algorithm", spec: ConvSpec) -> None:
+        self.algorithm = algorithm
+        self.spec = spec
+
+    @abc.abstractmethod
+    def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Compute the forward problem of :attr:`spec`.
+
+        Parameters
+        ----------
+        x : ndarray, shape ``spec.input_shape``, dtype ``spec.dtype``
+            Unpadded input; the plan applies ``spec.padding`` zeros itself.
+        w : ndarray, shape ``spec.weight_shape``
+            Weight.  Plans may cache a transform of it; the cache is checked
+            against the values every call, so in-place updates are always seen.
+
+        Returns
+        -------
+        ndarray, shape ``spec.output_shape``
+            A fresh array the caller owns (never a view of plan buffers).
+        """
+
+
+class Algorithm(abc.ABC):
+    """Base class of the algorithms; see the module docstring for the contract."""
+
+    name: ClassVar[str]
+    #: True when results are bitwise reproducible run to run (fixed reduction order).
+    deterministic: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def supports(self, spec: ConvSpec) -> str | None:
+        """``None`` if this algorithm can run ``spec``, else the reason in words."""
+
+    @abc.abstractmethod
+    def flops(self, spec: ConvSpec) -> float:
+        """Floating-point operations executed for ``spec``."""
+
+    @abc.abstractmethod
+    def workspace_bytes(self, spec: ConvSpec) -> int:
+        """Bytes of workspace the plan for ``spec`` allocates."""
+
+    @abc.abstractmethod
+    def error_bound(self, spec: ConvSpec) -> float:
+        """Normwise relative error bound of the result for ``spec``'s dtype."""
+
+    @abc.abstractmethod
+    def prepare(self, spec: ConvSpec, workspace_limit: int) -> Plan:
+        """Build the per-shape :class:`Plan` within ``workspace_limit`` bytes."""
+
+    def __repr__(self) -> str:
+        return f"<lucid algorithm {self.name!r}>"
+
+
+def unit_roundoff(spec: ConvSpec) -> float:
+    """Unit roundoff ``u`` of the spec's dtype (2**-24 or 2**-53)."""
+    return float(np.finfo(spec.np_dtype).eps) / 2.0
+
+
+class WeightCache:
+    """Caches ``transform(w)`` and recomputes it whenever ``w``'s values change.
+
+    Validity is decided by value (a stored copy compared with ``np.array_equal``),
+    so optimizer steps, in-place edits, ``load_state_dict`` and raw NumPy writes
+    all invalidate it.  Cost of a hit: one pass over the weight, ``O(C_out*Cig*K)``,
+    negligible beside the convolution itself.
+    """
+
+    def __init__(self, transform) -> None:
+        self._transform = transform
+        self._key: np.ndarray | None = None
+        self._value = None
+
+    def get(self, w: np.ndarray):
+        """Return ``transform(w)``, from the cache when ``w`` is unchanged."""
+        if self._key is None or self._key.shape != w.shape or not np.array_equal(self._key, w):
+            self._value = self._transform(w)
+            self._key = np.array(w, copy=True)
+        return self._value
+
+
+def padded_input(spec: ConvSpec, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``x`` with ``spec.padding`` zeros on each side, written into ``out`` if given.
+
+    ``out`` (shape ``(N, C_in, L_pad)``) lets a plan reuse one buffer; its pad
+    regions are rewritten with zeros on every call, so it may be shared.
+    """
+    left, right = spec.padding
+    if left == 0 and right == 0:
+        return x
+    if out is None:
+        out = np.empty((spec.n, spec.c_in, spec.l_padded), dtype=x.dtype)
+    out[:, :, :left] = 0
+    out[:, :, left + spec.length:] = 0
+    out[:, :, left:left + spec.length] = x
+    return out

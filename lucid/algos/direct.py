@@ -1,0 +1,117 @@
+"""direct: the definition, as a sum of GEMMs over kernel taps on strided views.
+
+For each tap ``k`` the strided view ``x_pad[..., k*d : k*d + s*(Lout-1) + 1 : s]``
+is multiplied by the weight slice ``w[..., k]`` and accumulated::
+
+    y[n, g, :, :] += w[g, :, :, k] @ x_pad[n, g, :, k*d :: s][..., :Lout]
+
+(one batched matmul per tap over batch and groups; no column buffer).  When
+the kernel is longer than the output (``K > Lout``, as in the backward-filter
+problem whose "kernel" is ``dy``) it loops over output positions instead, each
+one GEMM over ``Cig*K``.  Depthwise layers (``Cig = Cog = 1``) use
+shift-and-accumulate over row blocks on the thread pool.
+
+Cost: ``2*N*C_out*Lout*Cig*K`` FLOPs and ``min(K, Lout)`` Python iterations.
+Workspace: the padded input copy when padding is non-zero.  Exact summation
+order per output is fixed, so results are deterministic; error grows like
+``Cig*K*u`` in the worst case (much less in practice).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._parallel import parallel_for
+from .base import Algorithm, Plan, padded_input, unit_roundoff
+from .registry import register
+from .spec import ConvSpec
+
+#: Rows of a depthwise block: ~64 KiB of float32 per tap slice keeps it in L2.
+_DEPTHWISE_BLOCK_BYTES = 1 << 16
+
+
+class DirectPlan(Plan):
+    """Per-shape state of :class:`Direct`: the padded-input buffer."""
+
+    def __init__(self, algorithm: "Direct", spec: ConvSpec) -> None:
+        super().__init__(algorithm, spec)
+        self._xpad = np.empty((spec.n, spec.c_in, spec.l_padded), spec.np_dtype) if any(spec.padding) else None
+        self._depthwise = spec.cig == 1 and spec.cog == 1
+        self._over_taps = spec.kernel_size <= spec.l_out
+
+    def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        xp = padded_input(self.spec, x, self._xpad)
+        if self._depthwise:
+            return self._depthwise_run(xp, w)
+        if self._over_taps:
+            return self._tap_run(xp, w)
+        return self._position_run(xp, w)
+
+    def _tap_run(self, xp: np.ndarray, w: np.ndarray) -> np.ndarray:
+        sp = self.spec
+        g, s, d, lo = sp.groups, sp.stride, sp.dilation, sp.l_out
+        xg = xp.reshape(sp.n, g, sp.cig, sp.l_padded)
+        wg = w.reshape(g, sp.cog, sp.cig, sp.kernel_size)
+        y = np.zeros((sp.n, g, sp.cog, lo), sp.np_dtype)
+        for k in range(sp.kernel_size):
+            start = k * d
+            y += np.matmul(wg[:, :, :, k], xg[:, :, :, start:start + s * (lo - 1) + 1:s])
+        return y.reshape(sp.output_shape)
+
+    def _position_run(self, xp: np.ndarray, w: np.ndarray) -> np.ndarray:
+        sp = self.spec
+        g, kk = sp.groups, sp.kernel_size
+        xg = xp.reshape(sp.n, g, sp.cig, sp.l_padded)
+        wg = w.reshape(g, sp.cog, sp.cig * kk)
+        y = np.empty((sp.n, g, sp.cog, sp.l_out), sp.np_dtype)
+        for t in range(sp.l_out):
+            start = t * sp.stride
+            window = xg[:, :, :, start:start + sp.span:sp.dilation].reshape(sp.n, g, sp.cig * kk, 1)
+            y[:, :, :, t] = np.matmul(wg, window)[..., 0]
+        return y.reshape(sp.output_shape)
+
+    def _depthwise_run(self, xp: np.ndarray, w: np.ndarray) -> np.ndarray:
+        sp = self.spec
+        rows, lo, s, d = sp.n * sp.c_in, sp.l_out, sp.stride, sp.dilation
+        xr = xp.reshape(rows, sp.l_padded)
+        wr = np.broadcast_to(w.reshape(1, sp.c_in, sp.kernel_size), (sp.n, sp.c_in, sp.kernel_size)).reshape(rows, sp.kernel_size)
+        y = np.empty((rows, lo), sp.np_dtype)
+        block = max(1, _DEPTHWISE_BLOCK_BYTES // (lo * sp.itemsize))
+
+        def body(r0: int, r1: int) -> None:
+            tmp = np.empty((min(block, r1 - r0), lo), sp.np_dtype)
+            for b0 in range(r0, r1, block):
+                b1 = min(b0 + block, r1)
+                out, t = y[b0:b1], tmp[:b1 - b0]
+                np.multiply(xr[b0:b1, 0:s * (lo - 1) + 1:s], wr[b0:b1, 0:1], out=out)
+                for k in range(1, sp.kernel_size):
+                    start = k * d
+                    np.multiply(xr[b0:b1, start:start + s * (lo - 1) + 1:s], wr[b0:b1, k:k + 1], out=t)
+                    out += t
+
+        parallel_for(rows, body, min_block=block)
+        return y.reshape(sp.output_shape)
+
+
+class Direct(Algorithm):
+    """The definition: tap-wise GEMMs on strided views.  Serves every spec."""
+
+    name = "direct"
+
+    def supports(self, spec: ConvSpec) -> str | None:
+        return None
+
+    def flops(self, spec: ConvSpec) -> float:
+        return spec.direct_flops
+
+    def workspace_bytes(self, spec: ConvSpec) -> int:
+        return spec.n * spec.c_in * spec.l_padded * spec.itemsize if any(spec.padding) else 0
+
+    def error_bound(self, spec: ConvSpec) -> float:
+        # Normwise bound of a length-(Cig*K) dot product with a sqrt growth model.
+        return 2.0 * unit_roundoff(spec) * float(np.sqrt(spec.cig * spec.kernel_size))
+
+    def prepare(self, spec: ConvSpec, workspace_limit: int) -> DirectPlan:
+        return DirectPlan(self, spec)
+
+
+register(Direct())
