@@ -15,7 +15,7 @@ supports a derived spec can serve them.
 Forcing an algorithm: ``F.conv1d(..., algorithm="fft")``, ``with
 lucid.algos.use("fft"):`` or ``LUCID_CONV_ALGO=fft``.
 """
-from . import direct  # noqa: F401  (registers the algorithm)
+from . import direct, fft, im2col, winograd  # noqa: F401  (each registers its algorithm)
 from .base import Algorithm, Plan
 from .config import use
 from .registry import algorithms, get, names, register

@@ -1,0 +1,1 @@
+"""fft: placeholder — being implemented (registers nothing yet)."""

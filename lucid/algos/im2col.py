@@ -1,0 +1,1 @@
+"""im2col: placeholder — being implemented (registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""winograd: placeholder — being implemented (registers nothing yet)."""
