@@ -14,11 +14,26 @@ supports a derived spec can serve them.
 
 Forcing an algorithm: ``F.conv1d(..., algorithm="fft")``, ``with
 lucid.algos.use("fft"):`` or ``LUCID_CONV_ALGO=fft``.
+
+The planner (:mod:`lucid.algos.planner`) chooses otherwise: ``choose``,
+``clear_plans``, ``set_cache_size``; its decisions are inspectable with
+``records`` / ``report`` / ``clear_records`` / ``export_records``; measured
+decisions and calibrated constants persist with ``save_wisdom`` /
+``load_wisdom`` (checked against ``fingerprint()``); ``calibrate`` refits the
+cost model on this machine.
 """
 from . import direct, fft, im2col, winograd  # noqa: F401  (each registers its algorithm)
 from .base import Algorithm, Plan
+from .calibration import calibrate
 from .config import use
+from .fingerprint import fingerprint
+from .planner import cache_info, choose, clear_plans, execute, set_cache_size
+from .records import clear_records, export_records, records, report
 from .registry import algorithms, get, names, register
 from .spec import ConvSpec
+from .wisdom import load_wisdom, save_wisdom
 
-__all__ = ["Algorithm", "Plan", "ConvSpec", "use", "algorithms", "get", "names", "register"]
+__all__ = ["Algorithm", "Plan", "ConvSpec", "use", "algorithms", "get", "names", "register",
+           "execute", "choose", "clear_plans", "set_cache_size", "cache_info",
+           "records", "report", "clear_records", "export_records",
+           "save_wisdom", "load_wisdom", "calibrate", "fingerprint"]

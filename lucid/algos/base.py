@@ -86,6 +86,26 @@ class Algorithm(abc.ABC):
     def prepare(self, spec: ConvSpec, workspace_limit: int) -> Plan:
         """Build the per-shape :class:`Plan` within ``workspace_limit`` bytes."""
 
+    def cost_features(self, spec: ConvSpec) -> dict[str, float]:
+        """Quantities the planner's cost model weighs to predict this algorithm's time.
+
+        The default serves any algorithm: ``flops`` (float32-equivalent, i.e.
+        scaled by ``itemsize / 4``), ``bytes`` (operands + workspace), ``taps``
+        (``min(K, Lout)``, the Python loop count of a tap-wise method) and
+        ``gemms`` (``taps * N * groups``, small matrix products dispatched).
+        Override to report an algorithm's real loop counts; keys missing from
+        the calibrated constants get the cost model's generic coefficients.
+        """
+        taps = float(min(spec.kernel_size, spec.l_out))
+        operands = spec.n * spec.c_in * spec.length + spec.c_out * spec.cig * spec.kernel_size \
+            + spec.n * spec.c_out * spec.l_out
+        return {
+            "flops": self.flops(spec) * spec.itemsize / 4.0,
+            "bytes": float(operands * spec.itemsize + self.workspace_bytes(spec)),
+            "taps": taps,
+            "gemms": taps * spec.n * spec.groups,
+        }
+
     def __repr__(self) -> str:
         return f"<lucid algorithm {self.name!r}>"
 

@@ -1,41 +1,293 @@
-"""The planner (minimal version): forced algorithm or the direct fallback.
+"""The planner: which algorithm runs each convolution, planned once per shape and cached.
 
-To be replaced by the full planner (heuristic / measure, LRU plan cache,
-records, wisdom).  Its one entry point is :func:`execute`.
+Every call of :func:`execute` resolves its settings (:mod:`lucid.algos.config`)
+and looks up the plan for the key ``(op, spec, settings, threads)`` in a
+bounded LRU cache.  On a miss it decides, builds the winner's plan and records
+the decision (:mod:`lucid.algos.records`):
+
+* **forced** (``algorithm="fft"``, ``use("fft")``, ``LUCID_CONV_ALGO``): that
+  algorithm.  For the forward op a forced algorithm that cannot serve the call
+  raises ValueError with its reason; a backward op runs on it when it supports
+  the derived problem, otherwise on the best one that does (recorded).
+* **heuristic** (default, runs nothing, like FFTW_ESTIMATE): the eligible
+  candidate with the least predicted time (:mod:`lucid.algos.cost_model`).
+* **measure** (like FFTW_MEASURE): times the eligible candidates on the real
+  operands within ``time_limit`` (:mod:`lucid.algos.measure`).  The decision is
+  kept in wisdom (:mod:`lucid.algos.wisdom`) under a *length bucket* (lengths
+  within a factor 2**(1/4)), so a new length in a measured bucket only builds
+  its plan.
+
+Eligible means: ``supports(spec)`` is None, ``workspace_bytes <= workspace_limit``,
+``error_bound <= tolerance`` and, when asked, ``deterministic``.  The planner
+knows algorithms only through that interface.
+
+Concurrency: the cache is guarded by one lock held only for dictionary work;
+a key being planned has a future that other callers of the same key wait on,
+so nothing is planned twice; all plan creation and measuring is serialised by
+one planning lock (FFTW's planner is not thread-safe, and concurrent timing
+would be meaningless); each plan runs under its own lock, because plans reuse
+their buffers.  A cache hit costs a settings lookup, a dict lookup and the
+operand re-layout of its op (~10 µs).
 """
 from __future__ import annotations
 
+import collections
+import math
 import threading
+import time
+from concurrent.futures import Future
 
 import numpy as np
 
-from . import config, registry
-from .lowering import lower
+from . import config, cost_model, records, registry, wisdom
+from ._parallel import THREADS
+from .base import Plan
+from .lowering import Lowering, lower
+from .measure import random_operands, time_plans
 from .spec import ConvSpec
 
-_plans: dict = {}
-_lock = threading.Lock()
+#: Default number of cached plans.
+DEFAULT_CACHE_SIZE = 512
+#: Measured decisions are shared by lengths with equal ``round(BUCKETS_PER_OCTAVE * log2(L))``.
+BUCKETS_PER_OCTAVE = 4
+
+
+class _Entry:
+    """A cached plan with the lowering around it and the lock that serialises its runs."""
+
+    __slots__ = ("plan", "lowering", "lock", "algorithm")
+
+    def __init__(self, plan: Plan, lowering: Lowering) -> None:
+        self.plan, self.lowering, self.lock = plan, lowering, threading.Lock()
+        self.algorithm = plan.algorithm.name
+
+
+_cache: collections.OrderedDict = collections.OrderedDict()
+_inflight: dict = {}
+_cache_lock = threading.Lock()
+_planning_lock = threading.RLock()
+_capacity = DEFAULT_CACHE_SIZE
+_stats = {"hits": 0, "misses": 0}
 
 
 def execute(op: str, spec: ConvSpec, a: np.ndarray, b: np.ndarray, algorithm: str | None = None) -> np.ndarray:
     """Run ``op`` ("forward", "backward_data", "backward_filter") of ``spec`` on operands ``a, b``.
 
-    ``algorithm`` forces the forward algorithm for this call (``None`` defers to
-    :func:`lucid.algos.use` and ``LUCID_CONV_ALGO``).
+    Forward takes ``(x, w)``, backward_data ``(dy, w)``, backward_filter
+    ``(dy, x)`` (see :mod:`lucid.algos.lowering`).  ``algorithm`` forces the
+    forward algorithm for this call; ``None`` defers to :func:`lucid.algos.use`
+    and ``LUCID_CONV_ALGO``.  The operands are never modified; the result is a
+    fresh array.
     """
-    forced = config.resolve("algorithm", algorithm)
-    lowering = lower(op, spec)
-    key = (op, spec, forced)
-    with _lock:
-        entry = _plans.get(key)
-        if entry is None:
-            algo = registry.get("direct")
-            if forced != config.AUTO:
-                chosen = registry.get(forced)
-                reason = chosen.supports(lowering.spec)
-                if reason is None:
-                    algo = chosen
-                elif op == "forward":
-                    raise ValueError(f"algorithm={forced!r} cannot run this convolution: {reason}")
-            entry = _plans[key] = algo.prepare(lowering.spec, 1 << 30)
-    return lowering.result(entry.run(*lowering.operands(a, b)))
+    key = (op, spec, config.settings(algorithm), THREADS)
+    entry = _entry(key, (a, b))
+    lowering = entry.lowering
+    with entry.lock:
+        return lowering.result(entry.plan.run(*lowering.operands(a, b)))
+
+
+def choose(spec: ConvSpec, op: str = "forward", algorithm: str | None = None) -> str:
+    """The algorithm the planner runs ``op`` of ``spec`` with under the current settings.
+
+    Plans the problem if it is not cached (measuring it on random operands in
+    measure mode), exactly as the first :func:`execute` call would.
+    """
+    return _entry((op, spec, config.settings(algorithm), THREADS), None).algorithm
+
+
+def clear_plans() -> None:
+    """Drop every cached plan (decisions in wisdom and records are kept)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def set_cache_size(n: int) -> None:
+    """Keep at most ``n`` plans (least recently used are evicted first)."""
+    global _capacity
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"set_cache_size: n must be a positive int, got {n!r}")
+    with _cache_lock:
+        _capacity = int(n)
+        while len(_cache) > _capacity:
+            _cache.popitem(last=False)
+
+
+def cache_info() -> dict:
+    """``{"hits", "misses", "size", "capacity"}`` of the plan cache."""
+    with _cache_lock:
+        return {**_stats, "size": len(_cache), "capacity": _capacity}
+
+
+def _entry(key: tuple, operands: tuple | None) -> _Entry:
+    """The cached entry of ``key``, planning it once if absent (other callers wait)."""
+    with _cache_lock:
+        entry = _cache.get(key)
+        if entry is not None:
+            _cache.move_to_end(key)
+            _stats["hits"] += 1
+            return entry
+        future = _inflight.get(key)
+        owner = future is None
+        if owner:
+            future = _inflight[key] = Future()
+            _stats["misses"] += 1
+    if not owner:
+        return future.result()
+    try:
+        entry = _plan(key, operands)
+    except BaseException as exc:
+        with _cache_lock:
+            del _inflight[key]
+        future.set_exception(exc)
+        raise
+    with _cache_lock:
+        _cache[key] = entry
+        while len(_cache) > _capacity:
+            _cache.popitem(last=False)
+        del _inflight[key]
+    future.set_result(entry)
+    return entry
+
+
+def _size(nbytes: float) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{int(nbytes)} B"
+
+
+def _assess(algorithm, spec: ConvSpec, settings: config.Settings) -> dict:
+    """One candidate's record: support, predicted time, workspace, error bound, and why it is skipped."""
+    reason = algorithm.supports(spec)
+    cand = {"name": algorithm.name, "supported": reason is None, "reason": reason, "predicted_s": None,
+            "measured_s": None, "workspace_bytes": None, "error_bound": None,
+            "deterministic": bool(algorithm.deterministic), "note": None}
+    if reason is not None:
+        return cand
+    workspace, bound = int(algorithm.workspace_bytes(spec)), float(algorithm.error_bound(spec))
+    cand.update(predicted_s=cost_model.predict(algorithm, spec), workspace_bytes=workspace, error_bound=bound)
+    if workspace > settings.workspace_limit:
+        cand["reason"] = f"workspace {_size(workspace)} > workspace_limit {_size(settings.workspace_limit)}"
+    elif bound > settings.tolerance:
+        cand["reason"] = f"error bound {bound:.1e} > tolerance {settings.tolerance:.1e}"
+    elif settings.deterministic and not algorithm.deterministic:
+        cand["reason"] = "not deterministic (deterministic=True)"
+    return cand
+
+
+def _skip_note(cand: dict) -> str:
+    reason = cand["reason"]
+    return reason if reason.startswith(cand["name"]) else f"{cand['name']} skipped: {reason}"
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1e3:.3g} ms" if value >= 1e-4 else f"{value * 1e6:.3g} us"
+
+
+def _explain(chosen: str, eligible: list[dict], skipped: list[dict], field: str) -> str:
+    """The one-line human reason: winner vs runner-up on ``field``, then the skipped ones."""
+    verb = "measured" if field == "measured_s" else "predicted"
+    ranked = sorted((c for c in eligible if c[field] is not None), key=lambda c: c[field])
+    parts = []
+    winner = next((c for c in ranked if c["name"] == chosen), None)
+    if winner is not None:
+        rivals = [c for c in ranked if c["name"] != chosen][:2]
+        vs = " vs " + ", ".join(f"{c['name']} {_seconds(c[field])}" for c in rivals) if rivals else " (only candidate)"
+        parts.append(f"{chosen}: {verb} {_seconds(winner[field])}{vs}")
+    return "; ".join(parts + [_skip_note(c) for c in skipped])
+
+
+def _bucket_key(op: str, spec: ConvSpec, settings: config.Settings) -> str:
+    """Wisdom key of a measured decision: the shape with its length replaced by its bucket."""
+    bucket = round(BUCKETS_PER_OCTAVE * math.log2(spec.length))
+    shape = spec.describe().replace(f" L{spec.length} ", f" Lb{bucket} ")
+    tolerance = "inf" if math.isinf(settings.tolerance) else f"{settings.tolerance:.3g}"
+    return (f"{op} {shape} ws{settings.workspace_limit} tol{tolerance} "
+            f"det{int(settings.deterministic)} t{THREADS}")
+
+
+def _no_candidate(op: str, spec: ConvSpec, cands: list[dict]) -> ValueError:
+    notes = "; ".join(_skip_note(c) for c in cands)
+    hint = " (raise workspace_limit)" if any("workspace_limit" in (c["reason"] or "") for c in cands) else ""
+    return ValueError(f"no algorithm can run {op} of {spec.describe()} under the current settings{hint}: {notes}")
+
+
+def _measure_choice(op, source: ConvSpec, lowering: Lowering, eligible: list[dict], settings, operands):
+    """Measure-mode decision: (name, plan or None, reason, reused?); fills ``measured_s``."""
+    by_name = {c["name"]: c for c in eligible}
+    bucket = _bucket_key(op, source, settings)
+    known = wisdom.lookup(bucket)
+    if known is not None and known["algorithm"] in by_name:
+        for name, seconds in known["measured"].items():
+            if name in by_name:
+                by_name[name]["measured_s"] = seconds
+        return known["algorithm"], None, f"{known['algorithm']}: measured decision of bucket reused", True
+    spec = lowering.spec
+    x, w = lowering.operands(*operands) if operands is not None else random_operands(spec)
+    plans = {}
+    for cand in sorted(eligible, key=lambda c: c["predicted_s"]):
+        try:
+            plans[cand["name"]] = registry.get(cand["name"]).prepare(spec, settings.workspace_limit)
+        except Exception as exc:     # a plan that cannot be built loses, with the reason recorded
+            cand["measured_s"], cand["reason"] = math.inf, f"prepare failed: {type(exc).__name__}: {exc}"
+    times, notes = time_plans(plans, x, w, settings.time_limit)
+    for name, seconds in times.items():
+        by_name[name]["measured_s"] = seconds
+        if name in notes:
+            by_name[name]["note"] = notes[name]
+    finite = {n: t for n, t in times.items() if t is not None and math.isfinite(t)}
+    if not finite:
+        raise RuntimeError(f"every candidate failed while measuring {op} of {source.describe()}: {notes}")
+    name = min(finite, key=finite.get)
+    wisdom.store(bucket, name, times)
+    return name, plans[name], _explain(name, eligible, [], "measured_s"), False
+
+
+def _auto(op, source, lowering, cands, settings, operands):
+    """(name, plan or None, reason, reused?) of the best eligible candidate in the current mode."""
+    eligible = [c for c in cands if c["reason"] is None]
+    if not eligible:
+        raise _no_candidate(op, source, cands)
+    skipped = [c for c in cands if c["reason"] is not None]
+    if settings.mode == "measure":
+        name, plan, reason, reused = _measure_choice(op, source, lowering, eligible, settings, operands)
+        tail = "".join(f"; {_skip_note(c)}" for c in skipped)
+        return name, plan, reason + tail, reused
+    name = min(eligible, key=lambda c: c["predicted_s"])["name"]
+    return name, None, _explain(name, eligible, skipped, "predicted_s"), False
+
+
+def _plan(key: tuple, operands: tuple | None) -> _Entry:
+    """Decide, build and record the plan of ``key`` (under the planning lock)."""
+    op, source, settings, threads = key
+    started = time.perf_counter()
+    lowering = lower(op, source)
+    with _planning_lock:
+        wisdom.auto_load()
+        cands = [_assess(algorithm, lowering.spec, settings) for algorithm in registry.algorithms()]
+        forced = settings.algorithm
+        if forced == config.AUTO:
+            name, plan, reason, reused = _auto(op, source, lowering, cands, settings, operands)
+        else:
+            mine = next(c for c in cands if c["name"] == forced)
+            if mine["reason"] is None:
+                name, plan, reason, reused = forced, None, f"{forced}: forced", False
+            elif op == "forward":
+                raise ValueError(f"algorithm={forced!r} cannot run forward of {source.describe()}: {mine['reason']}")
+            else:
+                name, plan, reason, reused = _auto(op, source, lowering, cands, settings, operands)
+                reason = f"forced {forced} cannot serve {op} ({_skip_note(mine)}); fell back to {reason}"
+        if plan is None:
+            plan = registry.get(name).prepare(lowering.spec, settings.workspace_limit)
+    records.add({
+        "op": op, "key": f"{source.describe()} t{threads}", "spec": lowering.spec.describe(),
+        "mode": "forced" if forced != config.AUTO else settings.mode, "algorithm": name, "reason": reason,
+        "candidates": cands, "cache_hit": reused, "duration_s": time.perf_counter() - started,
+        "settings": {"workspace_limit": settings.workspace_limit,
+                     "tolerance": None if math.isinf(settings.tolerance) else settings.tolerance,
+                     "deterministic": settings.deterministic, "time_limit": settings.time_limit},
+    })
+    return _Entry(plan, lowering)
+
+
+wisdom.on_change(clear_plans)

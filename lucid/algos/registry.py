@@ -37,3 +37,14 @@ def get(name: str) -> Algorithm:
         return _ALGORITHMS[name]
     except KeyError:
         raise ValueError(f"algorithm must be one of {sorted(_ALGORITHMS)} or 'auto', got {name!r}") from None
+
+
+def unregister(name: str) -> Algorithm:
+    """Remove and return the algorithm called ``name`` (for tests and plug-in unloading).
+
+    Plans the planner already cached for it stay valid until
+    :func:`lucid.algos.clear_plans`.
+    """
+    algorithm = get(name)
+    del _ALGORITHMS[name]
+    return algorithm

@@ -1,0 +1,124 @@
+"""Calibrate the heuristic cost model on this machine: time a small grid, fit, store.
+
+:func:`calibrate` times every registered algorithm on a fixed grid of forward
+problems and on the backward problems they lower to (huge-kernel
+backward-filter, upsampled backward-data), fits each algorithm's coefficients
+with :func:`lucid.algos.cost_model.fit`, installs them and keeps them in wisdom
+(and writes it to ``path`` if given).  The shipped defaults in
+:data:`lucid.algos.cost_model.CALIBRATED` were produced by this routine.
+"""
+from __future__ import annotations
+
+import datetime
+import itertools
+import os
+import platform
+import random
+import time
+
+import numpy as np
+
+from . import cost_model, registry, wisdom
+from .config import DEFAULT_WORKSPACE_LIMIT
+from .fingerprint import fingerprint
+from .lowering import derived_spec
+from .measure import random_operands, time_plans
+from .spec import ConvSpec
+
+#: Largest ``direct_flops`` of a grid problem: keeps each timed run under ~0.1 s.
+MAX_FLOPS = 1.5e9
+
+
+def grid(seed: int = 0) -> list[ConvSpec]:
+    """The calibration problems: forward specs and their two derived backward specs, shuffled.
+
+    Spans K 1..1025, dense / grouped / depthwise channels, dilation 1..64,
+    stride 1..4, lengths 128..16384 and batch 1..16, capped at
+    :data:`MAX_FLOPS` each, in a fixed pseudo-random order so that a time
+    budget cut still leaves every region represented.
+    """
+    forward = []
+    for k, length, (c, groups), n, (stride, dilation) in itertools.product(
+            (1, 2, 3, 4, 7, 15, 31, 65, 257, 1025), (128, 1024, 4096, 16384),
+            ((1, 1), (16, 1), (64, 1), (256, 1), (64, 64), (256, 256), (64, 4)), (1, 4, 16),
+            ((1, 1), (1, 8), (2, 1), (1, 64))):
+        span = dilation * (k - 1) + 1
+        if span > length + 2 * (span // 2):
+            continue
+        c_out = 64 if c == 1 else c
+        spec = ConvSpec(n, c, c_out, length, k, stride, (span // 2, span // 2), dilation, groups)
+        if spec.direct_flops <= MAX_FLOPS:
+            forward.append(spec)
+    rng = random.Random(seed)
+    rng.shuffle(forward)
+    chosen = forward[:160]
+    backward = [derived_spec(op, s) for s in chosen[:60] for op in ("backward_data", "backward_filter")]
+    problems = [s for s in chosen + backward if s.direct_flops <= MAX_FLOPS]
+    rng.shuffle(problems)
+    return problems
+
+
+def _time_all(spec: ConvSpec, budget_s: float) -> dict[str, float]:
+    """Seconds per algorithm supporting ``spec`` within the default workspace limit."""
+    plans = {}
+    for algorithm in registry.algorithms():
+        if algorithm.supports(spec) is None and algorithm.workspace_bytes(spec) <= DEFAULT_WORKSPACE_LIMIT:
+            plans[algorithm.name] = algorithm.prepare(spec, DEFAULT_WORKSPACE_LIMIT)
+    if not plans:
+        return {}
+    x, w = random_operands(spec)
+    times, _ = time_plans(plans, x, w, budget_s)
+    return {name: t for name, t in times.items() if t is not None and np.isfinite(t) and t > 0}
+
+
+def calibrate(path: str | os.PathLike | None = None, budget_s: float = 120.0) -> dict:
+    """Refit the heuristic cost model's constants on this machine.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        Wisdom file to merge the new constants into (:func:`lucid.algos.save_wisdom`).
+    budget_s : float
+        Wall-clock budget; the grid (:func:`grid`) is timed in order until it
+        runs out, at most 0.5 s per problem.
+
+    Returns
+    -------
+    dict
+        ``constants`` (per algorithm), ``provenance`` (machine, date, fit,
+        sample count) and ``fit`` (per algorithm: samples, median and worst
+        predicted/measured ratio).
+
+    Notes
+    -----
+    Cost: ``budget_s`` seconds (the grid takes about 3 minutes in full on
+    2 cores).  The machine should be otherwise idle; noise inflates overheads.
+    The constants take effect at once (cached plans are dropped) and are
+    saved with the rest of the wisdom.
+    """
+    if not budget_s > 0:
+        raise ValueError(f"calibrate: budget_s must be a positive number of seconds, got {budget_s!r}")
+    deadline = time.perf_counter() + budget_s
+    samples: dict[str, list] = {algorithm.name: [] for algorithm in registry.algorithms()}
+    for spec in grid():
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            break
+        for name, seconds in _time_all(spec, min(0.5, remaining)).items():
+            samples[name].append((registry.get(name).cost_features(spec), seconds))
+    constants, quality = {}, {}
+    for name, rows in samples.items():
+        if len(rows) < 8:
+            continue
+        constants[name] = cost_model.fit(rows)
+        ratios = cost_model.relative_errors(constants[name], rows)
+        quality[name] = {"samples": len(rows), "median_ratio": float(np.median(ratios)),
+                         "worst_ratio": float(max(ratios.max(), 1 / ratios.min()))}
+    provenance = {"machine": f"{fingerprint()['cpu']}, {fingerprint()['cores']} cores, {platform.node()}",
+                  "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
+                  "fit": "cost_model.fit: NNLS on relative error over lucid.algos.calibration.grid()",
+                  "samples": sum(q["samples"] for q in quality.values())}
+    wisdom.set_calibration(constants, provenance)
+    if path is not None:
+        wisdom.save_wisdom(path)
+    return {"constants": constants, "provenance": provenance, "fit": quality}

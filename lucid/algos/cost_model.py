@@ -1,0 +1,128 @@
+"""The heuristic planner's cost model: predicted seconds from an algorithm's cost features.
+
+For an algorithm ``a`` and a spec ``s`` with features ``f_i = a.cost_features(s)``
+(see :meth:`lucid.algos.base.Algorithm.cost_features`; by default ``flops``,
+``bytes``, ``taps``, ``gemms``) the prediction is linear::
+
+    t(a, s) = c[a]["overhead"] + sum_i c[a][i] * f_i
+
+``overhead`` is the fixed cost of one call (dispatch, allocation, pool hand-off),
+``flops`` the inverse sustained compute rate, ``bytes`` the inverse memory
+bandwidth, ``taps`` / ``gemms`` the cost of a Python iteration / of one small
+batched matrix product.  The coefficients are fitted per algorithm by
+non-negative least squares on *relative* error (each timed sample's row is
+divided by its time), because the planner compares ratios of predictions.
+
+Provenance of :data:`CALIBRATED` is in :data:`PROVENANCE`.  An algorithm
+without calibrated constants (a newly added fifth one) and any feature missing
+from its constants get :data:`GENERIC`, a deliberately middle-of-the-road
+machine model, so a new algorithm competes on its flops and bytes from day one.
+
+Notes
+-----
+A linear model cannot see cache effects or BLAS efficiency on skinny matrices,
+so its weak regions are very small problems (where overheads dominate and the
+algorithms are within a few tens of microseconds of each other anyway) and
+mid-size FFT lengths just above a 5-smooth size.  Measure mode
+(``lucid.algos.use(mode="measure")``) is the remedy when it matters.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from scipy.optimize import nnls
+
+from .base import Algorithm
+from .spec import ConvSpec
+
+#: Coefficient names; ``overhead`` multiplies the constant feature 1.
+OVERHEAD = "overhead"
+
+#: Generic machine: 30 GFLOP/s, 5 GB/s, 5 µs per Python step, 1 µs per small GEMM, 50 µs per call.
+GENERIC: dict[str, float] = {OVERHEAD: 50e-6, "flops": 1 / 30e9, "bytes": 1 / 5e9, "taps": 5e-6, "gemms": 1e-6}
+
+#: Fitted on this machine by :func:`lucid.algos.calibration.calibrate`; see PROVENANCE.
+CALIBRATED: dict[str, dict[str, float]] = {}
+
+#: Where CALIBRATED came from.
+PROVENANCE = {
+    "machine": "not yet calibrated",
+    "date": None,
+    "fit": "non-negative least squares on relative error",
+    "samples": 0,
+}
+
+_lock = threading.Lock()
+_active: dict[str, dict[str, float]] = {name: dict(c) for name, c in CALIBRATED.items()}
+
+
+def constants() -> dict[str, dict[str, float]]:
+    """A copy of the coefficients in use, per algorithm name."""
+    with _lock:
+        return {name: dict(c) for name, c in _active.items()}
+
+
+def set_constants(table: dict[str, dict[str, float]] | None) -> None:
+    """Use ``table`` (algorithm name -> coefficient name -> seconds per unit).
+
+    ``None`` restores the shipped :data:`CALIBRATED` defaults.  Entries for
+    algorithms not in ``table`` keep their current values.
+    """
+    global _active
+    with _lock:
+        if table is None:
+            _active = {name: dict(c) for name, c in CALIBRATED.items()}
+            return
+        merged = {name: dict(c) for name, c in _active.items()}
+        for name, coefficients in table.items():
+            merged[name] = {key: float(value) for key, value in coefficients.items()}
+        _active = merged
+
+
+def predict(algorithm: Algorithm, spec: ConvSpec) -> float:
+    """Predicted seconds for ``algorithm`` on ``spec`` (see the module docstring).
+
+    Cost: one ``cost_features`` call and a handful of multiplications.
+    """
+    coefficients = _active.get(algorithm.name, GENERIC)
+    total = coefficients.get(OVERHEAD, GENERIC[OVERHEAD])
+    for feature, value in algorithm.cost_features(spec).items():
+        total += coefficients.get(feature, GENERIC.get(feature, 0.0)) * value
+    return total
+
+
+def fit(samples: list[tuple[dict[str, float], float]]) -> dict[str, float]:
+    """Fit one algorithm's coefficients to ``(features, measured seconds)`` samples.
+
+    Solves ``min ||(F c - t) / t||`` subject to ``c >= 0`` (scipy ``nnls``), where
+    row ``j`` of ``F`` is ``[1, f_1, ..., f_m]`` of sample ``j``.  Columns are
+    scaled to unit norm first so the solver sees a well-conditioned problem.
+
+    Returns
+    -------
+    dict
+        ``{"overhead": c_0, feature: c_i, ...}``.  With fewer samples than
+        coefficients, the generic constants are returned unchanged.
+    """
+    if not samples:
+        return dict(GENERIC)
+    names = sorted({key for features, _ in samples for key in features})
+    if len(samples) < len(names) + 1:
+        return dict(GENERIC)
+    times = np.array([t for _, t in samples], dtype=float)
+    matrix = np.array([[1.0] + [features.get(n, 0.0) for n in names] for features, _ in samples]) / times[:, None]
+    scale = np.linalg.norm(matrix, axis=0)
+    scale[scale == 0] = 1.0
+    solution, _ = nnls(matrix / scale, np.ones_like(times), maxiter=50 * matrix.shape[1])
+    solution = solution / scale
+    return {OVERHEAD: float(solution[0]), **{n: float(c) for n, c in zip(names, solution[1:])}}
+
+
+def relative_errors(coefficients: dict[str, float], samples: list[tuple[dict[str, float], float]]) -> np.ndarray:
+    """``predicted / measured`` for each sample under ``coefficients`` (1.0 is perfect)."""
+    out = []
+    for features, seconds in samples:
+        predicted = coefficients.get(OVERHEAD, 0.0) + sum(coefficients.get(k, 0.0) * v for k, v in features.items())
+        out.append(predicted / seconds)
+    return np.array(out)

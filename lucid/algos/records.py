@@ -1,0 +1,128 @@
+"""Every planner decision as a plain, JSON-ready record: what was chosen and why.
+
+A record is a ``dict`` with the fixed fields
+
+``op``, ``key``, ``spec``, ``mode``, ``algorithm``, ``reason``, ``candidates``,
+``cache_hit``, ``duration_s``, ``settings``, ``time``
+
+where each candidate is ``{"name", "supported", "reason", "predicted_s",
+"measured_s", "workspace_bytes", "error_bound", "deterministic"}`` (``reason``
+is ``None`` for a candidate that was eligible, else why it was skipped;
+``measured_s`` is ``None`` unless it was timed).  ``cache_hit`` is true when
+the decision was reused from a measured length bucket or from wisdom instead of
+being planned afresh.
+
+Records are kept in a bounded buffer (the newest :data:`MAX_RECORDS`) and each
+new one is logged on the ``lucid.algos`` logger at INFO; ``LUCID_VERBOSE=1``
+attaches a stderr handler so they print as they happen, like ONEDNN_VERBOSE.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import math
+import os
+import threading
+import time
+
+#: Records kept in memory; the oldest are dropped first.
+MAX_RECORDS = 10_000
+
+logger = logging.getLogger("lucid.algos")
+
+_lock = threading.Lock()
+_records: collections.deque = collections.deque(maxlen=MAX_RECORDS)
+_verbose_handler: logging.Handler | None = None
+
+
+def _ensure_verbose() -> None:
+    """Attach a stderr handler at INFO when ``LUCID_VERBOSE`` is set to a true value."""
+    global _verbose_handler
+    if _verbose_handler is None and os.environ.get("LUCID_VERBOSE", "").strip().lower() in ("1", "true", "yes", "on"):
+        _verbose_handler = logging.StreamHandler()
+        _verbose_handler.setFormatter(logging.Formatter("lucid_verbose,%(message)s"))
+        logger.addHandler(_verbose_handler)
+        if logger.level == logging.NOTSET or logger.level > logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
+def _jsonable(value):
+    """``value`` with non-finite floats (failed or untimed candidates) replaced by None."""
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def add(record: dict) -> None:
+    """Store ``record`` and log it (one line: op, key, chosen algorithm, reason, duration)."""
+    record = _jsonable({**record, "time": time.time()})
+    with _lock:
+        _records.append(record)
+    _ensure_verbose()
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("%s,%s,%s,%s,%s,%.1fus", record["op"], record["key"], record["mode"], record["algorithm"],
+                    record["reason"], record["duration_s"] * 1e6)
+
+
+def records() -> list[dict]:
+    """All stored decisions, oldest first, as JSON-ready dicts (copies).
+
+    Examples
+    --------
+    >>> isinstance(records(), list)
+    True
+    """
+    with _lock:
+        return json.loads(json.dumps(list(_records)))
+
+
+def clear_records() -> None:
+    """Forget all stored decisions (plans stay cached)."""
+    with _lock:
+        _records.clear()
+
+
+def export_records(path: str | os.PathLike) -> None:
+    """Write :func:`records` to ``path`` as a JSON list (atomically replaced)."""
+    from .wisdom import atomic_write_json
+    atomic_write_json(path, records())
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value == float("inf"):
+        return "inf"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value * 1e6:.3g} us"
+
+
+def report(records_: list[dict] | None = None) -> str:
+    """A printable table of decisions (default: all stored), one block per decision.
+
+    Each decision shows op, shape key, mode, the chosen algorithm and the
+    reason, then one line per candidate with predicted / measured time,
+    workspace, error bound and why it was skipped, if it was.
+    """
+    rows = records() if records_ is None else records_
+    lines = [f"{len(rows)} planner decision(s)"]
+    header = f"  {'candidate':<10} {'predicted':>10} {'measured':>10} {'workspace':>11} {'err bound':>9}  note"
+    for record in rows:
+        hit = " (reused)" if record.get("cache_hit") else ""
+        lines.append(f"{record['op']:<15} {record['key']}  mode={record['mode']}  -> {record['algorithm']}{hit}"
+                     f"  [{record.get('duration_s', 0.0) * 1e3:.2f} ms]")
+        lines.append(f"  reason: {record['reason']}")
+        lines.append(header)
+        for cand in record.get("candidates", []):
+            mark = "*" if cand["name"] == record["algorithm"] else " "
+            lines.append(f" {mark}{cand['name']:<10} {_seconds(cand.get('predicted_s')):>10} "
+                         f"{_seconds(cand.get('measured_s')):>10} {cand.get('workspace_bytes', 0):>11} "
+                         f"{cand.get('error_bound', 0.0):>9.1e}  {cand.get('reason') or ''}")
+    return "\n".join(lines)
