@@ -76,10 +76,8 @@ def conv1d_grads_ref(x, w, dy, stride=1, padding=0, dilation=1, groups=1, paddin
     c_out, cig, kernel_size = w.shape
     left, right = _pad_amounts(padding, length, kernel_size, dilation)
     # Which input sample each padded position copies (or None for a zero).
-    source = np.arange(length, dtype=np.float64)[None, :]
-    src = pad_ref(source + 1.0, left, right, padding_mode)[0].astype(int) - 1
-    if padding_mode == "zeros":
-        src = np.array([j - left if 0 <= j - left < length else -1 for j in range(length + left + right)])
+    ramp = np.arange(1, length + 1, dtype=np.float64)[None, :]
+    src = np.rint(pad_ref(ramp, left, right, padding_mode)[0]).astype(int) - 1   # -1: a zero
     xp = pad_ref(x, left, right, padding_mode)
     cog = c_out // groups
     dx = np.zeros_like(x)
@@ -113,3 +111,58 @@ def finite_difference(f, a, eps=1e-6):
         flat[i] = keep
         gflat[i] = (hi - lo) / (2 * eps)
     return grad
+
+
+def conv1d_ref_taps(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
+    """The same definition as :func:`conv1d_ref`, looping over (output channel, input channel, tap)
+    and vectorised only over batch and time, for the larger shapes of the fuzz tests."""
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    c_out, cig, kernel_size = w.shape
+    left, right = _pad_amounts(padding, x.shape[-1], kernel_size, dilation)
+    xp = pad_ref(x, left, right, padding_mode) if (left or right) else x
+    l_out = (xp.shape[-1] - dilation * (kernel_size - 1) - 1) // stride + 1
+    cog = c_out // groups
+    y = np.zeros((x.shape[0], c_out, l_out))
+    last = stride * (l_out - 1) + 1
+    for o in range(c_out):
+        g = o // cog
+        for c in range(cig):
+            for k in range(kernel_size):
+                y[:, o, :] += w[o, c, k] * xp[:, g * cig + c, k * dilation:k * dilation + last:stride]
+        if b is not None:
+            y[:, o, :] += b[o]
+    return y
+
+
+def conv1d_grads_ref_taps(x, w, dy, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
+    """``(dx, dw, db)`` by the chain rule over the loops of :func:`conv1d_ref_taps`.
+
+    Padding is differentiated by padding an index ramp: each padded position
+    knows which input sample (if any) it copies.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    dy = np.asarray(dy, dtype=np.float64)
+    length = x.shape[-1]
+    c_out, cig, kernel_size = w.shape
+    left, right = _pad_amounts(padding, length, kernel_size, dilation)
+    ramp = np.arange(1, length + 1, dtype=np.float64)[None, :]
+    src = np.rint(pad_ref(ramp, left, right, padding_mode)[0]).astype(int) - 1   # -1: a zero
+    xp = pad_ref(x, left, right, padding_mode)
+    cog = c_out // groups
+    l_out = dy.shape[-1]
+    last = stride * (l_out - 1) + 1
+    dxp = np.zeros_like(xp)
+    dw = np.zeros_like(w)
+    for o in range(c_out):
+        g = o // cog
+        for c in range(cig):
+            for k in range(kernel_size):
+                window = slice(k * dilation, k * dilation + last, stride)
+                dw[o, c, k] = np.sum(dy[:, o, :] * xp[:, g * cig + c, window])
+                dxp[:, g * cig + c, window] += dy[:, o, :] * w[o, c, k]
+    dx = np.zeros_like(x)
+    for j in np.nonzero(src >= 0)[0]:
+        dx[:, :, src[j]] += dxp[:, :, j]
+    return dx, dw, dy.sum(axis=(0, 2))
