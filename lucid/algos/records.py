@@ -104,6 +104,10 @@ def _seconds(value: float | None) -> str:
     return f"{value * 1e6:.3g} us"
 
 
+def _bound(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1e}"
+
+
 def report(records_: list[dict] | None = None) -> str:
     """A printable table of decisions (default: all stored), one block per decision.
 
@@ -123,6 +127,6 @@ def report(records_: list[dict] | None = None) -> str:
         for cand in record.get("candidates", []):
             mark = "*" if cand["name"] == record["algorithm"] else " "
             lines.append(f" {mark}{cand['name']:<10} {_seconds(cand.get('predicted_s')):>10} "
-                         f"{_seconds(cand.get('measured_s')):>10} {cand.get('workspace_bytes', 0):>11} "
-                         f"{cand.get('error_bound', 0.0):>9.1e}  {cand.get('reason') or ''}")
+                         f"{_seconds(cand.get('measured_s')):>10} {cand.get('workspace_bytes') or 0:>11} "
+                         f"{_bound(cand.get('error_bound')):>9}  {cand.get('reason') or cand.get('note') or ''}")
     return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""Tiny fake algorithms for the planner tests, registered only inside a ``with`` block.
+
+A :class:`Fake` computes the right answer (through ``direct``'s plan) but lets a
+test set everything the planner looks at: what it supports, its predicted cost,
+workspace, error bound, determinism, how long a run takes and whether it fails.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+from lucid.algos import clear_plans, clear_records, cost_model, registry, wisdom
+from lucid.algos.base import Algorithm, Plan
+from lucid.algos.direct import Direct
+
+
+class FakePlan(Plan):
+    def __init__(self, algorithm: "Fake", spec) -> None:
+        super().__init__(algorithm, spec)
+        self._inner = Direct().prepare(spec, 1 << 30)
+
+    def run(self, x, w):
+        fake = self.algorithm
+        fake.runs += 1
+        if fake.fail:
+            raise RuntimeError(f"{fake.name} broke")
+        if fake.sleep_s:
+            time.sleep(fake.sleep_s)
+        return self._inner.run(x, w)
+
+
+class Fake(Algorithm):
+    """A configurable stand-in; ``predicted_s`` is its whole cost-model prediction."""
+
+    def __init__(self, name, predicted_s=1e-3, *, max_kernel=None, workspace=0, bound=1e-7,
+                 deterministic=True, sleep_s=0.0, fail=False, prepare_s=0.0) -> None:
+        self.name = name
+        self.predicted_s, self.max_kernel, self.workspace, self.bound = predicted_s, max_kernel, workspace, bound
+        self.deterministic, self.sleep_s, self.fail, self.prepare_s = deterministic, sleep_s, fail, prepare_s
+        self.prepares = self.runs = 0
+        self._count_lock = threading.Lock()
+
+    def supports(self, spec):
+        if self.max_kernel is not None and spec.kernel_size > self.max_kernel:
+            return f"{self.name}: needs kernel_size <= {self.max_kernel}, got {spec.kernel_size}"
+        return None
+
+    def flops(self, spec):
+        return spec.direct_flops
+
+    def workspace_bytes(self, spec):
+        return self.workspace
+
+    def error_bound(self, spec):
+        return self.bound
+
+    def cost_features(self, spec):
+        return {}
+
+    def prepare(self, spec, workspace_limit):
+        with self._count_lock:
+            self.prepares += 1
+        if self.prepare_s:
+            time.sleep(self.prepare_s)
+        return FakePlan(self, spec)
+
+
+def reset_planner() -> None:
+    """Forget plans, records and wisdom (restoring the shipped constants)."""
+    clear_plans()
+    clear_records()
+    wisdom.forget()
+
+
+@contextlib.contextmanager
+def fakes(*algorithms: Fake, only: bool = False):
+    """Register ``algorithms`` (and hide the real ones if ``only``) for the block.
+
+    Each fake's cost-model constants are set so its prediction is exactly its
+    ``predicted_s``.  Everything is restored and the planner state reset after.
+    """
+    hidden = [registry.unregister(name) for name in registry.names()] if only else []
+    for fake in algorithms:
+        registry.register(fake)
+    reset_planner()
+    cost_model.set_constants({f.name: {cost_model.OVERHEAD: f.predicted_s} for f in algorithms})
+    try:
+        yield algorithms
+    finally:
+        for fake in algorithms:
+            registry.unregister(fake.name)
+        for algorithm in hidden:
+            registry.register(algorithm)
+        reset_planner()
