@@ -1,0 +1,22 @@
+"""lucid: 1-D convolution that picks the fastest correct algorithm per call.
+
+A NumPy-backed Tensor with reverse-mode autograd and a PyTorch-like ``nn``
+(``lucid.nn.Conv1d``, ``lucid.nn.functional.conv1d``) whose convolutions are
+served by the algorithms in :mod:`lucid.algos` (direct, im2col, FFT, Winograd).
+
+>>> import lucid, lucid.nn as nn
+>>> conv = nn.Conv1d(in_channels=1, out_channels=8, kernel_size=3, padding=1)
+>>> conv(lucid.zeros(4, 1, 16)).shape
+(4, 8, 16)
+"""
+from .dtypes import device, dtype, float32, float64, int64
+from .factories import (arange, empty, from_numpy, manual_seed, ones, ones_like, rand, randn, tensor, zeros,
+                        zeros_like)
+from .tensor import Tensor, is_grad_enabled, no_grad
+from . import nn, optim  # noqa: E402,I001  (after Tensor: they build on it)
+
+__version__ = "0.1.0"
+
+__all__ = ["Tensor", "tensor", "zeros", "ones", "empty", "randn", "rand", "zeros_like", "ones_like", "arange",
+           "from_numpy", "manual_seed", "no_grad", "is_grad_enabled", "dtype", "device", "float32", "float64",
+           "int64", "nn", "optim"]

@@ -1,0 +1,132 @@
+"""``nn.Conv1d``, the seed's layer: parameters, initialisation and padding modes."""
+from __future__ import annotations
+
+import math
+
+from .._errors import bad_type, bad_value, check_choice, check_int
+from ..dtypes import DTypeLike, DeviceLike, float32, to_device, to_dtype
+from ..factories import empty
+from ..tensor import Tensor
+from . import functional as F
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+class Conv1d(Module):
+    """Applies a 1-D convolution (cross-correlation) over an input of several channels.
+
+    ``y[n, o, t] = bias[o] + sum_{c, k} x_pad[n, g*C_in/groups + c, t*stride + k*dilation] * weight[o, c, k]``
+    for output channel ``o`` in group ``g``; see :func:`lucid.nn.functional.conv1d`.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Both divisible by ``groups``.
+    kernel_size : int
+    stride : int, default 1
+    padding : int, 'same' or 'valid', default 0
+        ``'same'`` (stride 1 only) keeps the length: ``dilation*(kernel_size-1)``
+        samples in total, the odd one on the right.  ``'valid'`` is 0.
+    dilation : int, default 1
+    groups : int, default 1
+        ``groups = in_channels`` is a depthwise convolution.
+    bias : bool, default True
+    padding_mode : {'zeros', 'reflect', 'replicate', 'circular'}
+        Other modes than ``'zeros'`` pre-pad with :func:`~lucid.nn.functional.pad`
+        and convolve with padding 0.
+    device : None or 'cpu'
+    dtype : lucid.float32 (default) or lucid.float64
+    algorithm : str, optional (keyword only)
+        Force an algorithm of :mod:`lucid.algos` for this layer; may be changed
+        later through the attribute of the same name.
+
+    Attributes
+    ----------
+    weight : Parameter, shape (out_channels, in_channels // groups, kernel_size)
+        Kaiming-uniform with ``a = sqrt(5)``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``,
+        ``fan_in = in_channels // groups * kernel_size``.
+    bias : Parameter of shape (out_channels,) or None
+        ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
+
+    Notes
+    -----
+    Input ``(N, C_in, L)`` or unbatched ``(C_in, L)``; output ``(N, C_out, L_out)``
+    or ``(C_out, L_out)`` with ``L_out = floor((L + 2p - d(K-1) - 1) / s + 1)``.
+
+    Examples
+    --------
+    >>> import lucid, lucid.nn as nn
+    >>> conv = nn.Conv1d(in_channels=1, out_channels=8, kernel_size=3, padding=1)
+    >>> conv(lucid.zeros(4, 1, 16)).shape
+    (4, 8, 16)
+    >>> conv
+    Conv1d(1, 8, kernel_size=(3,), stride=(1,), padding=(1,))
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                 padding: int | str = 0, dilation: int = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: DeviceLike = None, dtype: DTypeLike = None, *,
+                 algorithm: str | None = None) -> None:
+        super().__init__()
+        where = "Conv1d"
+        self.in_channels = check_int(where, "in_channels", in_channels, 1)
+        self.out_channels = check_int(where, "out_channels", out_channels, 1)
+        self.kernel_size = (F.single(where, "kernel_size", kernel_size, 1),)
+        self.stride = (F.single(where, "stride", stride, 1),)
+        padding = F.check_padding(where, padding, self.stride[0])
+        self.padding = padding if isinstance(padding, str) else (padding,)
+        self.dilation = (F.single(where, "dilation", dilation, 1),)
+        self.groups = check_int(where, "groups", groups, 1)
+        for name in ("in_channels", "out_channels"):
+            if getattr(self, name) % self.groups:
+                raise bad_value(where, name, f"divisible by groups={self.groups}", getattr(self, name))
+        if not isinstance(bias, bool):
+            raise bad_type(where, "bias", "a bool", bias)
+        self.padding_mode = check_choice(where, "padding_mode", padding_mode, PADDING_MODES)
+        to_device(device, where)
+        kind = to_dtype(dtype, where) or float32
+        if not kind.is_floating_point:
+            raise bad_type(where, "dtype", "lucid.float32 or lucid.float64", kind)
+        if algorithm is not None and not isinstance(algorithm, str):
+            raise bad_type(where, "algorithm", "None or an algorithm name (str)", algorithm)
+        self.algorithm = algorithm
+        self.weight = Parameter(empty(out_channels, in_channels // groups, self.kernel_size[0], dtype=kind))
+        self.register_parameter("bias", Parameter(empty(out_channels, dtype=kind)) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Re-draw ``weight`` (Kaiming uniform, ``a=sqrt(5)``) and ``bias`` (``±1/sqrt(fan_in)``)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.in_channels // self.groups * self.kernel_size[0])
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """Convolve ``input`` of shape ``(N, C_in, L)`` or ``(C_in, L)``."""
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            amount = padding if isinstance(padding, str) else padding[0]
+            input = F.pad(input, F.padding_amounts(amount, self.kernel_size[0], self.dilation[0]),
+                          mode=self.padding_mode)
+            padding = 0
+        return F.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups,
+                        algorithm=self.algorithm)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,):
+            s += f", padding={self.padding}"
+        if self.dilation != (1,):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        if self.algorithm is not None:
+            s += f", algorithm={self.algorithm}"
+        return s

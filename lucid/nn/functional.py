@@ -1,0 +1,253 @@
+"""``nn.functional``: conv1d, pad, relu and mse_loss on Tensors, with gradients.
+
+:func:`conv1d` is the single entry point of every 1-D convolution in lucid
+(``nn.Conv1d`` calls it too).  It checks every argument up front, describes
+the problem as a :class:`~lucid.algos.spec.ConvSpec` and hands the forward
+pass and both backward passes to :func:`lucid.algos.planner.execute`, which
+chooses the algorithm; nothing here computes a convolution itself.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._errors import bad_type, bad_value, check_choice, check_int
+from ..algos import planner
+from ..algos.spec import ConvSpec
+from ..tensor import Tensor, track
+
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+_NUMPY_PAD = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def single(where: str, argument: str, value: Any, minimum: int) -> int:
+    """An int argument that PyTorch also accepts as a 1-tuple, e.g. ``stride=(2,)``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise bad_value(where, argument, "an int or a 1-tuple of int", value)
+        value = value[0]
+    return check_int(where, argument, value, minimum)
+
+
+def padding_amounts(padding: int | str, kernel_size: int, dilation: int) -> tuple[int, int]:
+    """Zeros added on (left, right) for an already checked ``padding``.
+
+    ``'same'`` pads ``d*(K-1)`` in total, the odd one on the right (PyTorch's rule).
+    """
+    if padding == "valid":
+        return 0, 0
+    if padding == "same":
+        total = dilation * (kernel_size - 1)
+        return total // 2, total - total // 2
+    return padding, padding
+
+
+def check_padding(where: str, padding: Any, stride: int) -> int | str:
+    """``padding`` as a non-negative int, ``'same'`` (only with ``stride=1``) or ``'valid'``."""
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise bad_value(where, "padding", "an int, 'same' or 'valid'", padding)
+        if padding == "same" and stride != 1:
+            raise bad_value(where, "padding", f"an int or 'valid' when stride={stride} ('same' needs stride=1)",
+                            padding)
+        return padding
+    return single(where, "padding", padding, 0)
+
+
+def _floating(where: str, argument: str, value: Any, ranks: str, allowed: tuple[int, ...]) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise bad_type(where, argument, "a lucid.Tensor", value)
+    if value.ndim not in allowed:
+        raise bad_value(where, argument, f"a {ranks} tensor", value)
+    if value.data.dtype.kind != "f":
+        raise bad_type(where, argument, "a float32 or float64 tensor", value)
+    return value
+
+
+def conv_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,  # noqa: A002
+              dilation: Any, groups: Any) -> ConvSpec:
+    """Check every argument of :func:`conv1d` and describe the batched problem (N = 1 if unbatched)."""
+    w = "conv1d"
+    _floating(w, "input", input, "2-D (C_in, L) or 3-D (N, C_in, L)", (2, 3))
+    _floating(w, "weight", weight, "3-D (C_out, C_in // groups, K)", (3,))
+    if weight.dtype is not input.dtype:
+        raise bad_type(w, "weight", f"of the input's dtype {input.dtype}", weight)
+    c_out, cig, k = weight.shape
+    if min(weight.shape) < 1:
+        raise bad_value(w, "weight", "non-empty in every dimension", weight)
+    if bias is not None:
+        _floating(w, "bias", bias, "1-D (C_out,)", (1,))
+        if bias.shape != (c_out,) or bias.dtype is not input.dtype:
+            raise bad_value(w, "bias", f"None or a tensor of shape ({c_out},) and dtype {input.dtype}", bias)
+    stride = single(w, "stride", stride, 1)
+    dilation = single(w, "dilation", dilation, 1)
+    groups = check_int(w, "groups", groups, 1)
+    padding = check_padding(w, padding, stride)
+    if c_out % groups:
+        raise bad_value(w, "groups", f"a divisor of the output channels weight.shape[0]={c_out}", groups)
+    n, c_in, length = (1,) + input.shape if input.ndim == 2 else input.shape
+    if length < 1:
+        raise bad_value(w, "input", "non-empty along its last (length) dimension", input)
+    if c_in != cig * groups:
+        raise bad_value(w, "input", f"{cig * groups} channels (weight.shape[1] * groups = {cig} * {groups}) "
+                        f"in dim {input.ndim - 2}", input)
+    left, right = padding_amounts(padding, k, dilation)
+    span = dilation * (k - 1) + 1
+    if length + left + right < span:
+        raise bad_value(w, "input", f"at least {span - left - right} samples long: kernel_size={k} at "
+                        f"dilation={dilation} spans {span} and padding adds {left + right}", input)
+    return ConvSpec(n, c_in, c_out, length, k, stride, (left, right), dilation, groups, input.data.dtype.name)
+
+
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    """``a`` itself when C-contiguous and writeable, else a C-ordered copy (algorithms may assume both)."""
+    return a if a.flags.c_contiguous and a.flags.writeable else np.array(a, order="C")
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1,  # noqa: A002
+           padding: int | str = 0, dilation: int = 1, groups: int = 1, *, algorithm: str | None = None) -> Tensor:
+    """1-D cross-correlation, the definition of ``torch.nn.functional.conv1d``.
+
+    .. math::
+
+        y[n, o, t] = b[o] + \\sum_{c < C_{in}/g} \\sum_{k < K} x_{pad}[n, g_o C_{in}/g + c, t s + k d]\\, w[o, c, k]
+
+    where ``g_o = o // (C_out / groups)`` is the group of output channel ``o``.
+
+    Parameters
+    ----------
+    input : Tensor, shape (N, C_in, L) or unbatched (C_in, L); float32 or float64
+    weight : Tensor, shape (C_out, C_in // groups, K), the input's dtype
+    bias : Tensor of shape (C_out,), optional
+    stride, dilation : int, positive
+    padding : int, 'same' or 'valid'
+        Zeros added on both sides; ``'same'`` (stride 1 only) keeps the length,
+        adding ``d*(K-1)`` zeros with the odd one on the right.
+    groups : int, positive, dividing C_in and C_out
+    algorithm : str, optional
+        Force an algorithm of :mod:`lucid.algos` for this call (``"direct"``,
+        ``"fft"``, ...); ``None`` lets the planner choose (see
+        :func:`lucid.algos.use` and ``LUCID_CONV_ALGO``).
+
+    Returns
+    -------
+    Tensor, shape (N, C_out, L_out) or (C_out, L_out), with
+    ``L_out = (L + pad_left + pad_right - d*(K-1) - 1) // s + 1``.
+
+    Notes
+    -----
+    Cost: that of the chosen algorithm (direct: ``2*N*C_out*L_out*(C_in/g)*K``
+    FLOPs); the backward pass runs backward-data and backward-filter only for
+    the operands that require gradients.  Every invalid argument raises
+    ValueError / TypeError naming it before any work is done.  An empty batch
+    (N = 0) returns an empty output without calling the planner.
+
+    Examples
+    --------
+    >>> import lucid, lucid.nn.functional as F
+    >>> F.conv1d(lucid.ones(1, 1, 5), lucid.ones(1, 1, 3), padding=1)
+    tensor([[[2., 3., 3., 3., 2.]]])
+    """
+    spec = conv_spec(input, weight, bias, stride, padding, dilation, groups)
+    if algorithm is not None and not isinstance(algorithm, str):
+        raise bad_type("conv1d", "algorithm", "None or an algorithm name (str)", algorithm)
+    unbatched = input.ndim == 2
+    x = _contiguous(input.data[None] if unbatched else input.data)
+    w = _contiguous(weight.data)
+    if spec.n:
+        y = planner.execute("forward", spec, x, w, algorithm=algorithm)
+    else:
+        y = np.zeros(spec.output_shape, spec.np_dtype)
+    if bias is not None:
+        y += bias.data[:, None]
+
+    def backward(g: np.ndarray):
+        dy = _contiguous(g[None] if unbatched else g)
+        dx = dw = None
+        if input.requires_grad:
+            dx = planner.execute("backward_data", spec, dy, w, algorithm=algorithm) if spec.n else np.zeros_like(x)
+            dx = dx[0] if unbatched else dx
+        if weight.requires_grad:
+            dw = planner.execute("backward_filter", spec, dy, x, algorithm=algorithm) if spec.n \
+                else np.zeros_like(w)
+        db = dy.sum((0, 2)) if bias is not None and bias.requires_grad else None
+        return dx, dw, db
+
+    parents = (input, weight) if bias is None else (input, weight, bias)
+    return track(y[0] if unbatched else y, parents, backward, "Conv1d")
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:  # noqa: A002
+    """Pad the trailing dimensions of ``input``, as ``torch.nn.functional.pad``.
+
+    ``pad = (left, right)`` pads the last dimension, ``(left, right, top,
+    bottom)`` the last two, and so on.  Modes: ``'constant'`` (with ``value``),
+    ``'reflect'`` (mirror without repeating the edge; each pad < that size),
+    ``'replicate'`` (repeat the edge) and ``'circular'`` (wrap around; each pad
+    <= that size).  Pads must be non-negative.  The gradient sums the copies
+    back onto the samples they came from; cost ``O(output size)``.
+
+    >>> import lucid, lucid.nn.functional as F
+    >>> F.pad(lucid.tensor([1., 2., 3.]), (2, 1), mode="reflect")
+    tensor([3., 2., 1., 2., 3., 2.])
+    """
+    if not isinstance(input, Tensor):
+        raise bad_type("pad", "input", "a lucid.Tensor", input)
+    if not isinstance(pad, (tuple, list)) or len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise bad_value("pad", "pad", f"a tuple of (left, right) pairs, at most {input.ndim} of them", pad)
+    amounts = [check_int("pad", "pad", p, 0) for p in pad]
+    check_choice("pad", "mode", mode, PAD_MODES)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise bad_type("pad", "value", "a real number", value)
+    out = input
+    for i in range(len(amounts) // 2):
+        left, right = amounts[2 * i], amounts[2 * i + 1]
+        axis = input.ndim - 1 - i
+        size = input.shape[axis]
+        limit = {"reflect": size - 1, "circular": size, "replicate": None if size else -1}.get(mode)
+        if limit is not None and max(left, right) > limit:
+            raise bad_value("pad", "pad", f"at most {limit} in dim {axis} (size {size}) for mode={mode!r}", tuple(pad))
+        if left or right:
+            out = _pad_axis(out, axis, left, right, mode, value)
+    return out
+
+
+def _pad_axis(x: Tensor, axis: int, left: int, right: int, mode: str, value: float) -> Tensor:
+    size = x.shape[axis]
+    if mode == "constant":
+        widths = [(0, 0)] * x.ndim
+        widths[axis] = (left, right)
+        data = np.pad(x.data, widths, constant_values=value)
+        inner = (slice(None),) * axis + (slice(left, left + size),)
+        return track(data, (x,), lambda g: (g[inner],), "ConstantPad")
+    source = np.pad(np.arange(size), (left, right), mode=_NUMPY_PAD[mode])
+    border = np.r_[0:left, left + size:left + size + right]
+
+    def backward(g):
+        moved = np.moveaxis(g, axis, 0)
+        grad = moved[left:left + size].copy()
+        np.add.at(grad, source[border], moved[border])
+        return (np.moveaxis(grad, 0, axis),)
+    return track(np.take(x.data, source, axis=axis), (x,), backward, mode.capitalize() + "Pad")
+
+
+def relu(input: Tensor) -> Tensor:  # noqa: A002
+    """``max(input, 0)`` elementwise; the gradient passes where ``input > 0``."""
+    if not isinstance(input, Tensor):
+        raise bad_type("relu", "input", "a lucid.Tensor", input)
+    return track(np.maximum(input.data, 0), (input,), lambda g: (g * (input.data > 0),), "Relu")
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """Squared error ``(input - target)**2``, averaged (``'mean'``), summed or kept (``'none'``)."""
+    for name, value in (("input", input), ("target", target)):
+        if not isinstance(value, Tensor):
+            raise bad_type("mse_loss", name, "a lucid.Tensor", value)
+    if target.shape != input.shape:
+        raise bad_value("mse_loss", "target", f"of the input's shape {input.shape}", target)
+    check_choice("mse_loss", "reduction", reduction, ("mean", "sum", "none"))
+    diff = input - target
+    squared = diff * diff
+    return squared if reduction == "none" else squared.mean() if reduction == "mean" else squared.sum()

@@ -1,0 +1,373 @@
+"""The Tensor and its reverse-mode autograd, at micrograd's scale.
+
+A :class:`Tensor` wraps a NumPy array.  Every differentiable operation makes
+its result with :func:`track`, which — when gradients are enabled and some
+operand requires them — stores the operands (``parents``) and a closure that
+maps the gradient of the result to the gradients of the operands.
+:meth:`Tensor.backward` sorts the graph topologically and runs the closures in
+reverse, accumulating into the ``.grad`` of the leaves.  Gradients of
+broadcast operands are summed back to each operand's shape.
+
+In-place changes (``-=``, :meth:`~Tensor.zero_`, :meth:`~Tensor.copy_`, item
+assignment) are for leaves outside the graph — typically parameters inside
+``with lucid.no_grad():`` — and keep the tensor object and its array, so a
+module's parameters stay the same objects across optimizer steps.
+"""
+from __future__ import annotations
+
+import functools
+import numbers
+import threading
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ._errors import bad_type, bad_value
+from .dtypes import CPU, DTypeLike, DeviceLike, dtype, float32, float64, infer_dtype, to_device, to_dtype
+
+Backward = Callable[[np.ndarray], Sequence["np.ndarray | None"]]
+
+_mode = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations record the graph (per thread; see :class:`no_grad`)."""
+    return getattr(_mode, "enabled", True)
+
+
+class no_grad:  # noqa: N801  (PyTorch spelling)
+    """Context manager and decorator that turns gradient recording off.
+
+    >>> import lucid
+    >>> w = lucid.ones(3, requires_grad=True)
+    >>> with lucid.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __enter__(self) -> None:
+        self._previous = is_grad_enabled()
+        _mode.enabled = False
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self._previous
+
+    def __call__(self, func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return func(*args, **kwargs)
+        return wrapper
+
+
+def track(data: np.ndarray, parents: tuple["Tensor", ...], backward: Backward, op: str) -> "Tensor":
+    """Wrap ``data`` as the result of ``op`` on ``parents``; the one way ops join the graph.
+
+    ``backward(g)`` receives the gradient of the result (an array of its shape)
+    and returns one gradient (or ``None``) per parent, in order.  The node is
+    recorded only when gradients are enabled and a parent requires them.
+    """
+    out = Tensor._wrap(data)
+    if is_grad_enabled() and any(p.requires_grad for p in parents):
+        out.requires_grad = True
+        out._parents, out._backward, out._op = parents, backward, op
+    return out
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode autograd, spelled like ``torch.Tensor``.
+
+    Parameters
+    ----------
+    data : array_like or Tensor
+        Copied.  Python floats become float32, Python ints int64; NumPy arrays
+        keep float64 / float32 (other integers and bools become int64).
+    dtype : lucid.dtype or str, optional
+        ``lucid.float32``, ``lucid.float64``, ``lucid.int64`` or their names.
+    device : None, "cpu" or lucid.device("cpu")
+        Only the CPU exists; anything else is a ValueError.
+    requires_grad : bool
+        Record operations on this tensor for :meth:`backward` (floating point only).
+
+    Examples
+    --------
+    >>> import lucid
+    >>> x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
+
+    __array_ufunc__ = None     # ndarray (op) Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data: Any, *, dtype: DTypeLike = None, device: DeviceLike = None,
+                 requires_grad: bool = False) -> None:
+        to_device(device)
+        wanted = to_dtype(dtype)
+        if isinstance(data, Tensor):
+            data = data._data
+        array = np.array(data)
+        if wanted is None:
+            wanted = infer_dtype(array)
+            if not isinstance(data, (np.ndarray, np.generic)) and wanted is float64:
+                wanted = float32            # Python floats infer float32, as in PyTorch
+        elif array.dtype.kind not in "biuf":
+            raise bad_type("tensor", "data", "numbers (float or int)", data)
+        self._init(array.astype(wanted.dtype, copy=False), requires_grad)
+
+    def _init(self, array: np.ndarray, requires_grad: bool = False) -> None:
+        self._data = array
+        self.grad: Tensor | None = None
+        self._parents: tuple[Tensor, ...] = ()
+        self._backward: Backward | None = None
+        self._op = ""
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(requires_grad)
+
+    @classmethod
+    def _wrap(cls, array: np.ndarray, requires_grad: bool = False) -> "Tensor":
+        """A tensor around ``array`` itself (no copy, no inference)."""
+        out = cls.__new__(cls)
+        Tensor._init(out, array, requires_grad)
+        return out
+
+    # ----------------------------------------------------------- attributes
+    @property
+    def data(self) -> np.ndarray:
+        """The underlying NumPy array (shared, not copied)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value, dtype=self._data.dtype)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def dtype(self) -> dtype:
+        return to_dtype(self._data.dtype)
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def is_leaf(self) -> bool:
+        """True unless this tensor is the recorded result of an operation."""
+        return self._backward is None
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set :attr:`requires_grad` in place on a leaf (floating-point dtypes only)."""
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise bad_type("requires_grad_", "requires_grad", "a bool", requires_grad)
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad can only be changed on leaf tensors; use detach() first")
+        if requires_grad and self._data.dtype.kind != "f":
+            raise bad_type("tensor", "requires_grad", "False for a tensor of integer dtype (only "
+                           "floating-point tensors can require gradients)", bool(requires_grad))
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    def size(self, dim: int | None = None):
+        """The shape, or its entry ``dim``."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared memory, like ``torch.Tensor.numpy``)."""
+        return self._data
+
+    def item(self) -> float | int:
+        if self._data.size != 1:
+            raise bad_value("item", "self", "a tensor with one element", self)
+        return self._data.item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this tensor's array, outside the graph."""
+        return Tensor._wrap(self._data)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        if copy:
+            return np.array(self._data, dtype=dtype)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    def __format__(self, spec: str) -> str:
+        return format(self.item(), spec) if self.ndim == 0 else super().__format__(spec)
+
+    def __repr__(self) -> str:
+        a = self._data
+        integral = a.dtype.kind != "f" or bool(np.all(np.isfinite(a) & (a == np.round(a))))
+        body = np.array2string(a, separator=", ", prefix="tensor(", precision=4,
+                               floatmode="maxprec" if integral else "fixed")
+        extras = [f"size={self.shape}"] if a.size == 0 and a.ndim != 1 else []
+        if a.dtype not in (np.float32, np.int64):
+            extras.append(f"dtype={self.dtype!r}")
+        if self._op:
+            extras.append(f"grad_fn=<{self._op}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    # ------------------------------------------------------------- autograd
+    def backward(self, gradient: "Tensor | np.ndarray | None" = None) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        ``gradient`` (shape of ``self``) weights a non-scalar output; it may be
+        omitted only for single-element tensors, as in PyTorch.  Cost: one pass
+        over the graph, each node's closure once.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if gradient is None:
+            if self._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            seed = np.ones_like(self._data)
+        else:
+            seed = np.asarray(gradient, dtype=self._data.dtype)
+            if seed.shape != self.shape:
+                raise bad_value("backward", "gradient", f"of the tensor's shape {self.shape}", seed)
+        order, seen, stack = [], {id(self)}, [(self, False)]
+        while stack:                          # iterative post-order DFS: parents before children
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+                continue
+            stack.append((node, True))
+            for parent in node._parents:
+                if parent.requires_grad and id(parent) not in seen:
+                    seen.add(id(parent))
+                    stack.append((parent, False))
+        grads = {id(self): seed}
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node._backward is None:
+                if node.grad is None:
+                    node.grad = Tensor._wrap(np.array(g, dtype=node._data.dtype))
+                else:
+                    node.grad._data += g
+                continue
+            for parent, pg in zip(node._parents, node._backward(g)):
+                if pg is not None and parent.requires_grad:
+                    pg = np.asarray(pg, dtype=parent._data.dtype)
+                    grads[id(parent)] = grads[id(parent)] + pg if id(parent) in grads else pg
+
+    # ------------------------------------------------------------ in place
+    def _check_inplace(self, name: str) -> None:
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError(f"{name}: a tensor that requires grad is being used in an in-place "
+                               "operation; wrap it in `with lucid.no_grad():` or use an out-of-place op")
+
+    def _inplace(self, ufunc: np.ufunc, other: Any, name: str) -> "Tensor":
+        self._check_inplace(name)
+        ufunc(self._data, _array(other), out=self._data, casting="same_kind")
+        return self
+
+    def __iadd__(self, other): return self._inplace(np.add, other, "+=")
+    def __isub__(self, other): return self._inplace(np.subtract, other, "-=")
+    def __imul__(self, other): return self._inplace(np.multiply, other, "*=")
+    def __itruediv__(self, other): return self._inplace(np.divide, other, "/=")
+
+    def fill_(self, value: float) -> "Tensor":
+        self._check_inplace("fill_")
+        self._data[...] = value
+        return self
+
+    def zero_(self) -> "Tensor":
+        return self.fill_(0)
+
+    def copy_(self, src: Any) -> "Tensor":
+        """Copy ``src`` (broadcast to this shape) into this tensor's array."""
+        self._check_inplace("copy_")
+        np.copyto(self._data, _array(src), casting="unsafe")
+        return self
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._check_inplace("__setitem__")
+        self._data[_index(key)] = _array(value)
+
+    # ---------------------------------------------------------- arithmetic
+    def __add__(self, other): return _binary(self, other, "Add")
+    def __radd__(self, other): return _binary(other, self, "Add")
+    def __sub__(self, other): return _binary(self, other, "Sub")
+    def __rsub__(self, other): return _binary(other, self, "Sub")
+    def __mul__(self, other): return _binary(self, other, "Mul")
+    def __rmul__(self, other): return _binary(other, self, "Mul")
+    def __truediv__(self, other): return _binary(self, other, "Div")
+    def __rtruediv__(self, other): return _binary(other, self, "Div")
+    def __pow__(self, other): return _binary(self, other, "Pow")
+    def __rpow__(self, other): return _binary(other, self, "Pow")
+    def __matmul__(self, other): return _binary(self, other, "MatMul")
+    def __rmatmul__(self, other): return _binary(other, self, "MatMul")
+
+    def __neg__(self) -> "Tensor":
+        return track(-self._data, (self,), lambda g: (-g,), "Neg")
+
+    # ---------------------------------------------------------------- shape
+    def reshape(self, *shape: int) -> "Tensor":
+        """A tensor with the same elements in ``shape`` (one ``-1`` is inferred)."""
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        try:
+            data = self._data.reshape(shape)
+        except (ValueError, TypeError):
+            raise bad_value("reshape", "shape", f"a shape with {self.numel()} elements", shape) from None
+        return track(data, (self,), lambda g: (g.reshape(self.shape),), "Reshape")
+
+    def __getitem__(self, key: Any) -> "Tensor":
+        key = _index(key)
+
+        def backward(g):
+            grad = np.zeros_like(self._data)
+            np.add.at(grad, key, g)
+            return (grad,)
+        return track(self._data[key], (self,), backward, "Index")
+
+    # ----------------------------------------------------------- reductions
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> "Tensor":
+        """Sum over ``dim`` (all dims when ``None``), keeping reduced dims if ``keepdim``."""
+        return _reduce(self, dim, keepdim, "Sum")
+
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> "Tensor":
+        """Mean over ``dim`` (all dims when ``None``); floating-point tensors only."""
+        return _reduce(self, dim, keepdim, "Mean")
+
+
+def _array(value: Any) -> np.ndarray | numbers.Number:
+    return value._data if isinstance(value, Tensor) else value
+
+
+def _index(key: Any) -> Any:
+    if isinstance(key, tuple):
+        return tuple(_array(k) for k in key)
+    return _array(key)
+
+
+from ._ops import binary as _binary, reduce as _reduce  # noqa: E402  (they need Tensor)
