@@ -74,8 +74,8 @@ def _matmul_grads(g: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarr
     """Gradients of ``a @ b`` (1-D operands are promoted as ``np.matmul`` does)."""
     a2 = a if a.ndim > 1 else a[None, :]
     b2 = b if b.ndim > 1 else b[:, None]
-    g2 = g if a.ndim > 1 else np.expand_dims(g, -2)
-    g2 = g2 if b.ndim > 1 else np.expand_dims(g2, -1)
+    g2 = g if b.ndim > 1 else np.expand_dims(g, -1)
+    g2 = g2 if a.ndim > 1 else np.expand_dims(g2, -2)
     ga = g2 @ np.swapaxes(b2, -1, -2)
     gb = np.swapaxes(a2, -1, -2) @ g2
     ga = ga if a.ndim > 1 else ga[..., 0, :]
