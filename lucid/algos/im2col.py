@@ -1,1 +1,237 @@
-"""im2col: placeholder — being implemented (registers nothing yet)."""
+"""im2col: copy the strided windows into a column matrix, then one GEMM per group.
+
+For group ``g`` the column matrix holds one column per output ``(n, t)`` and one
+row per reduction index ``(c, k)``::
+
+    cols[g][(c, k), (n, t)] = x_pad[n, g*Cig + c, t*s + k*d]
+    y[n, g*Cog + o, t]      = (W[g] @ cols[g])[o, (n, t)],   W[g] = w[g*Cog:(g+1)*Cog].reshape(Cog, Cig*K)
+
+The copy reads a strided view (:func:`~lucid.algos._gemm.tap_view`, no index
+arrays) into a column buffer the plan owns, so no page is touched for the first
+time after the first call.  The matrix, ``Cig*K`` times bigger than the output
+positions it covers, is processed in chunks (:class:`Chunking`) so the plan's
+workspace never exceeds ``workspace_limit``:
+
+- columns are cut along ``N*L_out``: a run of positions of one batch item, or,
+  when ``L_out < FOLD_BELOW``, several whole items folded into one wider GEMM
+  (then the result goes through an accumulator and is scattered into ``y``);
+- when even ``MIN_COLUMNS`` columns of full height do not fit (the
+  backward-filter problem, whose "kernel" is ``L_out`` of the forward, under a
+  small limit) the reduction axis is cut too, into blocks of channels (all taps)
+  or of taps (one channel), and the partial products are accumulated.
+
+Cost: ``2*N*C_out*L_out*Cig*K`` FLOPs in BLAS, plus one copy of ``Cig*K``
+values per output position (memory-bound, split over the thread pool) and, when
+padded, one copy of the input windows.  Chunked GEMMs are parallelised by BLAS
+threads: running two chunks concurrently on the pool (one BLAS thread each)
+measured no faster here and needs two column buffers.  Deterministic: the
+chunking is fixed per shape.  Error: that of ``Cig*K``-long dot products.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._gemm import block_shape, dot_error_bound, even_block, position_blocks, tap_view
+from ._parallel import THREADS, parallel_for
+from .base import Algorithm, Plan
+from .config import DEFAULT_WORKSPACE_LIMIT
+from .registry import register
+from .spec import ConvSpec
+
+#: Column-buffer bytes aimed at per chunk (capped by the workspace limit).
+CHUNK_BYTES = 16 << 20
+#: Outputs shorter than this fold several batch items into one GEMM.
+FOLD_BELOW = 256
+#: Fewest columns worth one GEMM; below it the reduction axis is cut instead.
+MIN_COLUMNS = 64
+#: Copies smaller than this per thread run inline (pool hand-off costs ~30 µs).
+_PARALLEL_BYTES = 1 << 17
+
+
+@dataclass(frozen=True)
+class Chunking:
+    """How one plan cuts the column matrix: ``items x positions`` columns by
+    ``channels x taps`` rows (per group) at a time.
+
+    ``items > 1`` only when whole items are folded (``positions == L_out``).
+    """
+
+    spec: ConvSpec
+    items: int
+    positions: int
+    channels: int
+    taps: int
+
+    @property
+    def folded(self) -> bool:
+        """Several batch items share one GEMM (results go through ``acc``)."""
+        return self.items > 1
+
+    @property
+    def row_blocks(self) -> int:
+        """Number of reduction blocks (1 unless the reduction axis is cut)."""
+        sp = self.spec
+        return -(-sp.cig // self.channels) * -(-sp.kernel_size // self.taps)
+
+    def buffer_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every buffer the plan allocates, by name."""
+        sp = self.spec
+        shapes = {"cols": (sp.groups, self.channels, self.taps, self.items, self.positions)}
+        if any(sp.padding):
+            span = sp.stride * (self.positions - 1) + sp.dilation * (self.taps - 1) + 1
+            shapes["window"] = (self.items, sp.groups, self.channels, span)
+        if self.folded:
+            shapes["acc"] = (sp.groups, sp.cog, self.items * self.positions)
+        if self.row_blocks > 1:
+            shapes["part"] = (sp.groups, sp.cog, self.items * self.positions)
+        return shapes
+
+    @property
+    def workspace_bytes(self) -> int:
+        """Bytes of all buffers together."""
+        return sum(math.prod(s) for s in self.buffer_shapes().values()) * self.spec.itemsize
+
+
+def _fit(spec: ConvSpec, target: int) -> Chunking:
+    """The chunking whose column buffer is about ``target`` bytes (at least one column)."""
+    per_row = spec.groups * spec.itemsize
+    rows = max(1, target // (per_row * max(1, min(spec.n * spec.l_out, MIN_COLUMNS))))
+    if rows >= spec.cig * spec.kernel_size:
+        channels, taps = spec.cig, spec.kernel_size
+    elif rows >= spec.kernel_size:
+        channels, taps = even_block(spec.cig, rows // spec.kernel_size), spec.kernel_size
+    else:
+        channels, taps = 1, even_block(spec.kernel_size, rows)
+    columns = max(1, target // (per_row * channels * taps))
+    items, positions = block_shape(spec.n, spec.l_out, columns, spec.l_out < FOLD_BELOW)
+    return Chunking(spec, items, positions, channels, taps)
+
+
+def chunking(spec: ConvSpec, workspace_limit: int) -> Chunking:
+    """The largest chunking up to :data:`CHUNK_BYTES` whose workspace fits the limit.
+
+    Raises ValueError when even one column of one reduction block does not fit.
+    """
+    target = min(workspace_limit, CHUNK_BYTES)
+    while True:
+        chunks = _fit(spec, target)
+        if chunks.workspace_bytes <= workspace_limit:
+            return chunks
+        if target == 0:
+            raise ValueError(f"im2col: workspace_limit must be at least {chunks.workspace_bytes} bytes "
+                             f"for {spec.describe()}, got {workspace_limit}")
+        target //= 2
+
+
+def _copy(dst: np.ndarray, src: np.ndarray) -> None:
+    """``dst[...] = src``, split over the pool along the first axis that has work for both."""
+    axis = next((i for i, e in enumerate(dst.shape) if e >= THREADS), 0)
+    lead = (slice(None),) * axis
+    block = max(1, _PARALLEL_BYTES * dst.shape[axis] // max(1, dst.nbytes))
+
+    def body(lo: int, hi: int) -> None:
+        np.copyto(dst[lead + (slice(lo, hi),)], src[lead + (slice(lo, hi),)])
+
+    parallel_for(dst.shape[axis], body, min_block=block)
+
+
+class Im2colPlan(Plan):
+    """Per-shape state of :class:`Im2col`: the chunk lists and the buffers.
+
+    A lock serialises :meth:`run`, so two threads may share the plan.
+    """
+
+    def __init__(self, algorithm: "Im2col", spec: ConvSpec, chunks: Chunking) -> None:
+        super().__init__(algorithm, spec)
+        self.chunks = chunks
+        self._buffers = {k: np.empty(math.prod(s), spec.np_dtype) for k, s in chunks.buffer_shapes().items()}
+        self._lock = threading.Lock()
+        sp, ch = spec, chunks
+        self._columns = position_blocks(sp.n, sp.l_out, ch.items, ch.positions)
+        self._rows = [(c0, min(c0 + ch.channels, sp.cig), k0, min(k0 + ch.taps, sp.kernel_size))
+                      for c0 in range(0, sp.cig, ch.channels) for k0 in range(0, sp.kernel_size, ch.taps)]
+
+    def _buffer(self, name: str, *shape: int) -> np.ndarray:
+        return self._buffers[name][:math.prod(shape)].reshape(shape)
+
+    def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        sp = self.spec
+        y = np.empty(sp.output_shape, sp.np_dtype)
+        x4 = x.reshape(sp.n, sp.groups, sp.cig, sp.length)
+        w4 = np.ascontiguousarray(w).reshape(sp.groups, sp.cog, sp.cig, sp.kernel_size)
+        y4 = y.reshape(sp.n, sp.groups, sp.cog, sp.l_out)
+        with self._lock:
+            for block in self._columns:
+                self._chunk(x4, w4, y4, *block)
+        return y
+
+    def _chunk(self, x4, w4, y4, n0: int, n1: int, l0: int, l1: int) -> None:
+        """Columns ``(n0:n1, l0:l1)``: gather and multiply every reduction block."""
+        sp = self.spec
+        m = (n1 - n0) * (l1 - l0)
+        out = self._buffer("acc", sp.groups, sp.cog, m) if self.chunks.folded else y4[n0, :, :, l0:l1]
+        for i, (c0, c1, k0, k1) in enumerate(self._rows):
+            cols = self._gather(x4[n0:n1, :, c0:c1], l0, l1, k0, k1)
+            wg = w4[:, :, c0:c1, k0:k1].reshape(sp.groups, sp.cog, -1)
+            if i == 0:
+                np.matmul(wg, cols, out=out)
+            else:
+                part = self._buffer("part", sp.groups, sp.cog, m)
+                np.matmul(wg, cols, out=part)
+                out += part
+        if self.chunks.folded:
+            y4[n0:n1] = out.reshape(sp.groups, sp.cog, n1 - n0, sp.l_out).transpose(2, 0, 1, 3)
+
+    def _gather(self, xs: np.ndarray, l0: int, l1: int, k0: int, k1: int) -> np.ndarray:
+        """The column block of input rows ``xs`` (items, groups, channels, L), as ``(G, rows, cols)``."""
+        sp = self.spec
+        s, d = sp.stride, sp.dilation
+        start = l0 * s + k0 * d
+        span = s * (l1 - l0 - 1) + d * (k1 - k0 - 1) + 1
+        src = self._window(xs, start, span) if any(sp.padding) else xs[..., start:start + span]
+        view = tap_view(src, s, d, k1 - k0, l1 - l0).transpose(1, 2, 3, 0, 4)
+        cols = self._buffer("cols", *view.shape)
+        _copy(cols, view)
+        return cols.reshape(sp.groups, -1, view.shape[3] * view.shape[4])
+
+    def _window(self, xs: np.ndarray, start: int, span: int) -> np.ndarray:
+        """Padded samples ``start:start+span`` of ``xs``, zeros outside the input."""
+        a = start - self.spec.padding[0]
+        lo = min(max(a, 0), a + span)
+        hi = max(min(a + span, self.spec.length), lo)
+        win = self._buffer("window", *xs.shape[:3], span)
+        win[..., :lo - a] = 0
+        win[..., hi - a:] = 0
+        _copy(win[..., lo - a:hi - a], xs[..., lo:hi])
+        return win
+
+
+class Im2col(Algorithm):
+    """Column matrix plus one GEMM per group, chunked to a workspace limit.  Serves every spec."""
+
+    name = "im2col"
+
+    def supports(self, spec: ConvSpec) -> str | None:
+        return None
+
+    def flops(self, spec: ConvSpec) -> float:
+        # The GEMMs, plus one add per output for every extra reduction block.
+        extra = chunking(spec, DEFAULT_WORKSPACE_LIMIT).row_blocks - 1
+        return spec.direct_flops + extra * spec.n * spec.c_out * spec.l_out
+
+    def workspace_bytes(self, spec: ConvSpec, workspace_limit: int = DEFAULT_WORKSPACE_LIMIT) -> int:
+        """Bytes the plan allocates under ``workspace_limit`` (default: the planner's)."""
+        return chunking(spec, workspace_limit).workspace_bytes
+
+    def error_bound(self, spec: ConvSpec) -> float:
+        return dot_error_bound(spec)
+
+    def prepare(self, spec: ConvSpec, workspace_limit: int) -> Im2colPlan:
+        return Im2colPlan(self, spec, chunking(spec, workspace_limit))
+
+
+register(Im2col())

@@ -1,0 +1,84 @@
+"""Pieces shared by the GEMM-based algorithms (:mod:`direct`, :mod:`im2col`).
+
+Both read the input through the same strided "tap view" (no copy), both cut
+the ``N x L_out`` output positions into blocks the same way, and both reduce
+each output with a dot product of length ``Cig*K``, so they share its error
+bound.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .base import unit_roundoff
+from .spec import ConvSpec
+
+
+def tap_view(src: np.ndarray, stride: int, dilation: int, taps: int, positions: int) -> np.ndarray:
+    """Strided view ``v[n, g, c, k, t] = src[n, g, c, t*stride + k*dilation]``.
+
+    Parameters
+    ----------
+    src : ndarray, shape ``(n, groups, channels, length)``
+        Padded input (or a window of it); any strides.
+    stride, dilation : int
+        Step between outputs and between taps, in samples.
+    taps, positions : int
+        ``K`` and ``L_out`` of the view; ``length`` must be at least
+        ``stride*(positions-1) + dilation*(taps-1) + 1``.
+
+    Returns
+    -------
+    ndarray, shape ``(n, groups, channels, taps, positions)``
+        A read-only view (no copy, O(1)).  Copying it gives the im2col column
+        matrix; slicing one tap gives the operand of direct's tap GEMM.
+    """
+    needed = stride * (positions - 1) + dilation * (taps - 1) + 1
+    if src.ndim != 4 or src.shape[3] < needed:
+        raise ValueError(f"tap_view(): src must be 4-D with length >= {needed}, got shape {src.shape}")
+    sn, sg, sc, sl = src.strides
+    return as_strided(src, src.shape[:3] + (taps, positions), (sn, sg, sc, dilation * sl, stride * sl),
+                      writeable=False)
+
+
+def even_block(total: int, most: int) -> int:
+    """The smallest block size that needs no more blocks than ``most`` would.
+
+    ``ceil(total / ceil(total / most))``: ``even_block(9, 4) == 3`` (three
+    blocks of 3 rather than 4, 4, 1).  Returns 1 for an empty range.
+    """
+    if total < 1:
+        return 1
+    return -(-total // -(-total // max(1, most)))
+
+
+def block_shape(n: int, l_out: int, columns: int, whole_items: bool) -> tuple[int, int]:
+    """``(items, positions)`` of output blocks of about ``columns`` outputs each.
+
+    Whole batch items when ``whole_items`` and at least two fit, else a run of
+    at most ``columns`` positions of one item (cut evenly, see :func:`even_block`).
+    """
+    if whole_items and columns >= 2 * l_out:
+        return even_block(n, columns // l_out), l_out
+    return 1, even_block(l_out, columns)
+
+
+def position_blocks(n: int, l_out: int, items: int, positions: int) -> list[tuple[int, int, int, int]]:
+    """Blocks ``(n0, n1, t0, t1)`` covering the ``n x l_out`` outputs in row-major order.
+
+    A block is ``items`` whole batch items (then ``positions`` should be
+    ``l_out``) or a run of ``positions`` outputs of one item; the last block
+    along each axis may be shorter.
+    """
+    return [(n0, min(n0 + items, n), t0, min(t0 + positions, l_out))
+            for n0 in range(0, n, items) for t0 in range(0, l_out, positions)]
+
+
+def dot_error_bound(spec: ConvSpec) -> float:
+    """Normwise relative error bound of ``Cig*K``-long dot products in ``spec.dtype``.
+
+    ``2 * u * sqrt(Cig*K)``: the probabilistic (square-root) growth model of
+    recursive or blocked summation (Higham, *Accuracy and Stability*, 3.2, and
+    Higham & Mary 2019); the worst case ``Cig*K*u`` is not seen in practice.
+    """
+    return 2.0 * unit_roundoff(spec) * float(np.sqrt(spec.cig * spec.kernel_size))

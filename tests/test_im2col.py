@@ -1,0 +1,150 @@
+"""im2col specifics: chunking under a workspace limit, the backward-filter
+orientation, thread safety and float32 accuracy on the benchmark suite.
+
+(The shared sweep in test_algorithms.py covers every option combination.)
+"""
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from lucid.algos import registry
+from lucid.algos.im2col import Im2col, chunking
+from lucid.algos.lowering import lower
+from lucid.algos.spec import ConvSpec
+from lucid.suite import SUITE
+from reference import conv1d_grads_ref, conv1d_ref
+
+IM2COL = Im2col()
+
+SPECS = [
+    ConvSpec(3, 6, 4, 57, 5, 2, (3, 1), 2, 2, "float64"),     # grouped, strided, dilated, asymmetric pad
+    ConvSpec(2, 4, 4, 40, 3, 1, (1, 1), 1, 4, "float64"),     # depthwise
+    ConvSpec(2, 3, 5, 300, 7, 3, (0, 0), 1, 1, "float64"),    # long output, no padding
+    ConvSpec(4, 2, 3, 9, 2, 1, (0, 2), 3, 1, "float64"),      # short output: folded items
+]
+
+
+def operands(spec: ConvSpec, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape)
+
+
+def reference(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    xp = np.pad(x, ((0, 0), (0, 0), spec.padding))
+    return conv1d_ref(xp, w, None, spec.stride, 0, spec.dilation, spec.groups)
+
+
+def relative_error(got: np.ndarray, want: np.ndarray) -> float:
+    return float(np.linalg.norm(got - want) / np.linalg.norm(want))
+
+
+def allocated_bytes(plan) -> int:
+    return sum(b.nbytes for b in plan._buffers.values())
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.describe())
+@pytest.mark.parametrize("limit", [1 << 30, 4096, 600, "minimum"])
+def test_chunked_plan_is_correct_and_within_limit(spec, limit):
+    if limit == "minimum":
+        limit = _minimum(spec)
+    plan = IM2COL.prepare(spec, limit)
+    assert plan.chunks.workspace_bytes <= limit
+    assert allocated_bytes(plan) == plan.chunks.workspace_bytes == IM2COL.workspace_bytes(spec, limit)
+    x, w = operands(spec)
+    assert relative_error(plan.run(x, w), reference(spec, x, w)) < 1e-12
+
+
+def _minimum(spec: ConvSpec) -> int:
+    """The smallest limit im2col accepts for ``spec`` (found by bisection on prepare)."""
+    lo, hi = 0, 1 << 20
+    while lo < hi:
+        mid = (lo + hi) // 2
+        try:
+            chunking(spec, mid)
+            hi = mid
+        except ValueError:
+            lo = mid + 1
+    return lo
+
+
+def test_small_limits_really_cut_the_matrix():
+    spec = SPECS[0]
+    whole = chunking(spec, 1 << 30)
+    assert (whole.items, whole.positions) == (spec.n, spec.l_out) and whole.row_blocks == 1
+    tiny = chunking(spec, _minimum(spec))
+    assert tiny.row_blocks == spec.cig * spec.kernel_size and tiny.positions == 1
+    plan = IM2COL.prepare(spec, 4096)
+    assert len(plan._columns) > 1 and len(plan._rows) > 1
+
+
+def test_limit_below_one_column_raises():
+    spec = SPECS[0]
+    with pytest.raises(ValueError, match="workspace_limit must be at least"):
+        IM2COL.prepare(spec, _minimum(spec) - 1)
+
+
+@pytest.mark.parametrize("limit", [1 << 30, 20_000, 3000])
+def test_backward_filter_orientation(limit):
+    """Derived problem with K' = L_out of the forward and only K outputs per row."""
+    spec = ConvSpec(3, 4, 6, 200, 3, 2, (1, 2), 2, 2, "float64")
+    lowering = lower("backward_filter", spec)
+    derived = lowering.spec
+    assert derived.kernel_size == spec.l_out and derived.l_out == spec.kernel_size
+    plan = IM2COL.prepare(derived, limit)
+    assert allocated_bytes(plan) <= limit
+    if limit == 1 << 30:
+        assert plan.chunks.folded and plan.chunks.row_blocks == 1   # one wide GEMM per group
+    else:
+        assert plan.chunks.row_blocks > 1                           # the reduction axis is cut
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(spec.input_shape)
+    w = rng.standard_normal(spec.weight_shape)
+    dy = rng.standard_normal(spec.output_shape)
+    xp = np.pad(x, ((0, 0), (0, 0), spec.padding))
+    _, dw_ref, _ = conv1d_grads_ref(xp, w, dy, spec.stride, 0, spec.dilation, spec.groups)
+    dw = lowering.result(plan.run(*lowering.operands(dy, x)))
+    assert relative_error(dw, dw_ref) < 1e-12
+
+
+def test_flops_and_error_bound():
+    spec = ConvSpec(2, 3, 5, 300, 7, 3, (0, 0), 1, 1, "float32")
+    assert IM2COL.flops(spec) == spec.direct_flops
+    assert IM2COL.error_bound(spec) == pytest.approx(2 * 2.0**-24 * math.sqrt(21))
+
+
+def test_two_threads_share_one_plan():
+    spec = ConvSpec(2, 8, 8, 1000, 3, 1, (1, 1), 1, 1, "float64")
+    plan = IM2COL.prepare(spec, 1 << 14)      # many chunks: a race would corrupt results
+    cases = [operands(spec, seed) for seed in range(4)]
+    wants = [reference(spec, x, w) for x, w in cases]
+    errors: list[float] = []
+
+    def worker(i: int) -> None:
+        for _ in range(5):
+            errors.append(relative_error(plan.run(*cases[i]), wants[i]))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(cases))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) == 20 and max(errors) < 1e-12
+
+
+#: Workloads whose kernel makes a column matrix hundreds of times the input (fft's job).
+HUGE_K = {"dw_long_k1025", "dense_long_k257"}
+
+
+@pytest.mark.parametrize("load", [w for w in SUITE if w.name not in HUGE_K], ids=lambda w: w.name)
+def test_float32_accuracy_on_suite(load):
+    """float32 im2col against direct in float64, the issue's 2e-6 normwise bound."""
+    spec32, spec64 = load.spec("float32"), load.spec("float64")
+    x, w = operands(spec64)
+    want = registry.get("direct").prepare(spec64, 1 << 30).run(x, w)
+    got = IM2COL.prepare(spec32, 1 << 30).run(x.astype(np.float32), w.astype(np.float32))
+    assert got.dtype == np.float32
+    assert relative_error(got, want) < 2e-6
