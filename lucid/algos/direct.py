@@ -5,56 +5,86 @@ is multiplied by the weight slice ``w[..., k]`` and accumulated::
 
     y[n, g, :, :] += w[g, :, :, k] @ x_pad[n, g, :, k*d :: s][..., :Lout]
 
-(one batched matmul per tap over batch and groups; no column buffer).  When
+(one batched matmul per tap over batch and groups; no column buffer).  The
+output is cut into blocks of about ``_TAP_BLOCK_BYTES`` (whole items or runs
+of positions): tap 0 is written straight into the block of a fresh ``np.empty``
+output and every further tap goes through a block-sized buffer the plan owns
+and is added while both are still in cache, so the output is written once
+from memory's point of view (no zero fill, no full-size temporaries).  With
+``K = 1`` (pointwise) the whole layer is one batched GEMM into the output.  When
 the kernel is longer than the output (``K > Lout``, as in the backward-filter
 problem whose "kernel" is ``dy``) it loops over output positions instead, each
 one GEMM over ``Cig*K``.  Depthwise layers (``Cig = Cog = 1``) use
 shift-and-accumulate over row blocks on the thread pool.
 
-Cost: ``2*N*C_out*Lout*Cig*K`` FLOPs and ``min(K, Lout)`` Python iterations.
-Workspace: the padded input copy when padding is non-zero.  Exact summation
-order per output is fixed, so results are deterministic; error grows like
-``Cig*K*u`` in the worst case (much less in practice).
+Cost: ``2*N*C_out*Lout*Cig*K`` FLOPs and ``min(K, Lout)`` Python iterations
+per block.  Workspace: the padded input copy when padding is non-zero and the
+tap buffer when ``K > 1``.  A lock serialises runs of one plan (its buffers are
+shared).  Exact summation order per output is fixed, so results are
+deterministic; error grows like ``Cig*K*u`` in the worst case (much less in
+practice).
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
+from ._gemm import block_shape, dot_error_bound, position_blocks, tap_view
 from ._parallel import parallel_for
-from .base import Algorithm, Plan, padded_input, unit_roundoff
+from .base import Algorithm, Plan, padded_input
 from .registry import register
 from .spec import ConvSpec
 
 #: Rows of a depthwise block: ~64 KiB of float32 per tap slice keeps it in L2.
 _DEPTHWISE_BLOCK_BYTES = 1 << 16
+#: Output block of the tap loop: block plus tap buffer stay within the 2 MiB L2.
+_TAP_BLOCK_BYTES = 1 << 19
+
+
+def _tap_blocks(spec: ConvSpec) -> list[tuple[int, int, int, int]]:
+    """Output blocks of the tap loop: one block when ``K = 1``, else L2-sized ones."""
+    if spec.kernel_size == 1:
+        return position_blocks(spec.n, spec.l_out, max(spec.n, 1), spec.l_out)
+    columns = max(1, _TAP_BLOCK_BYTES // (spec.c_out * spec.itemsize))
+    return position_blocks(spec.n, spec.l_out, *block_shape(spec.n, spec.l_out, columns, True))
 
 
 class DirectPlan(Plan):
-    """Per-shape state of :class:`Direct`: the padded-input buffer."""
+    """Per-shape state of :class:`Direct`: padded-input and tap buffers, output blocks."""
 
     def __init__(self, algorithm: "Direct", spec: ConvSpec) -> None:
         super().__init__(algorithm, spec)
         self._xpad = np.empty((spec.n, spec.c_in, spec.l_padded), spec.np_dtype) if any(spec.padding) else None
         self._depthwise = spec.cig == 1 and spec.cog == 1
         self._over_taps = spec.kernel_size <= spec.l_out
+        self._blocks = _tap_blocks(spec) if self._over_taps and not self._depthwise else []
+        self._tap = np.empty(Direct.tap_buffer_elements(spec), spec.np_dtype)
+        self._lock = threading.Lock()
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        xp = padded_input(self.spec, x, self._xpad)
-        if self._depthwise:
-            return self._depthwise_run(xp, w)
-        if self._over_taps:
-            return self._tap_run(xp, w)
-        return self._position_run(xp, w)
+        with self._lock:
+            xp = padded_input(self.spec, x, self._xpad)
+            if self._depthwise:
+                return self._depthwise_run(xp, w)
+            if self._over_taps:
+                return self._tap_run(xp, w)
+            return self._position_run(xp, w)
 
     def _tap_run(self, xp: np.ndarray, w: np.ndarray) -> np.ndarray:
         sp = self.spec
-        g, s, d, lo = sp.groups, sp.stride, sp.dilation, sp.l_out
-        xg = xp.reshape(sp.n, g, sp.cig, sp.l_padded)
-        wg = w.reshape(g, sp.cog, sp.cig, sp.kernel_size)
-        y = np.zeros((sp.n, g, sp.cog, lo), sp.np_dtype)
-        for k in range(sp.kernel_size):
-            start = k * d
-            y += np.matmul(wg[:, :, :, k], xg[:, :, :, start:start + s * (lo - 1) + 1:s])
+        g, kk = sp.groups, sp.kernel_size
+        view = tap_view(xp.reshape(sp.n, g, sp.cig, sp.l_padded), sp.stride, sp.dilation, kk, sp.l_out)
+        wk = np.ascontiguousarray(w.reshape(g, sp.cog, sp.cig, kk).transpose(3, 0, 1, 2))
+        y = np.empty((sp.n, g, sp.cog, sp.l_out), sp.np_dtype)
+        for n0, n1, t0, t1 in self._blocks:
+            out = y[n0:n1, :, :, t0:t1]
+            np.matmul(wk[0], view[n0:n1, :, :, 0, t0:t1], out=out)
+            if kk > 1:
+                tap = self._tap[:out.size].reshape(out.shape)
+                for k in range(1, kk):
+                    np.matmul(wk[k], view[n0:n1, :, :, k, t0:t1], out=tap)
+                    out += tap
         return y.reshape(sp.output_shape)
 
     def _position_run(self, xp: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -104,11 +134,18 @@ class Direct(Algorithm):
         return spec.direct_flops
 
     def workspace_bytes(self, spec: ConvSpec) -> int:
-        return spec.n * spec.c_in * spec.l_padded * spec.itemsize if any(spec.padding) else 0
+        padded = spec.n * spec.c_in * spec.l_padded if any(spec.padding) else 0
+        return (padded + self.tap_buffer_elements(spec)) * spec.itemsize
+
+    @staticmethod
+    def tap_buffer_elements(spec: ConvSpec) -> int:
+        """Elements of the tap-loop buffer: the largest output block when ``K > 1``, else 0."""
+        if spec.kernel_size == 1 or spec.kernel_size > spec.l_out or spec.cig == spec.cog == 1:
+            return 0
+        return max(((n1 - n0) * (t1 - t0) for n0, n1, t0, t1 in _tap_blocks(spec)), default=0) * spec.c_out
 
     def error_bound(self, spec: ConvSpec) -> float:
-        # Normwise bound of a length-(Cig*K) dot product with a sqrt growth model.
-        return 2.0 * unit_roundoff(spec) * float(np.sqrt(spec.cig * spec.kernel_size))
+        return dot_error_bound(spec)
 
     def prepare(self, spec: ConvSpec, workspace_limit: int) -> DirectPlan:
         return DirectPlan(self, spec)
