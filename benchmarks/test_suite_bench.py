@@ -1,0 +1,98 @@
+"""pytest-benchmark regression suite: every suite workload × every algorithm forced, plus ``auto``.
+
+Two variants per workload, each its own benchmark group: ``forward`` (one
+``conv1d`` call) and ``training`` (forward plus both backward passes, a
+training step's convolution work).  Every body checks its results against a
+float64 reference, so ``--benchmark-disable`` runs (CI) still verify
+correctness.  ``-m quick`` selects the quick workloads.  See ``pytest.ini``
+here for the storage location and ``results/README.md`` for the workflow.
+"""
+from __future__ import annotations
+
+import functools
+import time
+
+import numpy as np
+import pytest
+
+from lucid import algos
+from lucid.algos import registry
+from lucid.algos.lowering import derived_spec
+from lucid.bench.measure import AUTO, Case, lucid_call, normwise_error, operands, reference
+from lucid.suite import SUITE
+
+from conftest import scaled
+
+#: Normwise relative error allowed against the float64 reference (float32 runs).
+TOLERANCE = 1e-5
+#: Timed seconds per benchmark; rounds = this / one call, clamped to ROUNDS.
+ROUND_BUDGET_S = 0.5
+ROUNDS = (3, 20)
+OPS = ("forward", "backward_data", "backward_filter")
+
+
+def _params(variant: str) -> list:
+    return [pytest.param(w.name, name, id=f"{w.name}-{name}",
+                         marks=[pytest.mark.benchmark(group=f"{w.name} {variant}")]
+                         + ([pytest.mark.quick] if w.quick else []))
+            for w in SUITE for name in (*registry.names(), AUTO)]
+
+
+@functools.lru_cache(maxsize=None)
+def _case(name: str) -> Case:
+    return scaled(next(w for w in SUITE if w.name == name))
+
+
+@functools.lru_cache(maxsize=None)
+def _problem(name: str, op: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Operands of ``op`` on the scaled workload and its float64 reference (computed once)."""
+    spec = _case(name).spec
+    a, b = operands(op, spec)
+    return a, b, reference(op, spec, a, b)
+
+
+def _run(benchmark, call, flops: float):
+    """Time ``call`` (rounds sized from one warm-up call) and return its result."""
+    rounds = 1
+    if not benchmark.disabled:
+        start = time.perf_counter()
+        call()
+        rounds = int(np.clip(ROUND_BUDGET_S / (time.perf_counter() - start), *ROUNDS))
+    result = benchmark.pedantic(call, rounds=rounds, iterations=1, warmup_rounds=0)
+    if benchmark.stats is not None:
+        benchmark.extra_info["gflops"] = round(flops / benchmark.stats.stats.median / 1e9, 3)
+    return result
+
+
+def _info(benchmark, case: Case, algorithm: str, ran: dict[str, str]) -> None:
+    benchmark.extra_info.update(shape=case.spec.describe(), forced=algorithm, ran=ran,
+                                planner_choice={op: algos.choose(case.spec, op=op) for op in ran})
+
+
+def _check(case: Case, algorithm: str) -> None:
+    if algorithm != AUTO:
+        reason = registry.get(algorithm).supports(case.spec)
+        if reason:
+            pytest.skip(reason)
+
+
+@pytest.mark.parametrize("workload,algorithm", _params("forward"))
+def test_forward(benchmark, workload: str, algorithm: str) -> None:
+    case = _case(workload)
+    _check(case, algorithm)
+    x, w, ref = _problem(workload, "forward")
+    _info(benchmark, case, algorithm, {"forward": algos.choose(case.spec, algorithm=algorithm)})
+    y = _run(benchmark, lucid_call(case, "forward", x, w, algorithm), case.spec.direct_flops)
+    assert normwise_error(y, ref) <= TOLERANCE
+
+
+@pytest.mark.parametrize("workload,algorithm", _params("training"))
+def test_training(benchmark, workload: str, algorithm: str) -> None:
+    case = _case(workload)
+    _check(case, algorithm)
+    problems = {op: _problem(workload, op) for op in OPS}
+    calls = [lucid_call(case, op, a, b, algorithm) for op, (a, b, _) in problems.items()]
+    _info(benchmark, case, algorithm, {op: algos.choose(case.spec, op=op, algorithm=algorithm) for op in OPS})
+    results = _run(benchmark, lambda: [call() for call in calls], 3 * case.spec.direct_flops)
+    for (op, (_, _, ref)), result in zip(problems.items(), results):
+        assert normwise_error(result, ref) <= TOLERANCE, op

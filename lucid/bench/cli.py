@@ -1,0 +1,240 @@
+"""``lucid-bench``: time every convolution algorithm on the suite or on any shape.
+
+Run ``lucid-bench --help`` for the options; ``python -m lucid.bench`` is the
+same command.  Tables go to stdout, progress to stderr; bad arguments print one
+line and exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from typing import Sequence
+
+from .. import algos
+from ..algos import registry
+from ..algos.lowering import OPS
+from ..algos.spec import ConvSpec
+from ..suite import SUITE
+from . import export, peers, plot, sweep
+from .measure import Case, Row, measure, suite_cases
+from .tables import format_report
+
+DESCRIPTION = """\
+Time every convolution algorithm (forced), the planner's `auto` and optional
+peers (PyTorch, SciPy) on the built-in suite or one custom shape, and print one
+table per workload: median and min ms, GFLOP/s (definition FLOPs), x vs the
+fastest, normwise error vs a float64 reference, workspace, and `*` on the
+planner's pick.  Algorithms that cannot run a shape are listed with the reason.
+
+Timing: one warm-up call per method, then interleaved rounds with a 0.13 s
+pause before each timed call; the figures are medians.  A method whose warm-up
+call takes longer than --cap seconds is timed in one round only (its n column
+shows 1) so the huge-kernel workloads stay within budget; its figure is then a
+single call, not a median.
+
+Subcommands:
+  lucid-bench plans [WISDOM.json]   print recorded planner decisions
+  lucid-bench calibrate [--wisdom PATH] [--budget SECONDS]
+                                    measure this machine, write planner wisdom
+"""
+
+EPILOG = """\
+examples:
+  lucid-bench --quick                       the quick suite (< 30 s on 2 cores)
+  lucid-bench                               the whole suite (< 3 min)
+  lucid-bench --shape 8,64,64,4096,3 --padding same --backward
+  lucid-bench --json results/suite.json --csv results/suite.csv --plot results/kernel-sweep.png
+"""
+
+
+class UsageError(Exception):
+    """A bad command line; :func:`main` prints it on one line and returns 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's hook; raise instead of printing usage
+        raise UsageError(message)
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated ints N,C_in,C_out,L,K, got {text!r}") from None
+    if len(values) != 5:
+        raise argparse.ArgumentTypeError(f"expected 5 ints N,C_in,C_out,L,K, got {len(values)} in {text!r}")
+    return values
+
+
+def _padding(text: str) -> int | str:
+    if text in ("same", "valid"):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int, 'same' or 'valid', got {text!r}") from None
+
+
+def _names(allowed: Sequence[str], what: str):
+    def parse(text: str) -> tuple[str, ...]:
+        items = tuple(v for v in text.split(",") if v)
+        bad = [v for v in items if v not in allowed]
+        if bad:
+            raise argparse.ArgumentTypeError(f"{what} must be among {list(allowed)}, got {bad}")
+        return items
+    return parse
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return value
+    return parse
+
+
+def _peer_list(text: str) -> tuple[str, ...]:
+    if text == "none":
+        return ()
+    return _names(peers.PEERS, "--peers")(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the benchmark run (subcommands are parsed separately)."""
+    p = _Parser(prog="lucid-bench", description=DESCRIPTION, epilog=EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="the quick workloads, 3 repeats, 0.5 s cap")
+    p.add_argument("--workload", type=_names([w.name for w in SUITE], "--workload"), metavar="NAME[,NAME]",
+                   help="only these suite workloads: " + ", ".join(w.name for w in SUITE))
+    p.add_argument("--shape", type=_ints, metavar="N,C_in,C_out,L,K", help="one custom shape instead of the suite")
+    p.add_argument("--stride", type=int, default=1, help="with --shape (default 1)")
+    p.add_argument("--padding", type=_padding, default=0, help="with --shape: int, same or valid (default 0)")
+    p.add_argument("--dilation", type=int, default=1, help="with --shape (default 1)")
+    p.add_argument("--groups", type=int, default=1, help="with --shape (default 1)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--backward", action="store_true", help="also time backward_data and backward_filter")
+    p.add_argument("--algorithms", type=_names(registry.names(), "--algorithms"), metavar="A[,B]",
+                   help="force only these algorithms (default all: " + ", ".join(registry.names()) + ")")
+    p.add_argument("--peers", type=_peer_list, default="torch,scipy", metavar="torch,scipy|none",
+                   help="peers to time when installed (default torch,scipy; 'none' for none)")
+    p.add_argument("--repeats", type=_positive(int), help="timed rounds per method (default 7, --quick 3)")
+    p.add_argument("--cap", type=_positive(float), help="seconds per call above which a method gets one round "
+                   "(default 2, --quick 0.5)")
+    p.add_argument("--json", metavar="PATH", help="write all rows and the machine fingerprint as JSON")
+    p.add_argument("--csv", metavar="PATH", help="write all rows with the machine fingerprint as CSV")
+    p.add_argument("--plot", metavar="PATH.png", help="also run the K = 1..2049 sweep and plot it (matplotlib)")
+    return p
+
+
+def _custom_case(args: argparse.Namespace) -> Case:
+    n, c_in, c_out, length, k = args.shape
+    span = args.dilation * (k - 1)
+    if args.padding == "same":
+        if args.stride != 1:
+            raise UsageError(f"--padding same needs --stride 1, got --stride {args.stride}")
+        pads = (span // 2, span - span // 2)
+    else:
+        pads = (0, 0) if args.padding == "valid" else (args.padding, args.padding)
+    try:
+        spec = ConvSpec(n, c_in, c_out, length, k, args.stride, pads, args.dilation, args.groups, args.dtype)
+    except ValueError as exc:
+        raise UsageError(f"--shape: {exc}") from None
+    return Case("custom", spec, args.padding)
+
+
+def _cases(args: argparse.Namespace) -> list[Case]:
+    if args.shape is None:
+        shaped = [f"--{a}" for a in ("stride", "padding", "dilation", "groups")
+                  if getattr(args, a) != build_parser().get_default(a)]
+        if shaped:
+            raise UsageError(f"{', '.join(shaped)} need --shape (suite workloads have fixed shapes)")
+        return suite_cases(args.quick, args.workload, args.dtype)
+    if args.workload:
+        raise UsageError("--shape and --workload are exclusive: give one of them")
+    return [_custom_case(args)]
+
+
+def _progress(prefix: str):
+    def report(method: str) -> None:
+        print(f"{prefix}: {method}", file=sys.stderr, flush=True)
+    return report
+
+
+def run(args: argparse.Namespace, command: str) -> int:
+    """Run the benchmark described by parsed ``args``; print tables, write files."""
+    cases = _cases(args)
+    repeats = args.repeats or (3 if args.quick else 7)
+    cap = args.cap or (0.5 if args.quick else 2.0)
+    if args.plot:
+        try:
+            plot.require()
+        except RuntimeError as exc:
+            raise UsageError(str(exc)) from None
+    ops = OPS if args.backward else ("forward",)
+    rows: list[Row] = []
+    for i, case in enumerate(cases, 1):
+        for op in ops:
+            found = measure(case, op, algorithms=args.algorithms, peers=args.peers, repeats=repeats, cap_s=cap,
+                            progress=_progress(f"[{i}/{len(cases)}] {case.name} {op}"))
+            print(format_report(found, {case.name: case.target}) + "\n", flush=True)
+            rows.extend(found)
+    if args.plot:
+        swept = sweep.run_sweep(args.algorithms or registry.names(), args.peers, repeats=min(repeats, 3),
+                                cap_s=cap, dtype=args.dtype, progress=_progress("[sweep]"))
+        n, c_in, c_out, length = sweep.SHAPE
+        plot.plot_sweep(swept, args.plot, f"lucid conv1d forward, N={n} C={c_in}->{c_out} L={length} "
+                        f"{args.dtype}, median of {min(repeats, 3)}")
+        rows.extend(row for found in swept.values() for row in found)
+        print(f"kernel sweep plotted to {args.plot}", file=sys.stderr)
+    if args.json or args.csv:
+        doc = export.document(rows, command)
+        if args.json:
+            export.write_json(args.json, doc)
+        if args.csv:
+            export.write_csv(args.csv, doc)
+    return 0
+
+
+def plans(argv: Sequence[str]) -> int:
+    """``lucid-bench plans [WISDOM.json]``: the planner's recorded decisions as a table."""
+    p = _Parser(prog="lucid-bench plans", description="Print recorded planner decisions (from WISDOM.json "
+                "if given, else this process's records).")
+    p.add_argument("wisdom", nargs="?", help="a wisdom file written by `lucid-bench calibrate` or save_wisdom")
+    args = p.parse_args(argv)
+    if args.wisdom:
+        algos.load_wisdom(args.wisdom)
+    print(algos.report())
+    return 0
+
+
+def calibrate(argv: Sequence[str]) -> int:
+    """``lucid-bench calibrate``: run the planner's calibration and write wisdom."""
+    p = _Parser(prog="lucid-bench calibrate", description="Measure the algorithms on this machine and write "
+                "the planner's wisdom file.")
+    p.add_argument("--wisdom", metavar="PATH", help="where to write (default: the planner's wisdom location)")
+    p.add_argument("--budget", type=float, default=60.0, help="seconds to spend (default 60)")
+    args = p.parse_args(argv)
+    path = algos.calibrate(args.wisdom, budget_s=args.budget)
+    print(f"wisdom written to {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``lucid-bench``; returns the exit status (2 for bad arguments)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["plans"]:
+            return plans(argv[1:])
+        if argv[:1] == ["calibrate"]:
+            return calibrate(argv[1:])
+        return run(build_parser().parse_args(argv), shlex.join(["lucid-bench", *argv]))
+    except UsageError as exc:
+        print(f"lucid-bench: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)

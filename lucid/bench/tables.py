@@ -1,0 +1,73 @@
+"""Plain-text tables of benchmark rows, one per case and op.
+
+Columns: method, median ms, min ms, timed repeats, GFLOP/s (definition FLOPs),
+× vs the fastest method, normwise error vs float64, workspace, and ``*`` on the
+planner's pick.  ``auto`` shows the algorithm it ran (``auto→fft``); skipped
+methods show their reason instead of numbers.
+"""
+from __future__ import annotations
+
+from itertools import groupby
+from typing import Iterable, Sequence
+
+from .measure import Row
+
+HEADER = ("method", "median ms", "min ms", "n", "GFLOP/s", "x fastest", "error", "workspace", "pick")
+
+
+def _ms(value: float) -> str:
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def _bytes(value: int | None) -> str:
+    if value is None:
+        return "-"
+    size, unit = float(value), "B"
+    for bigger in ("KiB", "MiB", "GiB"):
+        if size < 1024:
+            break
+        size, unit = size / 1024, bigger
+    return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    name = f"auto→{row.ran}" if row.kind == "auto" else row.method
+    if row.status != "ok":
+        return (name, f"skipped: {row.reason}")
+    return (name, _ms(row.median_ms), _ms(row.min_ms), str(row.repeats), f"{row.gflops:.2f}",
+            f"{row.vs_fastest:.2f}", f"{row.error:.1e}", _bytes(row.workspace_bytes),
+            "*" if row.planner_pick else "")
+
+
+def format_table(rows: Sequence[Row], title: str = "") -> str:
+    """One aligned table for the rows of a single case and op.
+
+    Skipped rows span the numeric columns with ``skipped: <reason>``.
+    """
+    body = [_cells(row) for row in rows]
+    full = [HEADER] + [cells for cells in body if len(cells) == len(HEADER)]
+    widths = [max(len(cells[i]) for cells in full) for i in range(len(HEADER))]
+    widths[0] = max(widths[0], *(len(cells[0]) for cells in body))
+
+    def line(cells: tuple[str, ...]) -> str:
+        if len(cells) != len(HEADER):
+            return f"{cells[0]:<{widths[0]}}  {cells[1]}"
+        first = f"{cells[0]:<{widths[0]}}"
+        return "  ".join([first] + [f"{c:>{w}}" for c, w in zip(cells[1:], widths[1:])]).rstrip()
+
+    lines = ([title] if title else []) + [line(HEADER), "  ".join("-" * w for w in widths)]
+    return "\n".join(lines + [line(cells) for cells in body])
+
+
+def format_report(rows: Iterable[Row], targets: dict[str, str] | None = None) -> str:
+    """Tables for all rows, grouped by (case, op) in their order, separated by blank lines.
+
+    ``targets`` maps a case name to its goal, shown in the title line.
+    """
+    targets = targets or {}
+    tables = []
+    for (case, op), group in groupby(rows, key=lambda r: (r.case, r.op)):
+        group = list(group)
+        goal = f"  (target: {targets[case]})" if targets.get(case) else ""
+        tables.append(format_table(group, f"== {case} {op}: {group[0].shape}{goal}"))
+    return "\n\n".join(tables)

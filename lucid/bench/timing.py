@@ -1,0 +1,91 @@
+"""Interleaved median timing of several callables on a noisy, shared machine.
+
+Each method is called once to warm up (plans, FFTW wisdom, caches), then the
+methods are timed in rounds — one call of every method per round, in a rotated
+order — with an idle pause before each timed call.  Interleaving spreads slow
+drifts of the machine (other processes, frequency) over all methods alike, and
+the pause lets OpenBLAS worker threads stop spinning after the previous call so
+they do not steal a core from the next one.  The figure to trust is the median
+of a method relative to its peers in the same run, never a lone absolute time.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+#: Pause before each timed call, seconds (OpenBLAS spins ~0.1 s after a call).
+IDLE_S = 0.13
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Timed calls of one method: all samples in seconds, plus the warm-up call."""
+
+    samples: tuple[float, ...]
+    warmup_s: float
+
+    @property
+    def median_s(self) -> float:
+        """Median of the timed calls (the warm-up call when none were timed)."""
+        return statistics.median(self.samples) if self.samples else self.warmup_s
+
+    @property
+    def min_s(self) -> float:
+        """Fastest timed call (the warm-up call when none were timed)."""
+        return min(self.samples) if self.samples else self.warmup_s
+
+
+def clock(fn: Callable[[], object]) -> tuple[float, object]:
+    """Wall time of one call of ``fn`` in seconds (``time.perf_counter``), and its result."""
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def interleaved(methods: Mapping[str, Callable[[], object]], repeats: int, *, cap_s: float = float("inf"),
+                idle_s: float = IDLE_S, on_warmup: Callable[[str, object], None] | None = None) -> dict[str, Timing]:
+    """Time every method ``repeats`` times, interleaved, after one warm-up call each.
+
+    Parameters
+    ----------
+    methods : mapping of name -> zero-argument callable
+        The calls to compare; each must do the same work every time.
+    repeats : int
+        Timed rounds (at least 1).
+    cap_s : float
+        A method whose warm-up call took longer than ``cap_s`` is timed in one
+        round only, so a hopeless method costs about two calls, not ``repeats``.
+    idle_s : float
+        Sleep before each timed call.
+    on_warmup : callable, optional
+        Called as ``on_warmup(name, result)`` after each warm-up call, to check
+        the result and report progress.
+
+    Returns
+    -------
+    dict of name -> :class:`Timing`
+
+    Notes
+    -----
+    Cost: ``sum(calls) * (repeats + 1) + idle_s * repeats * len(methods)``.
+    Round ``r`` starts at method ``r mod len(methods)`` so no method always
+    follows the same neighbour.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    warm: dict[str, float] = {}
+    for name, fn in methods.items():
+        warm[name], value = clock(fn)
+        if on_warmup is not None:
+            on_warmup(name, value)
+    samples: dict[str, list[float]] = {name: [] for name in methods}
+    names = list(methods)
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            if r > 0 and warm[name] > cap_s:
+                continue
+            time.sleep(idle_s)
+            samples[name].append(clock(methods[name])[0])
+    return {name: Timing(tuple(samples[name]), warm[name]) for name in names}
