@@ -1,1 +1,307 @@
-"""fft: placeholder — being implemented (registers nothing yet)."""
+"""fft: overlap-save correlation with pyFFTW real transforms; serves every spec.
+
+For each group ``g`` and output channel ``o`` the correlation is computed
+frequency by frequency::
+
+    Y[n, o, f] = sum_c conj(W[o, c, f]) * X[n, c, f],     y = irfft(Y)[:hop]
+
+on windows of ``nfft`` samples (overlap-save, see :mod:`lucid.algos._fft_blocks`),
+where ``X = rfft(window of x_pad)`` and ``W = rfft(kernel, nfft) / nfft``.
+
+* **Dilation** dilates the kernel (zeros between taps, transform length grows
+  with the span, not with ``K``).
+* **Stride** is a *polyphase split*: the ``s`` phases of the input become
+  ``s`` times more input channels of a unit-stride problem, so the
+  transforms stay at the output's length; cost: one strided gather of the
+  input, and ``s`` times more (but ``s`` times shorter) input transforms.
+* **Channel mixing** is a batched complex GEMM ``(Cog x Cig*s) @ (Cig*s x
+  columns)`` per frequency and group (block-diagonal over groups), blocked in
+  cache-sized frequency ranges and split over the thread pool; with one input
+  channel per group (depthwise, ``stride == 1``) it is an elementwise product.
+
+The kernel spectrum is cached per weight (:class:`~lucid.algos.base.WeightCache`,
+checked by value, so every weight update is seen).  FFTW plans and SIMD-aligned
+buffers are built once in :meth:`FFT.prepare`; planning uses ``FFTW_MEASURE``
+(at most :data:`PLANNING_TIME_LIMIT` s per transform) for large transforms and
+``FFTW_ESTIMATE`` for small ones.  FFTW runs on :data:`~lucid.algos._parallel.THREADS`
+threads along the contiguous last axis only.
+
+Cost: ``2.5 * nfft * log2(nfft)`` FLOPs per real transform of every
+``(column, channel)`` plus ``8 * Cout * Cig*s`` per frequency and column for
+the mixing; workspace: the window, spectrum and output buffers of one chunk,
+the kernel buffers and the cached spectrum.  When the weight changes every
+call (the backward-filter problem, whose "kernel" is ``dy``) add one kernel
+transform per call: ``2.5 * Cout*Cig*s * nfft * log2(nfft)``.
+
+Concurrency: FFTW planning is not thread-safe, so plan creation holds the
+module-level :data:`PLANNER_LOCK`; a plan's :meth:`~FftPlan.run` holds the
+plan's own lock because its buffers are reused call after call (two threads
+sharing one plan run one after the other).
+
+Examples
+--------
+>>> import numpy as np
+>>> from lucid.algos.spec import ConvSpec
+>>> spec = ConvSpec(1, 1, 1, 5, 2)
+>>> plan = FFT().prepare(spec, 1 << 20)
+>>> np.round(plan.run(np.arange(5.0, dtype=np.float32).reshape(1, 1, 5),
+...                   np.ones((1, 1, 2), np.float32)), 4)
+array([[[1., 3., 5., 7.]]], dtype=float32)
+"""
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pyfftw
+
+from . import _fft_blocks
+from ._fft_blocks import Geometry
+from ._parallel import THREADS, parallel_for, split
+from .base import Algorithm, Plan, WeightCache, unit_roundoff
+from .config import DEFAULT_WORKSPACE_LIMIT
+from .registry import register
+from .spec import ConvSpec
+
+#: Serialises FFTW planning, which is not thread-safe.
+PLANNER_LOCK = threading.Lock()
+#: Seconds FFTW_MEASURE may spend planning one transform.
+PLANNING_TIME_LIMIT = 0.25
+#: Transforms with fewer samples (rows * length) are planned with FFTW_ESTIMATE
+#: on one thread: measuring or threading them costs more than it saves.
+SMALL_TRANSFORM = 1 << 16
+#: Normwise error constant: ``ERROR_SCALE * u * log2(nfft)`` (see :meth:`FFT.error_bound`).
+ERROR_SCALE = 2.0
+
+
+def _fftw(src: np.ndarray, dst: np.ndarray, direction: str) -> pyfftw.FFTW:
+    """An FFTW plan of a real (forward) or complex-to-real (backward) transform
+    along the last axis of ``src`` into ``dst``; ``src`` may be overwritten."""
+    small = src.size < SMALL_TRANSFORM
+    flags = ("FFTW_ESTIMATE" if small else "FFTW_MEASURE", "FFTW_DESTROY_INPUT")
+    with PLANNER_LOCK:
+        return pyfftw.FFTW(src, dst, axes=(-1,), direction=direction, flags=flags,
+                           threads=1 if small else THREADS, planning_timelimit=PLANNING_TIME_LIMIT)
+
+
+class _Transforms:
+    """Aligned window/spectrum buffers of one chunk and their forward/inverse plans."""
+
+    def __init__(self, geometry: Geometry) -> None:
+        sp, q = geometry.spec, geometry.chunk
+        real, cplx = sp.np_dtype, np.result_type(sp.np_dtype, np.complex64)
+        cin = sp.c_in * sp.stride
+        self.windows = pyfftw.empty_aligned((q, cin, geometry.nfft), real)
+        self.spectra = pyfftw.empty_aligned((q, cin, geometry.bins), cplx)
+        self.mixed = pyfftw.empty_aligned((q, sp.c_out, geometry.bins), cplx)
+        self.outputs = pyfftw.empty_aligned((q, sp.c_out, geometry.nfft), real)
+        self._plans: dict[int, tuple[pyfftw.FFTW, pyfftw.FFTW]] = {}
+        for cols in {q, _tail(geometry)} - {0}:
+            self._plans[cols] = (_fftw(self.windows[:cols], self.spectra[:cols], "FFTW_FORWARD"),
+                                 _fftw(self.mixed[:cols], self.outputs[:cols], "FFTW_BACKWARD"))
+
+    def forward(self, cols: int) -> None:
+        """``spectra[:cols] = rfft(windows[:cols])``."""
+        self._plans[cols][0].execute()
+
+    def inverse(self, cols: int) -> None:
+        """``outputs[:cols] = nfft * irfft(mixed[:cols])`` (unnormalised)."""
+        self._plans[cols][1].execute()
+
+
+def _tail(geometry: Geometry) -> int:
+    """Columns of the last, possibly short chunk (0 when all chunks are full)."""
+    sp, q, blocks = geometry.spec, geometry.chunk, geometry.blocks
+    if q >= blocks:
+        samples = q // blocks
+        return (max(1, sp.n) % samples) * blocks
+    return blocks % q
+
+
+def _chunks(geometry: Geometry) -> list[tuple[int, int, int, int]]:
+    """Rectangles ``(n0, n1, b0, b1)`` of samples x windows, one per chunk."""
+    sp, q, blocks = geometry.spec, geometry.chunk, geometry.blocks
+    if q >= blocks:
+        step = q // blocks
+        return [(n0, min(n0 + step, sp.n), 0, blocks) for n0 in range(0, sp.n, step)]
+    return [(n, n + 1, b0, min(b0 + q, blocks)) for n in range(sp.n) for b0 in range(0, blocks, q)]
+
+
+def _window_table(geometry: Geometry) -> list[list[tuple[int, int, int, int]]]:
+    """Per window and phase: ``(lo, hi, start, stop)`` so that samples ``lo:hi``
+    of the phase window are ``x[..., start:stop:stride]``, the rest zeros."""
+    sp, s, nfft = geometry.spec, geometry.spec.stride, geometry.nfft
+    left = sp.padding[0]
+    table = []
+    for b in range(geometry.blocks):
+        first, rows = b * geometry.hop, []
+        for p in range(s):
+            lo = max(first, -(-(left - p) // s))
+            hi = min(first + nfft, (left + sp.length - 1 - p) // s + 1)
+            if hi <= lo:
+                rows.append((0, 0, 0, 0))
+            else:
+                rows.append((lo - first, hi - first, lo * s + p - left, (hi - 1) * s + p - left + 1))
+        table.append(rows)
+    return table
+
+
+class FftPlan(Plan):
+    """Per-shape state of :class:`FFT`: buffers, FFTW plans, window table, kernel cache."""
+
+    def __init__(self, algorithm: "FFT", spec: ConvSpec, geometry: Geometry) -> None:
+        super().__init__(algorithm, spec)
+        self.geometry = geometry
+        real, cplx = spec.np_dtype, np.result_type(spec.np_dtype, np.complex64)
+        g, cig, bins, nfft = spec.groups, geometry.cig, geometry.bins, geometry.nfft
+        self._io = _Transforms(geometry)
+        self._kernel = pyfftw.empty_aligned((spec.c_out * cig, nfft), real)
+        self._kernel_spectrum = pyfftw.empty_aligned((spec.c_out * cig, bins), cplx)
+        self._kernel_fft = _fftw(self._kernel, self._kernel_spectrum, "FFTW_FORWARD")
+        shape = (g, spec.cog, bins) if geometry.elementwise else (g, bins, spec.cog, cig)
+        self._spectrum = np.empty(shape, cplx)
+        taps = np.arange(spec.kernel_size) * spec.dilation
+        self._tap_phase, self._tap_index = taps % spec.stride, taps // spec.stride
+        self._weights = WeightCache(self._transform)
+        self._chunks = _chunks(geometry)
+        self._table = _window_table(geometry)
+        self._parts = split(bins, THREADS)
+        if not geometry.elementwise:
+            block = geometry.mix_block()
+            size = block * g * (cig + spec.cog) * geometry.chunk
+            self._scratch = [np.empty(size, cplx) for _ in self._parts]
+        self._lock = threading.Lock()
+
+    def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        sp = self.spec
+        out = np.empty(sp.output_shape, sp.np_dtype)
+        if sp.n == 0:
+            return out
+        with self._lock:
+            spectrum = self._weights.get(w)
+            for n0, n1, b0, b1 in self._chunks:
+                cols = (n1 - n0) * (b1 - b0)
+                self._fill(x, n0, n1, b0, b1)
+                self._io.forward(cols)
+                self._mix(spectrum, cols)
+                self._io.inverse(cols)
+                self._scatter(out, n0, n1, b0, b1)
+        return out
+
+    def _transform(self, w: np.ndarray) -> np.ndarray:
+        """Cached kernel spectrum ``conj(rfft(polyphase dilated w, nfft)) / nfft``."""
+        sp, geo = self.spec, self.geometry
+        kernel = self._kernel.reshape(sp.c_out, sp.cig, sp.stride, geo.nfft)
+        kernel.fill(0)
+        kernel[:, :, self._tap_phase, self._tap_index] = w * (1.0 / geo.nfft)
+        self._kernel_fft.execute()
+        spectra = self._kernel_spectrum.reshape(sp.groups, sp.cog, geo.cig, geo.bins)
+        source = spectra[:, :, 0, :] if geo.elementwise else spectra.transpose(0, 3, 1, 2)
+        np.conjugate(source, out=self._spectrum)
+        return self._spectrum
+
+    def _fill(self, x: np.ndarray, n0: int, n1: int, b0: int, b1: int) -> None:
+        """Copy the windows ``b0:b1`` of samples ``n0:n1`` (padding and phases
+        applied) into the window buffer, split over samples on the pool."""
+        sp, s, nfft = self.spec, self.spec.stride, self.geometry.nfft
+        windows = self._io.windows[:(n1 - n0) * (b1 - b0)].reshape(n1 - n0, b1 - b0, sp.c_in, s, nfft)
+
+        def body(lo: int, hi: int) -> None:
+            for b in range(b0, b1):
+                for p, (a, z, start, stop) in enumerate(self._table[b]):
+                    dst = windows[lo:hi, b - b0, :, p]
+                    dst[..., :a] = 0
+                    dst[..., a:z] = x[n0 + lo:n0 + hi, :, start:stop:s]
+                    dst[..., z:] = 0
+
+        parallel_for(n1 - n0, body)
+
+    def _mix(self, spectrum: np.ndarray, cols: int) -> None:
+        """``mixed[:cols] = spectrum (x) spectra[:cols]`` per frequency and group."""
+        sp, geo = self.spec, self.geometry
+        xf = self._io.spectra[:cols].reshape(cols, sp.groups, geo.cig, geo.bins)
+        yf = self._io.mixed[:cols].reshape(cols, sp.groups, sp.cog, geo.bins)
+        if geo.elementwise:
+            if sp.groups >= cols:
+                parallel_for(sp.groups, lambda lo, hi: np.multiply(
+                    xf[:, lo:hi], spectrum[lo:hi], out=yf[:, lo:hi]))
+            else:
+                parallel_for(cols, lambda lo, hi: np.multiply(xf[lo:hi], spectrum, out=yf[lo:hi]))
+            return
+        block = geo.mix_block()
+
+        def body(lo: int, hi: int) -> None:
+            for part in range(lo, hi):
+                f_lo, f_hi = self._parts[part]
+                scratch = self._scratch[part]
+                for f0 in range(f_lo, f_hi, block):
+                    f1 = min(f0 + block, f_hi)
+                    size = sp.groups * (f1 - f0) * cols
+                    xt = scratch[:size * geo.cig].reshape(sp.groups, f1 - f0, geo.cig, cols)
+                    yt = scratch[size * geo.cig:size * (geo.cig + sp.cog)].reshape(sp.groups, f1 - f0, sp.cog, cols)
+                    np.copyto(xt, xf[..., f0:f1].transpose(1, 3, 2, 0))
+                    np.matmul(spectrum[:, f0:f1], xt, out=yt)
+                    np.copyto(yf[..., f0:f1], yt.transpose(3, 0, 2, 1))
+
+        parallel_for(len(self._parts), body)
+
+    def _scatter(self, out: np.ndarray, n0: int, n1: int, b0: int, b1: int) -> None:
+        """Copy the valid ``hop`` outputs of each window into ``out``."""
+        sp, geo = self.spec, self.geometry
+        outputs = self._io.outputs[:(n1 - n0) * (b1 - b0)].reshape(n1 - n0, b1 - b0, sp.c_out, geo.nfft)
+
+        def body(lo: int, hi: int) -> None:
+            for b in range(b0, b1):
+                t0 = b * geo.hop
+                t1 = min(t0 + geo.hop, sp.l_out)
+                out[n0 + lo:n0 + hi, :, t0:t1] = outputs[lo:hi, b - b0, :, :t1 - t0]
+
+        parallel_for(n1 - n0, body)
+
+
+class FFT(Algorithm):
+    """Overlap-save FFT correlation (pyFFTW); serves every spec.  Not bitwise
+    reproducible across plans (FFTW_MEASURE may pick different codelets)."""
+
+    name = "fft"
+    deterministic = False
+
+    def supports(self, spec: ConvSpec) -> str | None:
+        return None
+
+    def flops(self, spec: ConvSpec) -> float:
+        """Transform and mixing FLOPs at the default workspace limit's geometry:
+        ``2.5 nfft log2(nfft)`` per real transform of every (column, channel),
+        plus ``8 * Cout * Cig * s`` (GEMM) or ``6 * Cout`` (elementwise) per
+        frequency and column.  The cached kernel transform is excluded."""
+        return _fft_blocks.choose(spec, DEFAULT_WORKSPACE_LIMIT).flops()
+
+    def workspace_bytes(self, spec: ConvSpec) -> int:
+        """All buffers of the plan at the default workspace limit's geometry."""
+        return _fft_blocks.choose(spec, DEFAULT_WORKSPACE_LIMIT).workspace_bytes()
+
+    def error_bound(self, spec: ConvSpec) -> float:
+        """``ERROR_SCALE * u * log2(nfft)``, normwise relative.
+
+        FFT convolution errors are absolute: ``||dy_o|| <~ u log2(nfft)
+        sum_c ||x_c|| ||w_oc||`` per output channel.  Without cancellation
+        (``||y_o||^2 ~ sum_c ||x_c||^2 ||w_oc||^2``, as for random data) that is
+        the bound returned.  Under cancellation (a smoothing kernel on a
+        high-frequency signal, channels that cancel) the relative error grows
+        by ``sum_c ||x_c|| ||w_oc|| / ||y_o||``, which no spec-only bound sees;
+        the direct algorithm's error is relative to the products instead.
+        """
+        nfft = _fft_blocks.choose(spec, DEFAULT_WORKSPACE_LIMIT).nfft
+        return ERROR_SCALE * unit_roundoff(spec) * math.log2(max(nfft, 2))
+
+    def prepare(self, spec: ConvSpec, workspace_limit: int) -> FftPlan:
+        """Choose the window length and chunk within ``workspace_limit`` bytes
+        (:func:`lucid.algos._fft_blocks.choose`) and build the plan.
+
+        Raises ValueError when even a single smallest window does not fit.
+        """
+        return FftPlan(self, spec, _fft_blocks.choose(spec, int(workspace_limit)))
+
+
+register(FFT())

@@ -1,0 +1,245 @@
+"""Geometry, cost and workspace of the ``fft`` algorithm; the block-size choice.
+
+The ``fft`` algorithm (:mod:`lucid.algos.fft`) reduces every spec to a
+unit-stride, undilated correlation:
+
+* **dilation** by dilating the kernel: tap ``k`` moves to ``j = k*d`` of a
+  ``span = d*(K-1) + 1`` long kernel (zeros between taps);
+* **stride** ``s`` by a polyphase split: phase ``p`` of the padded input,
+  ``x_p[i] = x_pad[i*s + p]``, and of the dilated kernel, ``w_p[m] = w[m*s + p]``,
+  become ``s`` extra input channels, so ``y[t] = sum_{c,p,m} x_p[c, t+m] w_p[c, m]``
+  is a unit-stride correlation with ``Cig*s`` channels per group and
+  ``taps = ceil(span / s)`` taps.  It costs one strided gather of the input
+  (no extra transform work: the ``s`` phase transforms are ``s`` times shorter)
+  and keeps the output transforms at the output length, ``s`` times cheaper
+  than computing every unit-stride output and subsampling.
+
+The correlation is computed by **overlap-save** on windows of ``nfft`` phase
+samples stepped by ``hop = nfft - taps + 1``: a circular correlation of
+length ``nfft`` is exact for its first ``hop`` outputs.  ``blocks =
+ceil(Lout / hop)`` windows per sample; each ``(sample, window)`` pair is a
+*column*, and columns are processed ``chunk`` at a time so the buffers fit the
+workspace limit.  :func:`choose` picks ``nfft`` (an even 5-smooth length,
+where FFTW is fastest) and ``chunk`` by minimising :func:`cost_units`.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ._parallel import THREADS
+from .spec import ConvSpec
+
+#: FLOPs of one real transform of length n: ``FFT_FLOPS * n * log2(n)``.
+FFT_FLOPS = 2.5
+#: Cost of dispatching one small complex GEMM (one per frequency, group and
+#: chunk), in FLOP-equivalents: ~1 µs at ~20 GFLOP/s (numpy matmul loop on
+#: this 2-core machine, Nov 2026, timed on dense_long_k257 block sizes).
+GEMM_CALL_FLOPS = 2.0e4
+#: Cost of one Python-level step (a chunk, or a window/phase copy), in
+#: FLOP-equivalents: ~10 µs at ~20 GFLOP/s.
+STEP_FLOPS = 2.0e5
+#: Bytes of one cache block of the per-frequency channel mixing (fits L2).
+MIX_BLOCK_BYTES = 1 << 18
+#: Largest transform length considered (2**34 samples).
+_MAX_LEN = 1 << 34
+
+
+def _even_smooth_lengths() -> tuple[int, ...]:
+    """Even 5-smooth numbers ``2**a * 3**b * 5**c`` (a >= 1) up to ``_MAX_LEN``, sorted."""
+    out = []
+    p2 = 2
+    while p2 <= _MAX_LEN:
+        p3 = p2
+        while p3 <= _MAX_LEN:
+            p5 = p3
+            while p5 <= _MAX_LEN:
+                out.append(p5)
+                p5 *= 5
+            p3 *= 3
+        p2 *= 2
+    return tuple(sorted(out))
+
+
+_LENGTHS = _even_smooth_lengths()
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The overlap-save layout of one spec: transform length and chunking.
+
+    Attributes
+    ----------
+    spec : ConvSpec
+        The forward problem.
+    nfft : int
+        Real transform length (even, 5-smooth), ``>= taps``.
+    chunk : int
+        Columns (sample, window) transformed together; either a multiple of
+        ``blocks`` (whole samples) or at most ``blocks`` (part of one sample).
+    """
+
+    spec: ConvSpec
+    nfft: int
+    chunk: int
+
+    @property
+    def taps(self) -> int:
+        """Taps of one polyphase kernel, ``ceil(span / stride)``."""
+        return -(-self.spec.span // self.spec.stride)
+
+    @property
+    def hop(self) -> int:
+        """Valid outputs per window, ``nfft - taps + 1``."""
+        return self.nfft - self.taps + 1
+
+    @property
+    def blocks(self) -> int:
+        """Windows per sample, ``ceil(Lout / hop)``."""
+        return -(-self.spec.l_out // self.hop)
+
+    @property
+    def bins(self) -> int:
+        """Frequencies of a real transform, ``nfft // 2 + 1``."""
+        return self.nfft // 2 + 1
+
+    @property
+    def cig(self) -> int:
+        """Mixed input channels per group: ``Cig * stride`` (phases are channels)."""
+        return self.spec.cig * self.spec.stride
+
+    @property
+    def elementwise(self) -> bool:
+        """True when one input channel per group: mixing is a broadcast product."""
+        return self.cig == 1
+
+    @property
+    def columns(self) -> int:
+        """All (sample, window) columns, at least 1."""
+        return max(1, self.spec.n * self.blocks)
+
+    @property
+    def chunks(self) -> int:
+        """Number of chunks the columns are processed in."""
+        if self.chunk >= self.blocks:
+            return -(-max(1, self.spec.n) // (self.chunk // self.blocks))
+        return max(1, self.spec.n) * -(-self.blocks // self.chunk)
+
+    def mix_block(self, chunk: int | None = None) -> int:
+        """Frequencies per cache block of the GEMM mixing for ``chunk`` columns."""
+        sp = self.spec
+        per_bin = sp.groups * (self.cig + sp.cog) * (chunk or self.chunk) * 2 * sp.itemsize
+        return max(1, min(self.bins, MIX_BLOCK_BYTES // per_bin))
+
+    def workspace_bytes(self) -> int:
+        """Bytes of every buffer the plan allocates (see :class:`~lucid.algos.fft.FftPlan`)."""
+        return _workspace(self.spec, self.nfft, self.chunk)
+
+    def fft_flops(self) -> float:
+        """FLOPs of the input and output transforms over all columns."""
+        sp = self.spec
+        rows = self.columns * (sp.c_in * sp.stride + sp.c_out)
+        return FFT_FLOPS * rows * self.nfft * math.log2(self.nfft)
+
+    def mix_flops(self) -> float:
+        """FLOPs of the per-frequency channel mixing actually executed.
+
+        A complex multiply-add is 8 real FLOPs (GEMM: ``Cog x Cig*s`` per group,
+        frequency and column); a lone complex product is 6 (elementwise path).
+        """
+        sp = self.spec
+        per = 6.0 * sp.c_out if self.elementwise else 8.0 * sp.c_out * self.cig
+        return per * self.bins * self.columns
+
+    def flops(self) -> float:
+        """Transform plus mixing FLOPs (the cached kernel transform excluded)."""
+        return self.fft_flops() + self.mix_flops()
+
+
+def _workspace(spec: ConvSpec, nfft: int, chunk: int) -> int:
+    """Bytes of: input windows and their spectra, output spectra and signals,
+    the kernel buffers and cached spectrum, and the per-thread mixing scratch."""
+    real, cplx = spec.itemsize, 2 * spec.itemsize
+    bins = nfft // 2 + 1
+    cig = spec.cig * spec.stride
+    cin = spec.c_in * spec.stride
+    columns = chunk * (cin * (nfft * real + bins * cplx) + spec.c_out * (nfft * real + bins * cplx))
+    kernel = spec.c_out * cig * (nfft * real + 2 * bins * cplx)
+    scratch = 0
+    if cig > 1:
+        geometry = Geometry(spec, nfft, chunk)
+        scratch = THREADS * geometry.mix_block() * spec.groups * (cig + spec.cog) * chunk * cplx
+    return columns + kernel + scratch
+
+
+def cost_units(geometry: Geometry) -> float:
+    """Predicted cost in FLOP-equivalents: FLOPs plus dispatch overheads.
+
+    ``flops + GEMM_CALL_FLOPS * groups * bins * chunks + STEP_FLOPS * steps``
+    where ``steps = chunks + blocks * stride * chunks_per_sample`` counts the
+    Python-level copies.  The dispatch terms are what make very long
+    transforms (many tiny per-frequency GEMMs over few columns) lose to
+    moderate overlap-save blocks on dense problems.
+    """
+    sp = geometry.spec
+    calls = 0 if geometry.elementwise else sp.groups * geometry.bins * geometry.chunks
+    steps = geometry.chunks + max(1, sp.n) * geometry.blocks * sp.stride
+    return geometry.flops() + GEMM_CALL_FLOPS * calls + STEP_FLOPS * steps
+
+
+def _largest_chunk(spec: ConvSpec, nfft: int, limit: int) -> int:
+    """Most columns per chunk whose workspace fits ``limit`` (0 when none does)."""
+    probe = Geometry(spec, nfft, 1)
+    blocks, columns = probe.blocks, probe.columns
+    lo, hi = 0, columns
+    while lo < hi:                       # workspace grows with the chunk: bisect
+        mid = (lo + hi + 1) // 2
+        if _workspace(spec, nfft, mid) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    if lo >= blocks:
+        lo -= lo % blocks                # whole samples per chunk
+    return lo
+
+
+@lru_cache(maxsize=4096)
+def choose(spec: ConvSpec, workspace_limit: int) -> Geometry:
+    """The cheapest :class:`Geometry` (by :func:`cost_units`) within ``workspace_limit``.
+
+    Candidates are the even 5-smooth ``nfft`` from the smallest ``>= taps`` to
+    the first that holds a whole sample in one window (``>= Lout + taps - 1``);
+    for each, the largest chunk that fits.  ``O(#candidates * log columns)``.
+
+    Raises
+    ------
+    ValueError
+        When even the smallest window and a one-column chunk exceed the limit.
+    """
+    taps = -(-spec.span // spec.stride)
+    start = _bisect(max(taps, 2))
+    best, best_cost = None, math.inf
+    for nfft in _LENGTHS[start:]:
+        chunk = _largest_chunk(spec, nfft, workspace_limit)
+        if chunk > 0:
+            geometry = Geometry(spec, nfft, chunk)
+            cost = cost_units(geometry)
+            if cost < best_cost:
+                best, best_cost = geometry, cost
+        if nfft >= spec.l_out + taps - 1:
+            break
+    if best is None:
+        need = _workspace(spec, _LENGTHS[start], 1)
+        raise ValueError(f"workspace_limit must be at least {need} bytes for fft on {spec.describe()}, "
+                         f"got {workspace_limit}")
+    return best
+
+
+def _bisect(n: int) -> int:
+    """Index of the first length ``>= n`` in ``_LENGTHS``."""
+    index = bisect.bisect_left(_LENGTHS, n)
+    if index == len(_LENGTHS):
+        raise ValueError(f"fft: kernel span needs a transform longer than {_MAX_LEN} samples")
+    return index

@@ -1,0 +1,165 @@
+"""The fft algorithm: suite accuracy, overlap-save, workspace chunking, caching, threads.
+
+The reference is the ``direct`` algorithm run in float64 (exact enough at
+1e-12 and fast on the suite shapes); ``tests/test_algorithms.py`` covers the
+small option sweep against the plain loop oracle.
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import numpy as np
+import pytest
+
+from lucid.algos import _fft_blocks, registry
+from lucid.algos.lowering import lower
+from lucid.algos.spec import ConvSpec
+from lucid.suite import SUITE, workload
+
+FFT = registry.get("fft")
+DIRECT = registry.get("direct")
+TOLERANCE = {"float32": 2e-6, "float64": 1e-12}
+LIMIT = 1 << 30
+
+
+def relative_error(got: np.ndarray, want: np.ndarray) -> float:
+    return float(np.linalg.norm(got - want) / np.linalg.norm(want))
+
+
+def operands(spec: ConvSpec, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape)
+
+
+def reference(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Forward result in float64 by the direct algorithm."""
+    spec64 = dataclasses.replace(spec, dtype="float64")
+    return DIRECT.prepare(spec64, LIMIT).run(x.astype(np.float64), w.astype(np.float64))
+
+
+def check(spec: ConvSpec, limit: int = LIMIT, seed: int = 0) -> float:
+    """Run fft on ``spec`` and return its error against the float64 reference."""
+    x, w = operands(spec, seed)
+    got = FFT.prepare(spec, limit).run(x.astype(spec.np_dtype), w.astype(spec.np_dtype))
+    assert got.shape == spec.output_shape and got.dtype == spec.np_dtype
+    return relative_error(got, reference(spec, x, w))
+
+
+def plan_buffer_bytes(plan) -> int:
+    """Bytes of every float or complex array the plan (and its transforms) holds."""
+    arrays = {}
+    for item in list(vars(plan).values()) + list(vars(plan._io).values()):
+        for array in item if isinstance(item, list) else [item]:
+            if isinstance(array, np.ndarray) and array.dtype.kind in "fc":
+                arrays[id(array)] = array.nbytes
+    return sum(arrays.values())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", [w.name for w in SUITE])
+def test_suite_workload_accuracy(name, dtype):
+    spec = workload(name).spec(dtype)
+    err = check(spec)
+    assert err <= TOLERANCE[dtype], f"{name} {dtype}: {err:.2e}"
+    assert err <= FFT.error_bound(spec), f"{name} {dtype}: {err:.2e} above the stated bound"
+
+
+@pytest.mark.parametrize("op", ["backward_data", "backward_filter"])
+@pytest.mark.parametrize("name", ["dw_conformer_k31", "dense_long_k257", "speech_frontend"])
+def test_suite_derived_backward_accuracy(name, op):
+    """The lowered backward problems (huge-kernel backward filter included), float32."""
+    spec = lower(op, workload(name).spec()).spec
+    assert check(spec) <= TOLERANCE["float32"]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("spec", [
+    ConvSpec(2, 3, 4, 6000, 7, 1, (3, 3), 1, 1),           # dense, L >> K
+    ConvSpec(3, 4, 4, 40001, 9, 1, (0, 5), 2, 4),          # depthwise, dilated, asymmetric pad
+    ConvSpec(2, 6, 4, 4000, 5, 3, (2, 1), 2, 2),           # grouped, strided (polyphase), dilated
+    ConvSpec(1, 2, 3, 3333, 4, 2, (1, 1), 1, 1),           # strided, odd length
+])
+def test_overlap_save_when_input_much_longer_than_kernel(spec, dtype):
+    spec = dataclasses.replace(spec, dtype=dtype)
+    geometry = _fft_blocks.choose(spec, LIMIT)
+    assert geometry.blocks > 1, "L >> K must use several overlap-save windows"
+    assert geometry.nfft < spec.l_padded
+    assert check(spec) <= TOLERANCE[dtype]
+
+
+@pytest.mark.parametrize("spec", [
+    ConvSpec(4, 8, 8, 3000, 33, 1, (16, 16), 1, 1, "float64"),
+    ConvSpec(3, 6, 6, 2000, 15, 2, (7, 7), 1, 6, "float64"),
+])
+def test_tiny_workspace_limit_chunks_and_stays_correct(spec):
+    full = FFT.prepare(spec, LIMIT)
+    smallest = _fft_blocks._workspace(spec, _fft_blocks._LENGTHS[_fft_blocks._bisect(spec.span)], 1)
+    limit = 2 * smallest
+    assert full.geometry.workspace_bytes() > limit
+    plan = FFT.prepare(spec, limit)
+    assert plan.geometry.workspace_bytes() <= limit
+    assert plan_buffer_bytes(plan) <= limit
+    assert len(plan._chunks) > 1
+    x, w = operands(spec)
+    assert relative_error(plan.run(x, w), reference(spec, x, w)) <= TOLERANCE["float64"]
+
+
+def test_workspace_bytes_accounts_for_every_buffer():
+    for spec in (workload("dense_long_k257").spec(), workload("dw_conformer_k31").spec(),
+                 ConvSpec(2, 6, 4, 400, 5, 3, (2, 1), 2, 2, "float64")):
+        plan = FFT.prepare(spec, LIMIT)
+        assert plan_buffer_bytes(plan) == plan.geometry.workspace_bytes() == FFT.workspace_bytes(spec)
+
+
+def test_workspace_limit_below_minimum_raises():
+    spec = ConvSpec(1, 4, 4, 100, 9)
+    with pytest.raises(ValueError, match="workspace_limit must be at least"):
+        FFT.prepare(spec, 1000)
+
+
+def test_weight_change_invalidates_cached_spectrum_on_every_path():
+    for spec in (ConvSpec(2, 4, 4, 300, 5, 1, (2, 2), 1, 4, "float64"),      # elementwise
+                 ConvSpec(2, 4, 6, 300, 5, 2, (2, 2), 3, 2, "float64")):     # GEMM, polyphase
+        x, w = operands(spec)
+        plan = FFT.prepare(spec, LIMIT)
+        first = plan.run(x, w)
+        w[0, 0, 1] += 1.0                      # in place: same object, new values
+        second = plan.run(x, w)
+        assert relative_error(second, reference(spec, x, w)) <= 1e-12
+        assert not np.allclose(first, second)
+
+
+def test_concurrent_runs_of_one_plan_are_correct():
+    spec = ConvSpec(2, 8, 8, 4000, 31, 1, (15, 15), 1, 1, "float64")
+    plan = FFT.prepare(spec, LIMIT)
+    cases = [operands(spec, seed) for seed in range(4)]
+    wants = [reference(spec, x, w) for x, w in cases]
+    errors = [None] * len(cases)
+
+    def work(i: int) -> None:
+        for _ in range(5):
+            errors[i] = max(errors[i] or 0.0, relative_error(plan.run(*cases[i]), wants[i]))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(cases))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(errors) <= 1e-12
+
+
+def test_cost_reports_follow_the_geometry():
+    spec = workload("dense_long_k257").spec()
+    geometry = _fft_blocks.choose(spec, LIMIT)
+    assert geometry.nfft % 2 == 0 and geometry.hop >= 1
+    assert FFT.flops(spec) == pytest.approx(geometry.fft_flops() + geometry.mix_flops())
+    assert FFT.flops(spec) < spec.direct_flops / 10      # why fft wins this workload
+    assert 0 < FFT.error_bound(spec) < TOLERANCE["float32"]
+    assert FFT.supports(ConvSpec(1, 1, 1, 7, 7, 3, (0, 0), 1, 1)) is None
+
+
+def test_empty_batch():
+    spec = ConvSpec(0, 2, 2, 50, 3)
+    out = FFT.prepare(spec, LIMIT).run(np.zeros(spec.input_shape, np.float32), np.ones(spec.weight_shape, np.float32))
+    assert out.shape == (0, 2, 48)
