@@ -1,8 +1,9 @@
 """pytest-benchmark regression suite: every suite workload × every algorithm forced, plus ``auto``.
 
 Two variants per workload, each its own benchmark group: ``forward`` (one
-``conv1d`` call) and ``training`` (forward plus both backward passes, a
-training step's convolution work).  Every body checks its results against a
+``lucid.nn.functional.conv1d`` call on Tensors) and ``training`` (that call
+then ``y.backward(dy)`` through lucid's autograd: forward, backward-data and
+backward-filter, a training step's convolution work).  Every body checks its results against a
 float64 reference, so ``--benchmark-disable`` runs (CI) still verify
 correctness.  ``-m quick`` selects the quick workloads.  See ``pytest.ini``
 here for the storage location and ``results/README.md`` for the workflow.
@@ -15,6 +16,8 @@ import time
 import numpy as np
 import pytest
 
+import lucid
+import lucid.nn.functional as F
 from lucid import algos
 from lucid.algos import registry
 from lucid.algos.lowering import derived_spec
@@ -86,13 +89,25 @@ def test_forward(benchmark, workload: str, algorithm: str) -> None:
     assert normwise_error(y, ref) <= TOLERANCE
 
 
+def _training_step(case: Case, x: np.ndarray, w: np.ndarray, dy: np.ndarray, algorithm: str):
+    """``y = conv1d(x, w)``, then ``y.backward(dy)``: returns ``(y, x.grad, w.grad)`` as arrays."""
+    xt, wt = lucid.from_numpy(x).requires_grad_(), lucid.from_numpy(w).requires_grad_()
+    kwargs = case.conv_kwargs()
+
+    def step():
+        xt.grad = wt.grad = None
+        y = F.conv1d(xt, wt, algorithm=algorithm, **kwargs)
+        y.backward(dy)
+        return y.numpy(), xt.grad.numpy(), wt.grad.numpy()
+    return step
+
+
 @pytest.mark.parametrize("workload,algorithm", _params("training"))
 def test_training(benchmark, workload: str, algorithm: str) -> None:
     case = _case(workload)
     _check(case, algorithm)
-    problems = {op: _problem(workload, op) for op in OPS}
-    calls = [lucid_call(case, op, a, b, algorithm) for op, (a, b, _) in problems.items()]
+    (x, w, y_ref), (dy, _, dx_ref), (_, _, dw_ref) = (_problem(workload, op) for op in OPS)
     _info(benchmark, case, algorithm, {op: algos.choose(case.spec, op=op, algorithm=algorithm) for op in OPS})
-    results = _run(benchmark, lambda: [call() for call in calls], 3 * case.spec.direct_flops)
-    for (op, (_, _, ref)), result in zip(problems.items(), results):
+    results = _run(benchmark, _training_step(case, x, w, dy, algorithm), 3 * case.spec.direct_flops)
+    for op, result, ref in zip(OPS, results, (y_ref, dx_ref, dw_ref)):
         assert normwise_error(result, ref) <= TOLERANCE, op

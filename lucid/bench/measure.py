@@ -16,6 +16,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+import lucid
+import lucid.nn.functional as F
+
 from .. import algos
 from ..algos import planner, registry
 from ..algos.lowering import derived_spec
@@ -35,6 +38,11 @@ class Case:
     spec: ConvSpec
     padding: int | str
     target: str = ""
+
+    def conv_kwargs(self) -> dict:
+        """``stride``, ``padding``, ``dilation``, ``groups`` for ``conv1d`` (lucid's or torch's)."""
+        return dict(stride=self.spec.stride, padding=self.padding, dilation=self.spec.dilation,
+                    groups=self.spec.groups)
 
     @classmethod
     def from_workload(cls, workload: Workload, dtype: str = "float32") -> "Case":
@@ -100,12 +108,16 @@ def normwise_error(y: np.ndarray, ref: np.ndarray) -> float:
 
 
 def lucid_call(case: Case, op: str, a: np.ndarray, b: np.ndarray, algorithm: str) -> Callable[[], np.ndarray]:
-    """A zero-argument call running ``op`` of ``case`` through lucid with ``algorithm`` forced (or "auto")."""
-    spec = case.spec
+    """A zero-argument call running ``op`` of ``case`` through lucid with ``algorithm`` forced (or "auto").
 
-    def call() -> np.ndarray:
-        return planner.execute(op, spec, a, b, algorithm=algorithm)
-    return call
+    Forward is ``lucid.nn.functional.conv1d`` on Tensors sharing ``a, b``
+    (what a user calls); the backward ops are ``planner.execute`` with the
+    same operands ``conv1d``'s backward passes to it.
+    """
+    if op != "forward":
+        return lambda: planner.execute(op, case.spec, a, b, algorithm=algorithm)
+    x, w, kwargs = lucid.from_numpy(a), lucid.from_numpy(b), case.conv_kwargs()
+    return lambda: F.conv1d(x, w, algorithm=algorithm, **kwargs).numpy()
 
 
 def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None = None,
