@@ -91,8 +91,8 @@ def conv_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, p
     if length < 1:
         raise bad_value(w, "input", "non-empty along its last (length) dimension", input)
     if c_in != cig * groups:
-        raise bad_value(w, "input", f"a tensor with {cig * groups} channels (weight.shape[1] * groups = {cig} * {groups}) "
-                        f"in dim {input.ndim - 2}", input)
+        raise bad_value(w, "input", f"a tensor with {cig * groups} channels (weight.shape[1] * groups = "
+                        f"{cig} * {groups}) in dim {input.ndim - 2}", input)
     left, right = padding_amounts(padding, k, dilation)
     span = dilation * (k - 1) + 1
     if length + left + right < span:
