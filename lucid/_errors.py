@@ -60,6 +60,8 @@ def check_int(where: str, argument: str, value: Any, minimum: int | None = None)
 
     ``minimum=1`` reads "a positive int", ``minimum=0`` "a non-negative int".
     """
+    if type(value) is int and (minimum is None or value >= minimum):
+        return value
     kind = {None: "an int", 0: "a non-negative int", 1: "a positive int"}.get(minimum, f"an int >= {minimum}")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise bad_type(where, argument, kind, value)

@@ -36,6 +36,8 @@ float32 = dtype("float32")
 float64 = dtype("float64")
 int64 = dtype("int64")
 DTYPES = {d.name: d for d in (float32, float64, int64)}
+#: Every accepted spelling (name, NumPy dtype, NumPy scalar type) -> dtype; the fast path of :func:`to_dtype`.
+_SPELLINGS = {key: d for d in DTYPES.values() for key in (d.name, d.dtype, d.dtype.type)}
 DTypeLike = Union[dtype, str, np.dtype, type, None]
 
 
@@ -46,6 +48,9 @@ def to_dtype(value: DTypeLike, where: str = "tensor", argument: str = "dtype") -
     """
     if value is None or isinstance(value, dtype):
         return value
+    known = _SPELLINGS.get(value) if isinstance(value, (str, np.dtype, type)) else None
+    if known is not None:
+        return known
     expected = "one of lucid.float32, lucid.float64, lucid.int64 (or their names)"
     try:
         name = np.dtype(value).name if not isinstance(value, str) else value

@@ -72,14 +72,14 @@ def conv_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, p
     w = "conv1d"
     _floating(w, "input", input, "2-D (C_in, L) or 3-D (N, C_in, L)", (2, 3))
     _floating(w, "weight", weight, "3-D (C_out, C_in // groups, K)", (3,))
-    if weight.dtype is not input.dtype:
+    if weight.data.dtype != input.data.dtype:
         raise bad_type(w, "weight", f"of the input's dtype {input.dtype}", weight)
     c_out, cig, k = weight.shape
     if min(weight.shape) < 1:
         raise bad_value(w, "weight", "non-empty in every dimension", weight)
     if bias is not None:
         _floating(w, "bias", bias, "1-D (C_out,)", (1,))
-        if bias.shape != (c_out,) or bias.dtype is not input.dtype:
+        if bias.shape != (c_out,) or bias.data.dtype != input.data.dtype:
             raise bad_value(w, "bias", f"None or a tensor of shape ({c_out},) and dtype {input.dtype}", bias)
     stride = single(w, "stride", stride, 1)
     dilation = single(w, "dilation", dilation, 1)
@@ -98,7 +98,7 @@ def conv_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, p
     if length + left + right < span:
         raise bad_value(w, "input", f"at least {span - left - right} samples long: kernel_size={k} at "
                         f"dilation={dilation} spans {span} and padding adds {left + right}", input)
-    return ConvSpec(n, c_in, c_out, length, k, stride, (left, right), dilation, groups, input.data.dtype.name)
+    return ConvSpec(n, c_in, c_out, length, k, stride, (left, right), dilation, groups, input.dtype.name)
 
 
 def _contiguous(a: np.ndarray) -> np.ndarray:
