@@ -1,0 +1,88 @@
+"""Planner overheads (issue 4): cached-call dispatch and measure mode over varying lengths.
+
+* ``dispatch``: a cached ``execute`` on a tiny problem versus the same plan's
+  ``run`` alone; the difference (settings lookup, LRU hit, lock, lowering
+  re-layout) must stay within :data:`DISPATCH_LIMIT_S`.
+* ``varying lengths``: in measure mode, once every length bucket has been
+  measured, a loop over 200 different lengths must cost less than
+  :data:`VARYING_LIMIT` times the same loop at one fixed length (PyTorch
+  re-benchmarks each new length, pytorch#2759: 30-100x).
+
+Both compare against a peer timed in the same process, interleaved, with
+medians, so machine noise cancels; they assert under ``--benchmark-disable`` too.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+from lucid import algos
+from lucid.algos import planner
+from lucid.algos.spec import ConvSpec
+
+DISPATCH_LIMIT_S = 30e-6
+VARYING_LIMIT = 2.0
+LENGTHS = [1500 + 13 * i for i in range(200)]      # 1500..4087: 200 new lengths over 6 buckets
+FIXED = 2800
+
+
+def _median_time(fn, repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_planner():
+    algos.clear_plans()
+    yield
+    algos.clear_plans()
+
+
+@pytest.mark.benchmark(group="planner-dispatch")
+def test_cached_dispatch_overhead(benchmark):
+    spec = ConvSpec(1, 1, 1, 8, 1)
+    x, w = np.ones(spec.input_shape, np.float32), np.ones(spec.weight_shape, np.float32)
+    algos.execute("forward", spec, x, w)
+    plan = next(iter(planner._cache.values())).plan
+    calls = lambda: [algos.execute("forward", spec, x, w) for _ in range(200)]   # noqa: E731
+    runs = lambda: [plan.run(x, w) for _ in range(200)]                          # noqa: E731
+    pairs = [(_median_time(calls, 1), _median_time(runs, 1)) for _ in range(25)]
+    overhead = statistics.median(c - r for c, r in pairs) / 200
+    benchmark.extra_info.update(dispatch_overhead_us=overhead * 1e6, limit_us=DISPATCH_LIMIT_S * 1e6)
+    benchmark(algos.execute, "forward", spec, x, w)
+    assert overhead <= DISPATCH_LIMIT_S, f"cached dispatch costs {overhead * 1e6:.1f} us"
+
+
+def _call(length: int, weight: np.ndarray) -> float:
+    """Seconds of one measure-mode forward call at ``length`` (N4 C32->32 K3 'same')."""
+    spec = ConvSpec(4, 32, 32, length, 3, 1, (1, 1))
+    x = np.ones(spec.input_shape, np.float32)
+    with algos.use(mode="measure"):
+        start = time.perf_counter()
+        algos.execute("forward", spec, x, weight)
+        return time.perf_counter() - start
+
+
+@pytest.mark.benchmark(group="planner-varying-lengths")
+def test_varying_lengths_cost_less_than_twice_fixed(benchmark):
+    weight = np.ones((32, 32, 3), np.float32)
+    buckets = {round(planner.BUCKETS_PER_OCTAVE * np.log2(n)): n for n in LENGTHS + [FIXED]}
+    for length in buckets.values():                # measure the first length of every bucket once
+        _call(length, weight)
+    algos.clear_plans()
+    _call(FIXED, weight)
+    varying, fixed = 0.0, 0.0
+    for length in LENGTHS:                          # interleaved call by call, so load hits both alike
+        varying += _call(length, weight)
+        fixed += _call(FIXED, weight)
+    ratio = varying / fixed
+    benchmark.extra_info.update(varying_s=varying, fixed_s=fixed, ratio=ratio, limit=VARYING_LIMIT)
+    benchmark.pedantic(_call, args=(FIXED, weight), rounds=3, iterations=1)
+    assert ratio < VARYING_LIMIT, f"200 lengths cost {ratio:.2f}x the fixed-length loop"
