@@ -138,7 +138,7 @@ def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, capsys, tmp_path)
 
 def test_sweep_rows_and_plot(tmp_path):
     pytest.importorskip("matplotlib")
-    swept = sweep.run_sweep(["direct"], [], kernel_sizes=(1, 3), repeats=1, cap_s=1e-9)
+    swept = sweep.run_sweep(["direct"], [], kernel_sizes=(1, 3), repeats=2, cap_s=1e-9)
     assert list(swept) == [1, 3]
     assert [r.method for r in swept[1]] == ["direct", "auto"]
     late = {r.method: r for r in swept[3]}

@@ -3,8 +3,8 @@
 A dense layer (N=2, C 32→32, L=8192, no padding) is timed at each kernel size
 for every algorithm, ``auto`` and the peers, so the crossovers (Winograd at
 K=3, im2col/direct for short kernels, FFT for long ones) show on one plot.  A
-method whose warm-up call exceeds the cap is timed once at that K and dropped
-for the larger ones (its cost only grows with K).
+method whose first timed call exceeds the cap is timed once at that K and
+dropped for the larger ones (its cost only grows with K).
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def run_sweep(algorithms: Sequence[str], peers: Sequence[str], *, kernel_sizes: 
                         repeats=repeats, cap_s=cap_s,
                         progress=None if progress is None else (lambda m, k=k: progress(f"K={k} {m}")))
         for row in found:
-            if row.kind != "auto" and row.status == "ok" and row.warmup_ms > cap_s * 1e3:
+            if row.kind != "auto" and row.status == "ok" and row.repeats < repeats:
                 dropped[row.method] = k
         rows[k] = found + [Row(case.name, case.spec.describe(), "forward", name,
                                "peer" if name in peers else "algorithm", "", "skipped",

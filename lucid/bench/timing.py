@@ -21,20 +21,20 @@ IDLE_S = 0.13
 
 @dataclass(frozen=True)
 class Timing:
-    """Timed calls of one method: all samples in seconds, plus the warm-up call."""
+    """Timed calls of one method: all samples in seconds (at least one), plus the warm-up call."""
 
     samples: tuple[float, ...]
     warmup_s: float
 
     @property
     def median_s(self) -> float:
-        """Median of the timed calls (the warm-up call when none were timed)."""
-        return statistics.median(self.samples) if self.samples else self.warmup_s
+        """Median of the timed calls."""
+        return statistics.median(self.samples)
 
     @property
     def min_s(self) -> float:
-        """Fastest timed call (the warm-up call when none were timed)."""
-        return min(self.samples) if self.samples else self.warmup_s
+        """Fastest timed call."""
+        return min(self.samples)
 
 
 def clock(fn: Callable[[], object]) -> tuple[float, object]:
@@ -55,8 +55,9 @@ def interleaved(methods: Mapping[str, Callable[[], object]], repeats: int, *, ca
     repeats : int
         Timed rounds (at least 1).
     cap_s : float
-        A method whose warm-up call took longer than ``cap_s`` is timed in one
-        round only, so a hopeless method costs about two calls, not ``repeats``.
+        A method whose first timed call took longer than ``cap_s`` is timed in
+        that round only, so a hopeless method costs two calls, not
+        ``repeats + 1`` (the warm-up is not used: it includes planning).
     idle_s : float
         Sleep before each timed call.
     on_warmup : callable, optional
@@ -84,7 +85,7 @@ def interleaved(methods: Mapping[str, Callable[[], object]], repeats: int, *, ca
     names = list(methods)
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
-            if r > 0 and warm[name] > cap_s:
+            if r > 0 and samples[name][0] > cap_s:
                 continue
             time.sleep(idle_s)
             samples[name].append(clock(methods[name])[0])
