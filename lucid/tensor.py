@@ -36,7 +36,7 @@ def is_grad_enabled() -> bool:
 
 
 class no_grad:  # noqa: N801  (PyTorch spelling)
-    """Context manager and decorator that turns gradient recording off.
+    """Context manager and decorator (``@no_grad()`` or ``@no_grad``) that turns gradient recording off.
 
     >>> import lucid
     >>> w = lucid.ones(3, requires_grad=True)
@@ -45,6 +45,10 @@ class no_grad:  # noqa: N801  (PyTorch spelling)
     >>> y.requires_grad
     False
     """
+
+    def __new__(cls, func: Callable | None = None):
+        self = super().__new__(cls)
+        return self(func) if callable(func) else self
 
     def __enter__(self) -> None:
         self._previous = is_grad_enabled()
@@ -145,18 +149,22 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The size of each dimension, a tuple."""
         return self._data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return self._data.ndim
 
     @property
     def dtype(self) -> dtype:
+        """``lucid.float32``, ``lucid.float64`` or ``lucid.int64``."""
         return to_dtype(self._data.dtype)
 
     @property
     def device(self):
+        """Always ``device(type='cpu')``."""
         return CPU
 
     @property
@@ -177,6 +185,7 @@ class Tensor:
         return self
 
     def numel(self) -> int:
+        """The number of elements."""
         return int(self._data.size)
 
     def size(self, dim: int | None = None):
@@ -188,11 +197,13 @@ class Tensor:
         return self._data
 
     def item(self) -> float | int:
+        """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise bad_value("item", "self", "a tensor with one element", self)
         return self._data.item()
 
     def tolist(self):
+        """The values as (nested) Python lists."""
         return self._data.tolist()
 
     def detach(self) -> "Tensor":
@@ -297,11 +308,13 @@ class Tensor:
     def __itruediv__(self, other): return self._inplace(np.divide, other, "/=")
 
     def fill_(self, value: float) -> "Tensor":
+        """Set every element to ``value``, in place."""
         self._check_inplace("fill_")
         self._data[...] = value
         return self
 
     def zero_(self) -> "Tensor":
+        """Set every element to zero, in place (e.g. ``p.grad.zero_()``)."""
         return self.fill_(0)
 
     def copy_(self, src: Any) -> "Tensor":

@@ -320,3 +320,13 @@ def test_torch_oracle_sgd_momentum():
         (ours * ours * ours).sum().backward(); (theirs ** 3).sum().backward()
         o.step(); t.step()
     np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("module", ["lucid", "lucid.tensor", "lucid._errors", "lucid.dtypes", "lucid.nn.module",
+                                    "lucid.nn.modules", "lucid.nn.conv", "lucid.nn.parameter",
+                                    "lucid.nn.functional", "lucid.nn.init", "lucid.optim"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0

@@ -219,6 +219,11 @@ def test_no_grad_as_context_manager_and_decorator():
         return t * 3
     assert not f(w).requires_grad and lucid.is_grad_enabled()
 
+    @lucid.no_grad
+    def g(t):
+        return t * 3
+    assert not g(w).requires_grad and lucid.is_grad_enabled()
+
 
 def test_in_place_updates_keep_the_object_and_array():
     w = lucid.ones(3, requires_grad=True)

@@ -116,6 +116,7 @@ class Conv1d(Module):
                         algorithm=self.algorithm)
 
     def extra_repr(self) -> str:
+        """The configuration, worded exactly as PyTorch's ``Conv1d.extra_repr``."""
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,):
             s += f", padding={self.padding}"

@@ -44,6 +44,7 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; every subclass defines it (call the module, not ``forward``)."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -130,15 +131,18 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator["Module"]:
+        """This module and every descendant, each once."""
         for _, module in self.named_modules():
             yield module
 
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """``(name, module)`` for the direct sub-modules."""
         for name, module in self._modules.items():
             if module is not None:
                 yield name, module
 
     def children(self) -> Iterator["Module"]:
+        """The direct sub-modules."""
         for _, module in self.named_children():
             yield module
 
@@ -156,13 +160,16 @@ class Module:
         return self._named("_parameters", prefix, recurse)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter of this module (and its descendants if ``recurse``), each once."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
     def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """``(dotted name, buffer)`` pairs, each buffer once."""
         return self._named("_buffers", prefix, recurse)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every registered buffer, each once."""
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
@@ -176,6 +183,7 @@ class Module:
         return self
 
     def eval(self) -> "Module":
+        """``train(False)``."""
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:

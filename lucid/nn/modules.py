@@ -29,6 +29,7 @@ class Sequential(Module):
             setattr(self, name, module)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """Feed ``input`` through every module in order."""
         for module in self._modules.values():
             input = module(input)
         return input
@@ -46,6 +47,7 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module: Module) -> "Sequential":
+        """Add ``module`` at the end."""
         if not isinstance(module, Module):
             raise bad_type("Sequential.append", "module", "an nn.Module", module)
         setattr(self, str(len(self)), module)
@@ -56,6 +58,7 @@ class ReLU(Module):
     """``max(x, 0)`` elementwise (see :func:`lucid.nn.functional.relu`)."""
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """``F.relu(input)``."""
         return F.relu(input)
 
 
@@ -68,4 +71,5 @@ class MSELoss(Module):
         self.reduction = reduction
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        """``F.mse_loss(input, target, reduction)``."""
         return F.mse_loss(input, target, reduction=self.reduction)
