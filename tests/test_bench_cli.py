@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lucid import algos
-from lucid.algos import registry
+from lucid.algos import registry, wisdom
 from lucid.bench import cli, plot, sweep
 from lucid.suite import SUITE
 
@@ -155,8 +155,45 @@ def test_python_dash_m_runs_the_same_command():
     assert done.returncode == 2 and done.stderr.startswith("lucid-bench: error: ")
 
 
-def test_plans_prints_the_recorded_decisions(tmp_path, capsys):
-    spec = cli._cases(cli.build_parser().parse_args(TINY))[0].spec
-    algos.choose(spec)
+def test_plans_without_a_file_plans_the_suite_now(capsys):
     assert cli.main(["plans"]) == 0
-    assert "N2 C4->6 L32" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith(f"{3 * len(SUITE)} planner decision(s)")
+    for workload in SUITE:
+        assert workload.spec().describe() in out
+
+
+@pytest.fixture
+def planner_state():
+    """Drop the wisdom, plans and records a test made, so later tests see the shipped planner."""
+    yield
+    wisdom.forget()
+    algos.clear_plans()
+    algos.clear_records()
+
+
+def test_plans_reads_exported_records_and_wisdom_files(tmp_path, capsys, planner_state):
+    spec = cli._cases(cli.build_parser().parse_args(TINY))[0].spec
+    algos.clear_records()
+    with algos.use(mode="measure"):
+        chosen = algos.choose(spec)
+    records, wisdom = tmp_path / "records.json", tmp_path / "wisdom.json"
+    algos.export_records(records)
+    algos.save_wisdom(wisdom)
+    assert cli.main(["plans", str(records)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 planner decision(s)") and "mode=measure" in out and f"-> {chosen}" in out
+    assert cli.main(["plans", str(wisdom)]) == 0
+    out = capsys.readouterr().out
+    assert "measured decision(s)" in out and f"-> {chosen}" in out
+    (tmp_path / "other.json").write_text('{"format": "something else"}')
+    assert cli.main(["plans", str(tmp_path / "other.json")]) == 2
+    assert "neither a lucid wisdom file nor exported records" in capsys.readouterr().err
+
+
+def test_calibrate_writes_a_wisdom_file(tmp_path, capsys, planner_state):
+    path = tmp_path / "wisdom.json"
+    assert cli.main(["calibrate", "--wisdom", str(path), "--budget", "0.5"]) == 0
+    assert f"wisdom written to {path}" in capsys.readouterr().out
+    assert json.loads(path.read_text())["format"] == "lucid-wisdom"
+    assert cli.main(["calibrate", "--budget", "0"]) == 2

@@ -7,6 +7,7 @@ line and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from typing import Sequence
@@ -16,7 +17,7 @@ from ..algos import registry
 from ..algos.lowering import OPS
 from ..algos.spec import ConvSpec
 from ..suite import SUITE
-from . import export, peers, plot, sweep
+from . import export, peers, plans, plot, sweep
 from .measure import Case, Row, measure, suite_cases
 from .tables import format_report
 
@@ -35,9 +36,11 @@ stay within budget; its figure is then a single call, not a median.  In the
 --plot sweep such a method is also dropped for the larger kernel sizes.
 
 Subcommands:
-  lucid-bench plans [WISDOM.json]   print recorded planner decisions
+  lucid-bench plans [WISDOM.json]   planner decisions: from a wisdom or records
+                                    file, else the suite planned now
   lucid-bench calibrate [--wisdom PATH] [--budget SECONDS]
-                                    measure this machine, write planner wisdom
+                                    refit the planner's cost model on this
+                                    machine and write the wisdom file
 """
 
 EPILOG = """\
@@ -201,27 +204,33 @@ def run(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
-def plans(argv: Sequence[str]) -> int:
-    """``lucid-bench plans [WISDOM.json]``: the planner's recorded decisions as a table."""
-    p = _Parser(prog="lucid-bench plans", description="Print recorded planner decisions (from WISDOM.json "
-                "if given, else this process's records).")
-    p.add_argument("wisdom", nargs="?", help="a wisdom file written by `lucid-bench calibrate` or save_wisdom")
+def plans_command(argv: Sequence[str]) -> int:
+    """``lucid-bench plans [WISDOM.json]``: planner decisions as a table."""
+    p = _Parser(prog="lucid-bench plans", description="Print planner decisions: those in WISDOM.json (a wisdom "
+                "file or exported records) if given, else the suite's workloads planned now with the current "
+                "settings (LUCID_PLANNER, LUCID_WISDOM, ...).")
+    p.add_argument("wisdom", nargs="?", metavar="WISDOM.json", help="wisdom file or lucid.algos.export_records file")
     args = p.parse_args(argv)
-    if args.wisdom:
-        algos.load_wisdom(args.wisdom)
-    print(algos.report())
+    try:
+        print(plans.file_report(args.wisdom) if args.wisdom else plans.suite_report())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return 0
 
 
-def calibrate(argv: Sequence[str]) -> int:
-    """``lucid-bench calibrate``: run the planner's calibration and write wisdom."""
-    p = _Parser(prog="lucid-bench calibrate", description="Measure the algorithms on this machine and write "
-                "the planner's wisdom file.")
-    p.add_argument("--wisdom", metavar="PATH", help="where to write (default: the planner's wisdom location)")
-    p.add_argument("--budget", type=float, default=60.0, help="seconds to spend (default 60)")
+def calibrate_command(argv: Sequence[str]) -> int:
+    """``lucid-bench calibrate``: refit the planner's cost model on this machine and write wisdom."""
+    p = _Parser(prog="lucid-bench calibrate", description="Time the algorithms on the planner's calibration grid, "
+                "refit its cost model and write the wisdom file (load it with LUCID_WISDOM=PATH).")
+    p.add_argument("--wisdom", metavar="PATH", default=os.environ.get("LUCID_WISDOM") or "lucid-wisdom.json",
+                   help="wisdom file to write (default: $LUCID_WISDOM, else ./lucid-wisdom.json)")
+    p.add_argument("--budget", type=_positive(float), default=120.0, help="seconds to spend (default 120)")
     args = p.parse_args(argv)
-    path = algos.calibrate(args.wisdom, budget_s=args.budget)
-    print(f"wisdom written to {path}")
+    result = algos.calibrate(args.wisdom, budget_s=args.budget)
+    for name, fit in sorted(result["fit"].items()):
+        print(f"{name:<10} {fit['samples']:>4} samples  predicted/measured median {fit['median_ratio']:.2f}, "
+              f"worst {fit['worst_ratio']:.2f}")
+    print(f"wisdom written to {args.wisdom}")
     return 0
 
 
@@ -230,9 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["plans"]:
-            return plans(argv[1:])
+            return plans_command(argv[1:])
         if argv[:1] == ["calibrate"]:
-            return calibrate(argv[1:])
+            return calibrate_command(argv[1:])
         return run(build_parser().parse_args(argv), shlex.join(["lucid-bench", *argv]))
     except UsageError as exc:
         print(f"lucid-bench: error: {exc}", file=sys.stderr)
