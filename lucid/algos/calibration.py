@@ -30,13 +30,15 @@ MAX_FLOPS = 1.5e9
 
 
 def grid(seed: int = 0) -> list[ConvSpec]:
-    """The calibration problems: forward specs and their two derived backward specs, shuffled.
+    """The calibration problems: the suite's workloads, then forward specs and their
+    two derived backward specs, shuffled.
 
     Spans K 1..1025, dense / grouped / depthwise channels, dilation 1..64,
     stride 1..4, lengths 128..16384 and batch 1..16, capped at
     :data:`MAX_FLOPS` each, in a fixed pseudo-random order so that a time
     budget cut still leaves every region represented.
     """
+    from ..suite import SUITE      # lazily: lucid.suite imports lucid.algos
     forward = []
     for k, length, (c, groups), n, (stride, dilation) in itertools.product(
             (1, 2, 3, 4, 7, 15, 31, 65, 257, 1025), (128, 1024, 4096, 16384),
@@ -55,15 +57,18 @@ def grid(seed: int = 0) -> list[ConvSpec]:
     backward = [derived_spec(op, s) for s in chosen[:60] for op in ("backward_data", "backward_filter")]
     problems = [s for s in chosen + backward if s.direct_flops <= MAX_FLOPS]
     rng.shuffle(problems)
-    return problems
+    return [w.spec() for w in SUITE] + problems
 
 
 def _time_all(spec: ConvSpec, budget_s: float) -> dict[str, float]:
     """Seconds per algorithm supporting ``spec`` within the default workspace limit."""
     plans = {}
     for algorithm in registry.algorithms():
-        if algorithm.supports(spec) is None and algorithm.workspace_bytes(spec) <= DEFAULT_WORKSPACE_LIMIT:
-            plans[algorithm.name] = algorithm.prepare(spec, DEFAULT_WORKSPACE_LIMIT)
+        try:
+            if algorithm.supports(spec) is None and algorithm.workspace_bytes(spec) <= DEFAULT_WORKSPACE_LIMIT:
+                plans[algorithm.name] = algorithm.prepare(spec, DEFAULT_WORKSPACE_LIMIT)
+        except ValueError:      # cannot run it within the limit: no sample
+            continue
     if not plans:
         return {}
     x, w = random_operands(spec)

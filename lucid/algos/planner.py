@@ -158,14 +158,19 @@ def _size(nbytes: float) -> str:
 
 def _assess(algorithm, spec: ConvSpec, settings: config.Settings) -> dict:
     """One candidate's record: support, predicted time, workspace, error bound, and why it is skipped."""
-    reason = algorithm.supports(spec)
-    cand = {"name": algorithm.name, "supported": reason is None, "reason": reason, "predicted_s": None,
+    cand = {"name": algorithm.name, "supported": False, "reason": None, "predicted_s": None,
             "measured_s": None, "workspace_bytes": None, "error_bound": None,
             "deterministic": bool(algorithm.deterministic), "note": None}
-    if reason is not None:
+    try:
+        cand["reason"] = algorithm.supports(spec)
+        if cand["reason"] is not None:
+            return cand
+        workspace, bound = int(algorithm.workspace_bytes(spec)), float(algorithm.error_bound(spec))
+        predicted = cost_model.predict(algorithm, spec)
+    except ValueError as exc:      # an algorithm that cannot even cost the spec does not support it
+        cand["reason"] = f"{algorithm.name}: {exc}"
         return cand
-    workspace, bound = int(algorithm.workspace_bytes(spec)), float(algorithm.error_bound(spec))
-    cand.update(predicted_s=cost_model.predict(algorithm, spec), workspace_bytes=workspace, error_bound=bound)
+    cand.update(supported=True, predicted_s=predicted, workspace_bytes=workspace, error_bound=bound)
     if workspace > settings.workspace_limit:
         cand["reason"] = f"workspace {_size(workspace)} > workspace_limit {_size(settings.workspace_limit)}"
     elif bound > settings.tolerance:
