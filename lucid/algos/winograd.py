@@ -1,1 +1,308 @@
-"""winograd: placeholder — being implemented (registers nothing yet)."""
+"""winograd: Winograd F(2,3) (Lavin & Gray) over cache-sized blocks of tiles.
+
+For a unit-stride convolution with dilation ``D`` every output pair
+``(z[p], z[p + D])`` comes from four inputs ``v = x[p + i*D], i = 0..3``::
+
+    z = A^T [ (G w) * (B^T v) ]       B^T = [[1, 0,-1, 0],      G = [[1,   0,   0  ],
+                                             [0, 1, 1, 0],           [1/2, 1/2, 1/2],
+    A^T = [[1, 1, 1, 0],                     [0,-1, 1, 0],           [1/2,-1/2, 1/2],
+           [0, 1,-1,-1]]                     [0, 1, 0,-1]]           [0,   0,   1  ]]
+
+so 4 multiplications replace 6.  Summed over input channels, the products
+become 4 GEMMs per block of tiles (one per transform point ``i``):
+``M_i = U_i @ V_i`` with ``U_i = (G w)_i`` of shape ``(Cog, Cig)`` per group
+(batched over groups; an elementwise product for depthwise) and ``V_i`` of
+shape ``(Cig, tiles)``.
+
+**Dilation.**  With the input cut into chunks of ``D`` samples, tile ``(b, q)``
+reads chunks ``2b .. 2b+3`` at offset ``q`` and writes output chunks ``2b`` and
+``2b+1``: the ``D`` interleaved phases are independent unit-dilation problems,
+all served by one strided view, so dilation costs nothing extra.
+
+**Stride (polyphase).**  With ``g = gcd(s, d)``, ``s' = s/g``, ``d' = d/g``
+only every ``g``-th input sample is read.  For ``s' = 1`` the problem is
+unit-stride at ``D = d'``.  For ``s' = 2`` taps 0 and 2 read the even phase
+(offsets 0 and ``d'``) and tap 1 the odd phase, so stacking the two phases as
+channels gives a unit-stride K=3 problem at ``D = d'`` with kernels
+``(w0, w2, 0)`` and ``(w1, 0, 0)`` and ``2*Cig`` channels: 4/3 of the direct
+FLOPs, as much as computing the unit-stride output and keeping every second
+sample, but without the discarded outputs or a subsampling pass.  For
+``s' >= 3`` every tap has its own phase (three channel blocks of kernel
+``(w_k, 0, 0)``, ``D = 1``): twice the direct FLOPs, a case where direct or
+im2col should be chosen.  Phase ``p`` of the stacked input is
+``x_pad[s*m + d*k_p]`` (``k_p`` its first tap), gathered once per call into a
+plan buffer that also holds the zero padding and the zero tail of the last tile.
+
+**Blocking and threads.**  Tiles ``(n, b, q)`` are cut into boxes of about
+``_BLOCK_BYTES`` of transform data; each box runs input transform -> 4 GEMMs
+-> output transform while it is in L2, and the boxes are split over the
+2-thread pool, one set of buffers per slot.  Outputs of the last, partial tile
+row go through a small scratch and are cropped.  Each GEMM is cut into column
+chunks small enough (``m*n*k <= 262144``) that OpenBLAS runs them on the
+calling pool thread: measured here, two pool threads calling multi-threaded
+OpenBLAS oversubscribe the 2 cores (5-30x slower, its workers spin between
+calls), and ``openblas_set_num_threads(1)`` at run time does not stop that.
+
+Cost: ``4*C'*T`` (input transform) ``+ 8*C_out*Cig'*T`` (GEMMs) ``+ 4*C_out*T``
+(output transform) FLOPs for ``T = N*ceil(L_out/2D)*D`` tiles, ``C' = P*C_in``
+and ``Cig' = P*Cig`` (``P`` phases) -- about 2/3 of direct at unit stride.
+The kernel transform is cached per weight (value-checked, so in-place updates
+are seen).  Accuracy: the transforms add a few roundings per tile, see
+:meth:`Winograd.error_bound`.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._parallel import THREADS, parallel_for, split
+from .base import Algorithm, Plan, WeightCache, unit_roundoff
+from .registry import register
+from .spec import ConvSpec
+
+#: Transform data per box (V and M blocks): fits the 1 MiB per-core L2 of the
+#: 2-core AMD EPYC (Zen 4) dev machine with room for the GEMM's packing buffers.
+_BLOCK_BYTES = 512 * 1024
+#: OpenBLAS runs a GEMM on the calling thread when ``m*n*k <= 65536 * 4``
+#: (``SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD``, interface/gemm.c).
+_BLAS_SERIAL_MNK = 65536 * 4
+#: Constant of the normwise error bound ``c * u * sqrt(3 * Cig')`` (twice direct's):
+#: measured float32 errors on the K=3 suite are 2.0e-7 (C=64) and 3.8e-7 (C=256),
+#: 1/16 of the bound; float64 4.6e-16 and 8.8e-16 (tests/test_winograd.py).
+_ERROR_CONSTANT = 4.0
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The unit-stride problem a spec reduces to, and its blocking.
+
+    ``phases`` lists ``(k_p, taps)`` per stacked phase: the input offset is
+    ``d*k_p`` and ``taps`` maps original tap ``k`` to position ``j`` in the
+    padded K=3 kernel.  ``dil`` is the reduced dilation ``D``; ``rows`` the
+    tile rows ``nb`` (each ``2*D`` outputs); ``tile`` the tiles per box.
+    """
+
+    phases: tuple[tuple[int, tuple[tuple[int, int], ...]], ...]
+    dil: int
+    rows: int
+    tile: int
+    slots: int
+
+    @property
+    def width(self) -> int:
+        """Stacked input length ``(2*rows + 2) * D`` (4 chunks per tile row pair)."""
+        return (2 * self.rows + 2) * self.dil
+
+
+def _phases(spec: ConvSpec) -> tuple[tuple, int]:
+    """Polyphase split of the 3 taps: ``((k_p, ((k, j), ...)), ...)`` and ``D``."""
+    g = math.gcd(spec.stride, spec.dilation)
+    s, d = spec.stride // g, spec.dilation // g
+    if s == 1:
+        return ((0, ((0, 0), (1, 1), (2, 2))),), d
+    if s == 2:
+        return ((0, ((0, 0), (2, 1))), (1, ((1, 0),))), d
+    return tuple((k, ((k, 0),)) for k in range(3)), 1
+
+
+def _sizes(spec: ConvSpec, phases: tuple, dil: int) -> tuple[int, int]:
+    """Bytes of the fixed buffers (stacked input, U, weight key) and per tile per slot."""
+    p, it = len(phases), spec.itemsize
+    rows = -(-spec.l_out // (2 * dil))
+    fixed = (spec.n * p * spec.c_in * (2 * rows + 2) * dil + 4 * spec.c_out * p * spec.cig
+             + 3 * spec.c_out * spec.cig) * it
+    per_tile = (4 * p * spec.c_in + 6 * spec.c_out) * it   # V, M and the tail scratch
+    return fixed, per_tile
+
+
+def _layout(spec: ConvSpec, workspace_limit: int) -> _Layout:
+    """Choose the reduction and the box size within ``workspace_limit`` bytes."""
+    phases, dil = _phases(spec)
+    rows = -(-spec.l_out // (2 * dil))
+    fixed, per_tile = _sizes(spec, phases, dil)
+    total = spec.n * rows * dil
+    slots = min(THREADS, total)
+    cache_tiles = _BLOCK_BYTES // (per_tile - 2 * spec.c_out * spec.itemsize)
+    limit_tiles = (workspace_limit - fixed) // (slots * per_tile)
+    tile = max(1, min(cache_tiles, limit_tiles, -(-total // slots)))
+    return _Layout(phases, dil, rows, tile, slots)
+
+
+def _boxes(n: int, rows: int, dil: int, tile: int) -> list[tuple[int, int, int, int, int, int]]:
+    """Cut the tile grid ``(n, rows, dil)`` into boxes ``(n0, n1, b0, b1, q0, q1)`` of ``<= tile`` tiles."""
+    if dil >= tile:
+        return [(i, i + 1, b, b + 1, q, min(q + tile, dil))
+                for i in range(n) for b in range(rows) for q in range(0, dil, tile)]
+    if rows * dil >= tile:
+        step = tile // dil
+        return [(i, i + 1, b, min(b + step, rows), 0, dil) for i in range(n) for b in range(0, rows, step)]
+    step = tile // (rows * dil)
+    return [(i, min(i + step, n), 0, rows, 0, dil) for i in range(0, n, step)]
+
+
+def _input_transform(xt: np.ndarray, out: np.ndarray) -> None:
+    """``out[i] = (B^T v)_i`` for chunk view ``xt`` ``(C, nn, 2bb+2, qq)``; ``out`` ``(4, C, nn, bb, qq)``."""
+    bb = out.shape[3]
+    a0, a1, a2, a3 = (xt[:, :, i:i + 2 * bb:2] for i in range(4))
+    np.subtract(a0, a2, out=out[0])
+    np.add(a1, a2, out=out[1])
+    np.subtract(a2, a1, out=out[2])
+    np.subtract(a1, a3, out=out[3])
+
+
+def _gemm(u: np.ndarray, v: np.ndarray, m: np.ndarray, chunk: int) -> None:
+    """``m = u @ v`` (batched over points and groups) as GEMMs of ``<= chunk`` columns.
+
+    Splitting the columns (one batched ``matmul`` over column chunks, through
+    strided views, plus one for the remainder) keeps every BLAS call under
+    OpenBLAS's threading threshold, so it runs on the calling pool thread.
+    """
+    t = v.shape[-1]
+    body = t - t % chunk
+    if body:
+        shape = v.shape[:2] + (v.shape[2], body // chunk, chunk)
+        vv = v[..., :body].reshape(shape).transpose(0, 1, 3, 2, 4)
+        mm = m[..., :body].reshape(m.shape[:3] + shape[3:]).transpose(0, 1, 3, 2, 4)
+        np.matmul(u[:, :, None], vv, out=mm)
+    if body < t:
+        np.matmul(u, v[..., body:], out=m[..., body:])
+
+
+def _output_transform(m: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> None:
+    """``(y0, y1) = A^T m``: ``y0 = m0 + m1 + m2`` and ``y1 = m1 - m2 - m3``."""
+    np.add(m[0], m[1], out=y0)
+    y0 += m[2]
+    np.subtract(m[1], m[2], out=y1)
+    y1 -= m[3]
+
+
+class WinogradPlan(Plan):
+    """Per-shape state of :class:`Winograd`: stacked input, per-slot buffers, kernel cache.
+
+    ``run`` is serialised by a per-plan lock, so two threads may share a plan;
+    inside, the boxes are split over the thread pool, each slot with its own
+    V, M and tail buffers (allocated once, reused every call).
+    """
+
+    def __init__(self, algorithm: "Winograd", spec: ConvSpec, layout: _Layout) -> None:
+        super().__init__(algorithm, spec)
+        self.layout = layout
+        sp, lay, dt = spec, layout, spec.np_dtype
+        self._cin = len(lay.phases) * sp.c_in
+        self._xs = np.empty((sp.n, sp.groups, len(lay.phases), sp.cig, lay.width), dt)
+        boxes = _boxes(sp.n, lay.rows, lay.dil, lay.tile)
+        self._work = [boxes[lo:hi] for lo, hi in split(len(boxes), lay.slots)]
+        size = lay.tile * (4 * self._cin + 6 * sp.c_out)
+        self._buffers = [np.empty(size, dt) for _ in self._work]
+        self._full_rows = sp.l_out // (2 * lay.dil)
+        self._depthwise = self._cin == sp.groups and sp.cog == 1
+        self._chunk = max(1, _BLAS_SERIAL_MNK // (sp.cog * (self._cin // sp.groups)))
+        self._cache = WeightCache(self._kernel_transform)
+        self._lock = threading.Lock()
+
+    def _kernel_transform(self, w: np.ndarray) -> np.ndarray:
+        """``U = G w'`` of shape ``(4, groups, Cog, Cig')`` for the phase-stacked kernel ``w'``."""
+        sp = self.spec
+        stacked = np.zeros((sp.c_out, len(self.layout.phases), sp.cig, 3))
+        for p, (_, taps) in enumerate(self.layout.phases):
+            for k, j in taps:
+                stacked[:, p, :, j] = w[:, :, k]
+        w0, w1, w2 = stacked[..., 0], stacked[..., 1], stacked[..., 2]
+        u = np.stack([w0, (w0 + w1 + w2) / 2, (w0 - w1 + w2) / 2, w2])
+        return u.reshape(4, sp.groups, sp.cog, -1).astype(sp.np_dtype)
+
+    def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        sp = self.spec
+        y = np.empty(sp.output_shape, sp.np_dtype)
+        with self._lock:
+            u = self._cache.get(w)
+            parallel_for(sp.n, lambda lo, hi: self._stack(x, lo, hi))
+            parallel_for(len(self._work), lambda lo, hi: self._slot_run(lo, hi, u, y))
+        return y
+
+    def _stack(self, x: np.ndarray, n0: int, n1: int) -> None:
+        """Gather phase ``p``: ``xs[n, :, p, :, m] = x_pad[n, :, s*m + d*k_p]``, zeros outside ``x``."""
+        sp, xs = self.spec, self._xs[n0:n1]
+        s, left, width = sp.stride, sp.padding[0], self.layout.width
+        xg = x[n0:n1].reshape(n1 - n0, sp.groups, sp.cig, sp.length)
+        for p, (k, _) in enumerate(self.layout.phases):
+            offset = sp.dilation * k - left                     # x index of m = 0
+            lo = min(width, max(0, -(offset // s)))              # first m with index >= 0
+            hi = max(lo, min(width, -(-(sp.length - offset) // s)))
+            xs[:, :, p, :, :lo] = 0
+            xs[:, :, p, :, hi:] = 0
+            start = offset + s * lo
+            xs[:, :, p, :, lo:hi] = xg[..., start:start + s * (hi - lo - 1) + 1:s]
+
+    def _slot_run(self, lo: int, hi: int, u: np.ndarray, y: np.ndarray) -> None:
+        for slot in range(lo, hi):
+            for box in self._work[slot]:
+                self._box(box, self._buffers[slot], u, y)
+
+    def _box(self, box: tuple, buf: np.ndarray, u: np.ndarray, y: np.ndarray) -> None:
+        """Input transform -> 4 GEMMs -> output transform for the tiles of one box."""
+        sp, dil = self.spec, self.layout.dil
+        n0, n1, b0, b1, q0, q1 = box
+        nn, bb, qq = n1 - n0, b1 - b0, q1 - q0
+        t, cin, g = nn * bb * qq, self._cin, sp.groups
+        v = buf[:4 * cin * t].reshape(4, cin, nn, bb, qq)
+        m = buf[4 * cin * t:4 * (cin + sp.c_out) * t].reshape(4, sp.c_out, nn, bb, qq)
+        chunks = self._xs[n0:n1].reshape(nn, cin, 2 * self.layout.rows + 2, dil)
+        _input_transform(chunks[:, :, 2 * b0:2 * b1 + 2, q0:q1].transpose(1, 0, 2, 3), v)
+        if self._depthwise:
+            np.multiply(u[..., 0], v.reshape(4, g, t), out=m.reshape(4, g, t))
+        else:
+            _gemm(u, v.reshape(4, g, cin // g, t), m.reshape(4, g, sp.cog, t), self._chunk)
+        main = min(b1, self._full_rows)
+        if main > b0:
+            full = y[n0:n1, :, :2 * dil * self._full_rows].reshape(nn, sp.c_out, self._full_rows, 2, dil)
+            _output_transform(m[:, :, :, :main - b0], *(full[:, :, b0:main, j, q0:q1].transpose(1, 0, 2, 3)
+                                                        for j in (0, 1)))
+        if b1 > main:   # the last tile row overhangs L_out: transform into scratch, crop
+            tail = buf[4 * (cin + sp.c_out) * t:][:sp.c_out * nn * 2 * qq].reshape(2, sp.c_out, nn, 1, qq)
+            _output_transform(m[:, :, :, main - b0:], tail[0], tail[1])
+            for j in (0, 1):
+                first = (2 * main + j) * dil + q0
+                count = min(qq, sp.l_out - first)
+                if count > 0:
+                    y[n0:n1, :, first:first + count] = tail[j, :, :, 0, :count].transpose(1, 0, 2)
+
+
+class Winograd(Algorithm):
+    """Winograd F(2,3) for ``kernel_size == 3`` at any stride, dilation, groups and padding."""
+
+    name = "winograd"
+
+    def supports(self, spec: ConvSpec) -> str | None:
+        if spec.kernel_size != 3:
+            return f"winograd: F(2,3) needs kernel_size=3, got {spec.kernel_size}"
+        return None
+
+    def flops(self, spec: ConvSpec) -> float:
+        phases, dil = _phases(spec)
+        tiles = spec.n * -(-spec.l_out // (2 * dil)) * dil
+        cin = len(phases) * spec.c_in
+        return float(tiles * (4 * cin + 8 * spec.c_out * len(phases) * spec.cig + 4 * spec.c_out))
+
+    def workspace_bytes(self, spec: ConvSpec, workspace_limit: int = 1 << 62) -> int:
+        lay = _layout(spec, workspace_limit)
+        fixed, per_tile = _sizes(spec, lay.phases, lay.dil)
+        return fixed + lay.slots * lay.tile * per_tile
+
+    def error_bound(self, spec: ConvSpec) -> float:
+        # Normwise: the dot products of length 3*Cig' as in direct, times a small
+        # constant for the transforms (|B^T|, |G|, |A^T| have entries <= 1, 4 roundings).
+        cig = len(_phases(spec)[0]) * spec.cig
+        return _ERROR_CONSTANT * unit_roundoff(spec) * float(np.sqrt(3 * cig))
+
+    def prepare(self, spec: ConvSpec, workspace_limit: int) -> WinogradPlan:
+        reason = self.supports(spec)
+        if reason is not None:
+            raise ValueError(reason)
+        return WinogradPlan(self, spec, _layout(spec, workspace_limit))
+
+
+register(Winograd())
