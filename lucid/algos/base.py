@@ -90,9 +90,11 @@ class Algorithm(abc.ABC):
         """Quantities the planner's cost model weighs to predict this algorithm's time.
 
         The default serves any algorithm: ``flops`` (float32-equivalent, i.e.
-        scaled by ``itemsize / 4``), ``bytes`` (operands + workspace), ``taps``
-        (``min(K, Lout)``, the Python loop count of a tap-wise method) and
-        ``gemms`` (``taps * N * groups``, small matrix products dispatched).
+        scaled by ``itemsize / 4``), ``bytes`` (operands + workspace),
+        ``column_bytes`` (``N*C_in*K*Lout`` elements: the traffic of a method
+        that reads the input once per tap), ``taps`` (``min(K, Lout)``, the
+        Python loop count of a tap-wise method) and ``gemms`` (``taps * N *
+        groups``, small matrix products dispatched).
         Override to report an algorithm's real loop counts; keys missing from
         the calibrated constants get the cost model's generic coefficients.
         """
@@ -102,6 +104,7 @@ class Algorithm(abc.ABC):
         return {
             "flops": self.flops(spec) * spec.itemsize / 4.0,
             "bytes": float(operands * spec.itemsize + self.workspace_bytes(spec)),
+            "column_bytes": float(spec.n * spec.c_in * spec.kernel_size * spec.l_out * spec.itemsize),
             "taps": taps,
             "gemms": taps * spec.n * spec.groups,
         }

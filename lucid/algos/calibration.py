@@ -91,8 +91,10 @@ def calibrate(path: str | os.PathLike | None = None, budget_s: float = 120.0) ->
     -------
     dict
         ``constants`` (per algorithm), ``provenance`` (machine, date, fit,
-        sample count) and ``fit`` (per algorithm: samples, median and worst
-        predicted/measured ratio).
+        sample count), ``fit`` (per algorithm: samples, median and worst
+        predicted/measured ratio) and ``samples`` (per algorithm: the
+        ``(features, seconds)`` pairs, to refit with
+        :func:`lucid.algos.cost_model.fit`).
 
     Notes
     -----
@@ -126,4 +128,4 @@ def calibrate(path: str | os.PathLike | None = None, budget_s: float = 120.0) ->
     wisdom.set_calibration(constants, provenance)
     if path is not None:
         wisdom.save_wisdom(path)
-    return {"constants": constants, "provenance": provenance, "fit": quality}
+    return {"constants": constants, "provenance": provenance, "fit": quality, "samples": samples}

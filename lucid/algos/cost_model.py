@@ -10,8 +10,8 @@ For an algorithm ``a`` and a spec ``s`` with features ``f_i = a.cost_features(s)
 ``flops`` the inverse sustained compute rate, ``bytes`` the inverse memory
 bandwidth, ``taps`` / ``gemms`` the cost of a Python iteration / of one small
 batched matrix product.  The coefficients are fitted per algorithm by
-non-negative least squares on *relative* error (each timed sample's row is
-divided by its time), because the planner compares ratios of predictions.
+a robust fit of the *log* ratio predicted/measured (see :func:`fit`), because
+the planner compares ratios of predictions.
 
 Provenance of :data:`CALIBRATED` is in :data:`PROVENANCE`.  An algorithm
 without calibrated constants (a newly added fifth one) and any feature missing
@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from scipy.optimize import nnls
+from scipy.optimize import least_squares, nnls
 
 from .base import Algorithm
 from .spec import ConvSpec
@@ -40,7 +40,8 @@ from .spec import ConvSpec
 OVERHEAD = "overhead"
 
 #: Generic machine: 30 GFLOP/s, 5 GB/s, 5 µs per Python step, 1 µs per small GEMM, 50 µs per call.
-GENERIC: dict[str, float] = {OVERHEAD: 50e-6, "flops": 1 / 30e9, "bytes": 1 / 5e9, "taps": 5e-6, "gemms": 1e-6}
+GENERIC: dict[str, float] = {OVERHEAD: 50e-6, "flops": 1 / 30e9, "bytes": 1 / 5e9, "column_bytes": 0.0,
+                             "taps": 5e-6, "gemms": 1e-6}
 
 #: Fitted on this machine by :func:`lucid.algos.calibration.calibrate`; see PROVENANCE.
 CALIBRATED: dict[str, dict[str, float]] = {}
@@ -95,9 +96,12 @@ def predict(algorithm: Algorithm, spec: ConvSpec) -> float:
 def fit(samples: list[tuple[dict[str, float], float]]) -> dict[str, float]:
     """Fit one algorithm's coefficients to ``(features, measured seconds)`` samples.
 
-    Solves ``min ||(F c - t) / t||`` subject to ``c >= 0`` (scipy ``nnls``), where
-    row ``j`` of ``F`` is ``[1, f_1, ..., f_m]`` of sample ``j``.  Columns are
-    scaled to unit norm first so the solver sees a well-conditioned problem.
+    Minimises a robust (soft-L1) loss of the log ratio ``log(F c / t)`` over
+    ``c >= 0`` (``c = exp(theta)``, scipy ``least_squares``), where row ``j`` of
+    ``F`` is ``[1, f_1, ..., f_m]`` of sample ``j``; the start is the
+    non-negative least-squares fit of ``F c / t = 1``.  Log ratios treat over-
+    and under-prediction alike, and the robust loss keeps a few timings
+    inflated by a busy machine from dragging every coefficient.
 
     Returns
     -------
@@ -111,12 +115,20 @@ def fit(samples: list[tuple[dict[str, float], float]]) -> dict[str, float]:
     if len(samples) < len(names) + 1:
         return dict(GENERIC)
     times = np.array([t for _, t in samples], dtype=float)
-    matrix = np.array([[1.0] + [features.get(n, 0.0) for n in names] for features, _ in samples]) / times[:, None]
-    scale = np.linalg.norm(matrix, axis=0)
+    matrix = np.array([[1.0] + [features.get(n, 0.0) for n in names] for features, _ in samples])
+    scale = np.linalg.norm(matrix / times[:, None], axis=0)
     scale[scale == 0] = 1.0
-    solution, _ = nnls(matrix / scale, np.ones_like(times), maxiter=50 * matrix.shape[1])
-    solution = solution / scale
-    return {OVERHEAD: float(solution[0]), **{n: float(c) for n, c in zip(names, solution[1:])}}
+    scaled = matrix / scale
+    start, _ = nnls(scaled / times[:, None], np.ones_like(times), maxiter=50 * matrix.shape[1])
+    floor = 1e-6 * max(start.max(), 1e-12)     # keep exp(theta) representable for unused features
+    log_times = np.log(times)
+
+    def residual(theta: np.ndarray) -> np.ndarray:
+        return np.log(scaled @ np.exp(theta)) - log_times
+
+    solution = least_squares(residual, np.log(np.maximum(start, floor)), loss="soft_l1", f_scale=0.2).x
+    coefficients = np.exp(solution) / scale
+    return {OVERHEAD: float(coefficients[0]), **{n: float(c) for n, c in zip(names, coefficients[1:])}}
 
 
 def relative_errors(coefficients: dict[str, float], samples: list[tuple[dict[str, float], float]]) -> np.ndarray:
