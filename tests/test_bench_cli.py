@@ -14,6 +14,7 @@ from lucid.algos import registry, wisdom
 from lucid.bench import cli, plot, sweep
 from lucid.suite import SUITE
 
+OPS = ("forward", "backward_data", "backward_filter")
 TINY = ["--quick", "--shape", "2,4,6,32,3", "--padding", "same", "--peers", "none"]
 
 
@@ -82,9 +83,11 @@ def test_quick_run_prints_tables_and_writes_json_and_csv(tmp_path, capsys):
                             "--csv", str(csv_path)]) == 0
     out, err = capsys.readouterr()
     assert "[1/1] custom forward: auto" in err
+    summary = out.split("== summary (ratios of medians)\n")[1].splitlines()
+    assert [line.split()[:2] for line in summary] == [["custom", op] for op in OPS]
     names = registry.names()
     spec = cli._cases(cli.build_parser().parse_args(TINY))[0].spec
-    for op in ("forward", "backward_data", "backward_filter"):
+    for op in OPS:
         lines = _table_lines(out, op)
         assert [line.split()[0] for line in lines] == [*names, f"auto→{algos.choose(spec, op=op)}"]
         assert sum(line.rstrip().endswith("*") for line in lines) == 1
@@ -94,7 +97,7 @@ def test_quick_run_prints_tables_and_writes_json_and_csv(tmp_path, capsys):
     assert doc["command"].startswith("lucid-bench --quick --shape 2,4,6,32,3")
     rows = doc["rows"]
     assert len(rows) == 3 * (len(names) + 1)
-    for op in ("forward", "backward_data", "backward_filter"):
+    for op in OPS:
         mine = [r for r in rows if r["op"] == op]
         auto = next(r for r in mine if r["method"] == "auto")
         assert [r["method"] for r in mine if r["planner_pick"]] == [auto["ran"]]
@@ -118,7 +121,7 @@ def test_torch_peer_rows_agree_with_the_reference(capsys):
     pytest.importorskip("torch")
     assert cli.main(TINY[:-2] + ["--peers", "torch", "--backward", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
-    for op in ("forward", "backward_data", "backward_filter"):
+    for op in OPS:
         (line,) = [line for line in _table_lines(out, op) if line.startswith("torch")]
         assert float(line.split()[6]) < 1e-5
 

@@ -19,7 +19,7 @@ from ..algos.spec import ConvSpec
 from ..suite import SUITE
 from . import export, peers, plans, plot, sweep
 from .measure import Case, Row, measure, suite_cases
-from .tables import format_report
+from .tables import format_report, format_summary
 
 DESCRIPTION = """\
 Time every convolution algorithm (forced), the planner's `auto` and optional
@@ -187,6 +187,7 @@ def run(args: argparse.Namespace, command: str) -> int:
                             progress=_progress(f"[{i}/{len(cases)}] {case.name} {op}"))
             print(format_report(found, {case.name: case.target}) + "\n", flush=True)
             rows.extend(found)
+    print(format_summary(rows), flush=True)
     if args.plot:
         swept = sweep.run_sweep(args.algorithms or registry.names(), args.peers, repeats=min(repeats, 3),
                                 cap_s=cap, dtype=args.dtype, progress=_progress("[sweep]"))

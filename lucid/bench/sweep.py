@@ -1,6 +1,6 @@
 """The kernel-size sweep behind ``lucid-bench --plot``: one fixed shape, K = 1 … 2049.
 
-A dense layer (N=2, C 32→32, L=8192, no padding) is timed at each kernel size
+A dense layer (N=1, C 32→32, L=8192, no padding) is timed at each kernel size
 for every algorithm, ``auto`` and the peers, so the crossovers (Winograd at
 K=3, im2col/direct for short kernels, FFT for long ones) show on one plot.  A
 method whose first timed call exceeds the cap is timed once at that K and
@@ -15,7 +15,7 @@ from .measure import Case, Row, measure
 
 KERNEL_SIZES = (1, 2, 3, 4, 5, 9, 17, 33, 65, 129, 257, 513, 1025, 2049)
 #: (N, C_in, C_out, L) of the sweep.
-SHAPE = (2, 32, 32, 8192)
+SHAPE = (1, 32, 32, 8192)
 
 
 def sweep_case(kernel_size: int, dtype: str = "float32") -> Case:

@@ -71,3 +71,23 @@ def format_report(rows: Iterable[Row], targets: dict[str, str] | None = None) ->
         goal = f"  (target: {targets[case]})" if targets.get(case) else ""
         tables.append(format_table(group, f"== {case} {op}: {group[0].shape}{goal}"))
     return "\n\n".join(tables)
+
+
+def format_summary(rows: Iterable[Row]) -> str:
+    """One line per (case, op): the planner's pick, the fastest algorithm, and auto against each peer.
+
+    ``auto/best`` is auto's median over the fastest forced algorithm's (1.00
+    when the planner picked the winner); ``peer/auto`` > 1 means lucid is faster.
+    """
+    lines = []
+    for (case, op), group in groupby(rows, key=lambda r: (r.case, r.op)):
+        ok = [r for r in group if r.status == "ok"]
+        auto = next((r for r in ok if r.kind == "auto"), None)
+        forced = [r for r in ok if r.kind == "algorithm"]
+        if auto is None or not forced:
+            continue
+        best = min(forced, key=lambda r: r.median_ms)
+        peers = "  ".join(f"{r.method}/auto {r.median_ms / auto.median_ms:6.2f}" for r in ok if r.kind == "peer")
+        lines.append(f"{case:<18} {op:<15} auto→{auto.ran:<9} best {best.method:<9} "
+                     f"auto/best {auto.median_ms / best.median_ms:5.2f}  {peers}".rstrip())
+    return "\n".join(["== summary (ratios of medians)"] + lines)
