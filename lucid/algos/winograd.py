@@ -63,9 +63,14 @@ from .base import Algorithm, Plan, WeightCache, unit_roundoff
 from .registry import register
 from .spec import ConvSpec
 
-#: Transform data per box (V and M blocks): fits the 1 MiB per-core L2 of the
-#: 2-core AMD EPYC (Zen 4) dev machine with room for the GEMM's packing buffers.
-_BLOCK_BYTES = 512 * 1024
+#: Transform data per box (V and M blocks), about the 1 MiB per-core L2 of the
+#: 2-core AMD EPYC (Zen 4) dev machine.  Measured on the K=3 suite (2026-11-26,
+#: interleaved with torch): 1 MiB beat 0.5, 2 and 4 MiB by 10-30 % -- smaller
+#: boxes pay more per-call overhead, larger ones spill to L3.
+_BLOCK_BYTES = 1024 * 1024
+#: Dilation from which the transforms loop over phases (contiguous runs of
+#: ``D``) rather than over tile rows (stride ``2D``): short inner loops cost more.
+_CONTIGUOUS_RUN = 16
 #: OpenBLAS runs a GEMM on the calling thread when ``m*n*k <= 65536 * 4``
 #: (``SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD``, interface/gemm.c).
 _BLAS_SERIAL_MNK = 65536 * 4
@@ -143,14 +148,12 @@ def _boxes(n: int, rows: int, dil: int, tile: int) -> list[tuple[int, int, int, 
     return [(i, min(i + step, n), 0, rows, 0, dil) for i in range(0, n, step)]
 
 
-def _input_transform(xt: np.ndarray, out: np.ndarray) -> None:
-    """``out[i] = (B^T v)_i`` for chunk view ``xt`` ``(C, nn, 2bb+2, qq)``; ``out`` ``(4, C, nn, bb, qq)``."""
-    bb = out.shape[3]
-    a0, a1, a2, a3 = (xt[:, :, i:i + 2 * bb:2] for i in range(4))
-    np.subtract(a0, a2, out=out[0])
-    np.add(a1, a2, out=out[1])
-    np.subtract(a2, a1, out=out[2])
-    np.subtract(a1, a3, out=out[3])
+def _input_transform(a: list[np.ndarray], out: np.ndarray) -> None:
+    """``out[i] = (B^T v)_i`` from the views ``a[i]`` of chunks ``2b + i`` of every tile."""
+    np.subtract(a[0], a[2], out=out[0])
+    np.add(a[1], a[2], out=out[1])
+    np.subtract(a[2], a[1], out=out[2])
+    np.subtract(a[1], a[3], out=out[3])
 
 
 def _gemm(u: np.ndarray, v: np.ndarray, m: np.ndarray, chunk: int) -> None:
@@ -169,6 +172,11 @@ def _gemm(u: np.ndarray, v: np.ndarray, m: np.ndarray, chunk: int) -> None:
         np.matmul(u[:, :, None], vv, out=mm)
     if body < t:
         np.matmul(u, v[..., body:], out=m[..., body:])
+
+
+def _rows(a: np.ndarray, axis: int, lo: int, hi: int) -> np.ndarray:
+    """``a`` restricted to tile rows ``lo:hi`` along ``axis``."""
+    return a[(slice(None),) * axis + (slice(lo, hi),)]
 
 
 def _output_transform(m: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> None:
@@ -200,6 +208,9 @@ class WinogradPlan(Plan):
         self._full_rows = sp.l_out // (2 * lay.dil)
         self._depthwise = self._cin == sp.groups and sp.cog == 1
         self._chunk = max(1, _BLAS_SERIAL_MNK // (sp.cog * (self._cin // sp.groups)))
+        # Tile order in V and M: phases q innermost (contiguous runs) for long
+        # dilations, else tile rows b innermost (stride 2D, but long loops).
+        self._order = (0, 1, 2, 3) if lay.dil >= _CONTIGUOUS_RUN else (0, 3, 1, 2)
         self._cache = WeightCache(self._kernel_transform)
         self._lock = threading.Lock()
 
@@ -248,10 +259,12 @@ class WinogradPlan(Plan):
         n0, n1, b0, b1, q0, q1 = box
         nn, bb, qq = n1 - n0, b1 - b0, q1 - q0
         t, cin, g = nn * bb * qq, self._cin, sp.groups
-        v = buf[:4 * cin * t].reshape(4, cin, nn, bb, qq)
-        m = buf[4 * cin * t:4 * (cin + sp.c_out) * t].reshape(4, sp.c_out, nn, bb, qq)
-        chunks = self._xs[n0:n1].reshape(nn, cin, 2 * self.layout.rows + 2, dil)
-        _input_transform(chunks[:, :, 2 * b0:2 * b1 + 2, q0:q1].transpose(1, 0, 2, 3), v)
+        order, bax = self._order, 1 + self._order.index(2)
+        dims = tuple((t, nn, bb, qq)[a] for a in order[1:])       # tile axes in memory order
+        v = buf[:4 * cin * t].reshape((4, cin) + dims)
+        m = buf[4 * cin * t:4 * (cin + sp.c_out) * t].reshape((4, sp.c_out) + dims)
+        chunks = self._xs[n0:n1].reshape(nn, cin, 2 * self.layout.rows + 2, dil)[:, :, 2 * b0:, q0:q1]
+        _input_transform([chunks[:, :, i:i + 2 * bb:2].transpose(1, 0, 2, 3).transpose(order) for i in range(4)], v)
         if self._depthwise:
             np.multiply(u[..., 0], v.reshape(4, g, t), out=m.reshape(4, g, t))
         else:
@@ -259,11 +272,11 @@ class WinogradPlan(Plan):
         main = min(b1, self._full_rows)
         if main > b0:
             full = y[n0:n1, :, :2 * dil * self._full_rows].reshape(nn, sp.c_out, self._full_rows, 2, dil)
-            _output_transform(m[:, :, :, :main - b0], *(full[:, :, b0:main, j, q0:q1].transpose(1, 0, 2, 3)
-                                                        for j in (0, 1)))
+            _output_transform(_rows(m, bax, 0, main - b0),
+                              *(full[:, :, b0:main, j, q0:q1].transpose(1, 0, 2, 3).transpose(order) for j in (0, 1)))
         if b1 > main:   # the last tile row overhangs L_out: transform into scratch, crop
             tail = buf[4 * (cin + sp.c_out) * t:][:sp.c_out * nn * 2 * qq].reshape(2, sp.c_out, nn, 1, qq)
-            _output_transform(m[:, :, :, main - b0:], tail[0], tail[1])
+            _output_transform(_rows(m, bax, main - b0, bb), tail[0].transpose(order), tail[1].transpose(order))
             for j in (0, 1):
                 first = (2 * main + j) * dil + q0
                 count = min(qq, sp.l_out - first)
