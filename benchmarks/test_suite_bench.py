@@ -24,7 +24,7 @@ from lucid.algos.lowering import derived_spec
 from lucid.bench.measure import AUTO, Case, lucid_call, normwise_error, operands, reference
 from lucid.suite import SUITE
 
-from conftest import scaled
+from bench_workloads import scaled
 
 #: Normwise relative error allowed against the float64 reference (float32 runs).
 TOLERANCE = 1e-5
@@ -42,14 +42,9 @@ def _params(variant: str) -> list:
 
 
 @functools.lru_cache(maxsize=None)
-def _case(name: str) -> Case:
-    return scaled(next(w for w in SUITE if w.name == name))
-
-
-@functools.lru_cache(maxsize=None)
 def _problem(name: str, op: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Operands of ``op`` on the scaled workload and its float64 reference (computed once)."""
-    spec = _case(name).spec
+    spec = scaled(name).spec
     a, b = operands(op, spec)
     return a, b, reference(op, spec, a, b)
 
@@ -81,7 +76,7 @@ def _check(case: Case, algorithm: str) -> None:
 
 @pytest.mark.parametrize("workload,algorithm", _params("forward"))
 def test_forward(benchmark, workload: str, algorithm: str) -> None:
-    case = _case(workload)
+    case = scaled(workload)
     _check(case, algorithm)
     x, w, ref = _problem(workload, "forward")
     _info(benchmark, case, algorithm, {"forward": algos.choose(case.spec, algorithm=algorithm)})
@@ -104,7 +99,7 @@ def _training_step(case: Case, x: np.ndarray, w: np.ndarray, dy: np.ndarray, alg
 
 @pytest.mark.parametrize("workload,algorithm", _params("training"))
 def test_training(benchmark, workload: str, algorithm: str) -> None:
-    case = _case(workload)
+    case = scaled(workload)
     _check(case, algorithm)
     (x, w, y_ref), (dy, _, dx_ref), (_, _, dw_ref) = (_problem(workload, op) for op in OPS)
     _info(benchmark, case, algorithm, {op: algos.choose(case.spec, op=op, algorithm=algorithm) for op in OPS})
