@@ -31,6 +31,8 @@ from lucid.algos.spec import ConvSpec
 from reference import conv1d_grads_ref_taps, conv1d_ref_taps
 
 TOLERANCE = {"float32": 2e-5, "float64": 1e-10}
+#: Condition number up to which the tolerance is plain normwise relative (see :func:`check`).
+KAPPA = 100.0
 FORCING = ("argument", "module", "use")
 
 
@@ -126,24 +128,48 @@ def _run(cfg: Config, name: str, x, w, b, dy):
     return rebatch(y.data), rebatch(xt.grad.data), conv.weight.grad.data, db
 
 
+def _magnitudes(cfg: Config, x, w, b, dy) -> dict[str, np.ndarray]:
+    """The oracle on |operands|: the size of the terms each result element sums (its condition)."""
+    ref = dict(stride=cfg.stride, padding=cfg.padding, dilation=cfg.dilation, groups=cfg.groups,
+               padding_mode=cfg.padding_mode)
+    y = conv1d_ref_taps(abs(x), abs(w), None if b is None else abs(b), **ref)
+    dx, dw, db = conv1d_grads_ref_taps(abs(x), abs(w), abs(dy), **ref)
+    return {"y": y, "dx": dx, "dw": dw, "db": db}
+
+
 def check(cfg: Config) -> int:
-    """Run ``cfg`` on every supporting algorithm; assert agreement; return how many ran."""
+    """Run ``cfg`` on every supporting algorithm; assert agreement; return how many ran.
+
+    Criterion: ``||got - want|| <= tol * max(||want||, ||want_abs|| / KAPPA)``, where
+    ``want_abs`` is the oracle on absolute values.  For the usual draws (condition
+    ``||want_abs|| / ||want|| <= KAPPA``) that is the plain normwise relative
+    ``tol``; a sum that cancels by more than KAPPA (found by the thorough
+    profile: a float32 weight gradient of 389 terms cancelling 2600-fold) may
+    lose ``tol * condition / KAPPA`` in any float32 summation order, so there the
+    tolerance is taken relative to the size of its terms instead.
+    """
     x, w, b, dy = _operands(cfg)
     ref = dict(stride=cfg.stride, padding=cfg.padding, dilation=cfg.dilation, groups=cfg.groups,
                padding_mode=cfg.padding_mode)
-    want_y = conv1d_ref_taps(x, w, b, **ref)
-    want_dx, want_dw, want_db = conv1d_grads_ref_taps(x, w, dy, **ref)
+    want = dict(zip(("dx", "dw", "db"), conv1d_grads_ref_taps(x, w, dy, **ref)), y=conv1d_ref_taps(x, w, b, **ref))
     spec, tol = cfg.forward_spec(), TOLERANCE[cfg.dtype]
+    magnitudes = None
     ran = 0
     for algorithm in registry.algorithms():
         if algorithm.supports(spec) is not None:
             continue
-        y, dx, dw, db = _run(cfg, algorithm.name, x, w, b, dy)
-        assert y.shape == want_y.shape and y.dtype == np.dtype(cfg.dtype), (algorithm.name, y.shape, y.dtype)
-        pairs = [("y", y, want_y), ("dx", dx, want_dx), ("dw", dw, want_dw)]
-        for what, got, want in pairs + ([("db", db, want_db)] if cfg.bias else []):
-            err = relative_error(got, want)
-            assert err <= tol, f"{algorithm.name} {what}: error {err:.2e} > {tol:.0e} on {cfg} ({spec.describe()})"
+        got = dict(zip(("y", "dx", "dw", "db"), _run(cfg, algorithm.name, x, w, b, dy)))
+        y = got["y"]
+        assert y.shape == want["y"].shape and y.dtype == np.dtype(cfg.dtype), (algorithm.name, y.shape, y.dtype)
+        for what in ("y", "dx", "dw", "db") if cfg.bias else ("y", "dx", "dw"):
+            err = relative_error(got[what], want[what])
+            if err <= tol:
+                continue
+            magnitudes = magnitudes or _magnitudes(cfg, x, w, b, dy)
+            scale = max(np.linalg.norm(want[what]), np.linalg.norm(magnitudes[what]) / KAPPA)
+            loss = np.linalg.norm(np.asarray(got[what], np.float64) - want[what]) / scale
+            assert loss <= tol, (f"{algorithm.name} {what}: normwise error {err:.2e}, {loss:.2e} of the "
+                                 f"conditioned scale > {tol:.0e} on {cfg} ({spec.describe()})")
         ran += 1
     assert ran >= 1, f"no algorithm supports {spec.describe()}"
     return ran
