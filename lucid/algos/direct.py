@@ -39,7 +39,7 @@ from .spec import ConvSpec
 #: Rows of a depthwise block: ~64 KiB of float32 per tap slice keeps it in L2.
 _DEPTHWISE_BLOCK_BYTES = 1 << 16
 #: Output block of the tap loop: block plus tap buffer stay within the 2 MiB L2.
-_TAP_BLOCK_BYTES = 1 << 19
+_TAP_BLOCK_BYTES = 1 << 21
 
 
 def _tap_blocks(spec: ConvSpec) -> list[tuple[int, int, int, int]]:

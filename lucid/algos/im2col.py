@@ -20,6 +20,9 @@ workspace never exceeds ``workspace_limit``:
   small limit) the reduction axis is cut too, into blocks of channels (all taps)
   or of taps (one channel), and the partial products are accumulated.
 
+A pointwise layer (``K = 1``, unit stride, no padding) needs no copy: its
+column matrix is the input itself.
+
 Cost: ``2*N*C_out*L_out*Cig*K`` FLOPs in BLAS, plus one copy of ``Cig*K``
 values per output position (memory-bound, split over the thread pool) and, when
 padded, one copy of the input windows.  Chunked GEMMs are parallelised by BLAS
@@ -72,6 +75,12 @@ class Chunking:
         return self.items > 1
 
     @property
+    def in_place(self) -> bool:
+        """The columns are the input itself (``K = 1``, unit stride, unpadded, unfolded)."""
+        sp = self.spec
+        return sp.kernel_size == 1 and sp.stride == 1 and not any(sp.padding) and not self.folded
+
+    @property
     def row_blocks(self) -> int:
         """Number of reduction blocks (1 unless the reduction axis is cut)."""
         sp = self.spec
@@ -80,7 +89,7 @@ class Chunking:
     def buffer_shapes(self) -> dict[str, tuple[int, ...]]:
         """Every buffer the plan allocates, by name."""
         sp = self.spec
-        shapes = {"cols": (sp.groups, self.channels, self.taps, self.items, self.positions)}
+        shapes = {} if self.in_place else {"cols": (sp.groups, self.channels, self.taps, self.items, self.positions)}
         if any(sp.padding):
             span = sp.stride * (self.positions - 1) + sp.dilation * (self.taps - 1) + 1
             shapes["window"] = (self.items, sp.groups, self.channels, span)
@@ -189,6 +198,8 @@ class Im2colPlan(Plan):
     def _gather(self, xs: np.ndarray, l0: int, l1: int, k0: int, k1: int) -> np.ndarray:
         """The column block of input rows ``xs`` (items, groups, channels, L), as ``(G, rows, cols)``."""
         sp = self.spec
+        if self.chunks.in_place:
+            return xs[0, :, :, l0:l1]
         s, d = sp.stride, sp.dilation
         start = l0 * s + k0 * d
         span = s * (l1 - l0 - 1) + d * (k1 - k0 - 1) + 1

@@ -1,0 +1,76 @@
+"""direct specifics: the blocked tap loop (several output blocks), the
+one-GEMM pointwise path and sharing a plan between threads.
+
+(The shared sweep in test_algorithms.py covers every option combination.)
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from lucid.algos import direct
+from lucid.algos.spec import ConvSpec
+from reference import conv1d_ref
+
+DIRECT = direct.Direct()
+
+
+def case(spec: ConvSpec, seed: int = 0):
+    """Random float64 operands and the reference output."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(spec.input_shape)
+    w = rng.standard_normal(spec.weight_shape)
+    want = conv1d_ref(np.pad(x, ((0, 0), (0, 0), spec.padding)), w, None, spec.stride, 0, spec.dilation, spec.groups)
+    return x, w, want
+
+
+def relative_error(got, want) -> float:
+    return float(np.linalg.norm(got - want) / np.linalg.norm(want))
+
+
+@pytest.mark.parametrize("block_bytes", [64, 1000, 1 << 21])
+@pytest.mark.parametrize("spec", [
+    ConvSpec(3, 4, 6, 101, 3, 2, (1, 2), 2, 2, "float64"),    # grouped, strided, dilated
+    ConvSpec(5, 3, 2, 7, 2, 1, (0, 0), 1, 1, "float64"),      # short rows: whole items per block
+], ids=lambda s: s.describe())
+def test_blocked_tap_loop(monkeypatch, spec, block_bytes):
+    monkeypatch.setattr(direct, "_TAP_BLOCK_BYTES", block_bytes)
+    plan = DIRECT.prepare(spec, 1 << 30)
+    if block_bytes == 64:
+        assert len(plan._blocks) > spec.n                     # several blocks per item
+    x, w, want = case(spec)
+    assert relative_error(plan.run(x, w), want) < 1e-12
+    padded = spec.n * spec.c_in * spec.l_padded * spec.itemsize if any(spec.padding) else 0
+    assert plan._tap.nbytes + padded == DIRECT.workspace_bytes(spec)
+
+
+def test_pointwise_is_one_block_without_tap_buffer():
+    spec = ConvSpec(4, 8, 6, 50, 1, 1, (0, 0), 1, 2, "float64")
+    plan = DIRECT.prepare(spec, 1 << 30)
+    assert plan._blocks == [(0, spec.n, 0, spec.l_out)] and DIRECT.workspace_bytes(spec) == 0
+    x, w, want = case(spec)
+    assert relative_error(plan.run(x, w), want) < 1e-12
+
+
+def test_two_threads_share_one_plan(monkeypatch):
+    """Concurrent runs of one plan give exactly the sequential results."""
+    monkeypatch.setattr(direct, "_TAP_BLOCK_BYTES", 1 << 14)
+    spec = ConvSpec(2, 16, 16, 2000, 3, 1, (1, 1), 1, 1, "float64")
+    plan = DIRECT.prepare(spec, 1 << 30)       # many blocks through the shared tap buffer
+    rng = np.random.default_rng(0)
+    cases = [(rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape)) for _ in range(4)]
+    wants = [plan.run(x, w) for x, w in cases]
+    mismatches: list[bool] = []
+
+    def worker(i: int) -> None:
+        for _ in range(20):
+            mismatches.append(not np.array_equal(plan.run(*cases[i]), wants[i]))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(cases))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(mismatches) == 80 and not any(mismatches)
