@@ -41,8 +41,20 @@ GEMM_CALL_FLOPS = 2.0e4
 #: Cost of one Python-level step (a chunk, or a window/phase copy), in
 #: FLOP-equivalents: ~10 µs at ~20 GFLOP/s.
 STEP_FLOPS = 2.0e5
-#: Bytes of one cache block of the per-frequency channel mixing (fits L2).
-MIX_BLOCK_BYTES = 1 << 18
+#: Bytes of one cache tile of the per-frequency channel mixing (half the 1 MiB L2).
+MIX_BLOCK_BYTES = 1 << 19
+#: Frequencies per mixing tile: 8 complex64 = one 64-byte cache line per row.
+MIX_BINS = 8
+#: Fewest columns per mixing tile (when there are that many): the GEMMs
+#: ``(columns x 2*Cig*s) @ (2*Cig*s x 2*Cog)`` re-read the kernel block per
+#: tile, so thin tiles starve BLAS (dense_k3_C256: 8 columns ran 4x slower).
+MIX_MIN_COLUMNS = 32
+#: OpenBLAS threads a GEMM itself when ``m*n*k`` reaches this (SMP_THRESHOLD_MIN
+#: 65536 x GEMM_MULTITHREAD_THRESHOLD 4, OpenBLAS 0.3.31).  Mixing tiles that
+#: large run one after the other; smaller ones are split over the pool.  Doing
+#: both oversubscribes the cores: dense_k3_C256's mixing took 1.9 s on the
+#: pool vs 0.5 s serially (2 cores, loaded machine, Nov 2026).
+BLAS_THREADED_MNK = 65536 * 4
 #: Largest transform length considered (2**34 samples).
 _MAX_LEN = 1 << 34
 
@@ -127,11 +139,23 @@ class Geometry:
             return -(-max(1, self.spec.n) // (self.chunk // self.blocks))
         return max(1, self.spec.n) * -(-self.blocks // self.chunk)
 
-    def mix_block(self, chunk: int | None = None) -> int:
-        """Frequencies per cache block of the GEMM mixing for ``chunk`` columns."""
+    def mix_tile(self) -> tuple[int, int]:
+        """``(bins, columns)`` of one cache tile of the GEMM mixing.
+
+        ``MIX_BINS`` frequencies (whole cache lines of each spectrum row are
+        read by the transposing copy) by as many columns as fit
+        ``MIX_BLOCK_BYTES``, but at least ``MIX_MIN_COLUMNS``.
+        """
         sp = self.spec
-        per_bin = sp.groups * (self.cig + sp.cog) * (chunk or self.chunk) * 2 * sp.itemsize
-        return max(1, min(self.bins, MIX_BLOCK_BYTES // per_bin))
+        fb = min(self.bins, MIX_BINS)
+        per_column = sp.groups * fb * (2 * self.cig + sp.cog) * 2 * sp.itemsize
+        return fb, min(self.chunk, max(MIX_MIN_COLUMNS, MIX_BLOCK_BYTES // per_column))
+
+    @property
+    def blas_threaded(self) -> bool:
+        """True when one mixing tile's GEMM is big enough for OpenBLAS to thread it."""
+        cb = self.mix_tile()[1]
+        return 4 * cb * self.cig * self.spec.cog >= BLAS_THREADED_MNK
 
     def workspace_bytes(self) -> int:
         """Bytes of every buffer the plan allocates (see :class:`~lucid.algos.fft.FftPlan`)."""
@@ -166,25 +190,28 @@ def _workspace(spec: ConvSpec, nfft: int, chunk: int) -> int:
     cig = spec.cig * spec.stride
     cin = spec.c_in * spec.stride
     columns = chunk * (cin * (nfft * real + bins * cplx) + spec.c_out * (nfft * real + bins * cplx))
-    kernel = spec.c_out * cig * (nfft * real + 2 * bins * cplx)
+    kernel = 2 * spec.c_out * cig * bins * cplx    # in-place transform buffer, cached spectrum
     scratch = 0
     if cig > 1:
         geometry = Geometry(spec, nfft, chunk)
-        scratch = THREADS * geometry.mix_block() * spec.groups * (cig + spec.cog) * chunk * cplx
+        fb, cb = geometry.mix_tile()
+        scratch = (1 if geometry.blas_threaded else THREADS) * fb * cb * spec.groups * (2 * cig + spec.cog) * cplx
     return columns + kernel + scratch
 
 
 def cost_units(geometry: Geometry) -> float:
     """Predicted cost in FLOP-equivalents: FLOPs plus dispatch overheads.
 
-    ``flops + GEMM_CALL_FLOPS * groups * bins * chunks + STEP_FLOPS * steps``
-    where ``steps = chunks + blocks * stride * chunks_per_sample`` counts the
-    Python-level copies.  The dispatch terms are what make very long
+    ``flops + GEMM_CALL_FLOPS * gemms + STEP_FLOPS * steps`` where ``gemms =
+    groups * bins * chunks * column_tiles`` counts the small matrix products
+    and ``steps = chunks + N * blocks * stride`` the Python-level copies.  The dispatch terms are what make very long
     transforms (many tiny per-frequency GEMMs over few columns) lose to
     moderate overlap-save blocks on dense problems.
     """
     sp = geometry.spec
-    calls = 0 if geometry.elementwise else sp.groups * geometry.bins * geometry.chunks
+    calls = 0
+    if not geometry.elementwise:
+        calls = sp.groups * geometry.bins * geometry.chunks * -(-geometry.chunk // geometry.mix_tile()[1])
     steps = geometry.chunks + max(1, sp.n) * geometry.blocks * sp.stride
     return geometry.flops() + GEMM_CALL_FLOPS * calls + STEP_FLOPS * steps
 
