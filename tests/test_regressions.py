@@ -27,3 +27,21 @@ def test_cancelling_float32_weight_gradient_sum():
     _, _, got, _ = _run(cfg, "direct", x, w, b, dy)
     assert 1e-6 < relative_error(got, want) < 1e-3
     assert np.sign(got).item() == np.sign(want).item()
+
+
+def test_input_gradient_that_is_exactly_zero():
+    """Thorough profile, shrunk: L=1, K=2, dilation 3, 'same' padding (1, 2), float32.
+
+    Both taps of the only output read padding, so the input gradient is exactly
+    0; FFT returns ~1e-9 (transform roundoff, relative to ||dy|| * ||w||), an
+    infinite *relative* error.  The conditioned check accepts roundoff of that
+    size; a wrong tap (an O(1) gradient) would still fail.
+    """
+    cfg = Config(n=1, groups=1, cig=1, cog=1, length=1, kernel_size=2, stride=1, dilation=3, padding="same",
+                 padding_mode="zeros", bias=False, dtype="float32", batched=False, forcing="argument", seed=0)
+    check(cfg)
+    x, w, b, dy = _operands(cfg)
+    for algorithm in registry.algorithms():
+        if algorithm.supports(cfg.forward_spec()) is None:
+            _, dx, _, _ = _run(cfg, algorithm.name, x, w, b, dy)
+            assert np.abs(dx).max() <= 1e-6 * np.linalg.norm(dy) * np.linalg.norm(w), algorithm.name
