@@ -57,6 +57,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ._parallel import THREADS, parallel_for, split
 from .base import Algorithm, Plan, WeightCache, unit_roundoff
@@ -180,11 +181,18 @@ def _rows(a: np.ndarray, axis: int, lo: int, hi: int) -> np.ndarray:
 
 
 def _output_transform(m: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> None:
-    """``(y0, y1) = A^T m``: ``y0 = m0 + m1 + m2`` and ``y1 = m1 - m2 - m3``."""
-    np.add(m[0], m[1], out=y0)
-    y0 += m[2]
-    np.subtract(m[1], m[2], out=y1)
-    y1 -= m[3]
+    """``(y0, y1) = A^T m``: ``y0 = m0 + m1 + m2`` and ``y1 = m1 - m2 - m3`` (overwrites ``m``).
+
+    The sums run in place on the contiguous ``m`` (SIMD passes in cache); only
+    the two results are copied out to the (interleaved, strided) output views.
+    """
+    m0, m1, m2, m3 = m
+    m0 += m1
+    m0 += m2
+    m1 -= m2
+    m1 -= m3
+    np.copyto(y0, m0)
+    np.copyto(y1, m1)
 
 
 class WinogradPlan(Plan):
@@ -200,7 +208,12 @@ class WinogradPlan(Plan):
         self.layout = layout
         sp, lay, dt = spec, layout, spec.np_dtype
         self._cin = len(lay.phases) * sp.c_in
-        self._xs = np.empty((sp.n, sp.groups, len(lay.phases), sp.cig, lay.width), dt)
+        # Stacked input: tile rows b innermost for short dilations, phase-major
+        # with even and odd chunks apart (lane (q, e) holds x_pad[(2r + e)*D + q]),
+        # so every transform pass reads contiguous runs; else position order.
+        self._rows_inner = lay.dil < _CONTIGUOUS_RUN
+        lanes, self._step = (2 * lay.dil, 2 * lay.dil) if self._rows_inner else (1, 1)
+        self._xs = np.empty((sp.n, sp.groups, len(lay.phases), sp.cig, lanes, lay.width // lanes), dt)
         boxes = _boxes(sp.n, lay.rows, lay.dil, lay.tile)
         self._work = [boxes[lo:hi] for lo, hi in split(len(boxes), lay.slots)]
         size = lay.tile * (4 * self._cin + 6 * sp.c_out)
@@ -208,9 +221,8 @@ class WinogradPlan(Plan):
         self._full_rows = sp.l_out // (2 * lay.dil)
         self._depthwise = self._cin == sp.groups and sp.cog == 1
         self._chunk = max(1, _BLAS_SERIAL_MNK // (sp.cog * (self._cin // sp.groups)))
-        # Tile order in V and M: phases q innermost (contiguous runs) for long
-        # dilations, else tile rows b innermost (stride 2D, but long loops).
-        self._order = (0, 1, 2, 3) if lay.dil >= _CONTIGUOUS_RUN else (0, 3, 1, 2)
+        # Tile order in V and M, axes of (C, n, b, q): q innermost or b innermost.
+        self._order = (0, 3, 1, 2) if self._rows_inner else (0, 1, 2, 3)
         self._cache = WeightCache(self._kernel_transform)
         self._lock = threading.Lock()
 
@@ -235,23 +247,57 @@ class WinogradPlan(Plan):
         return y
 
     def _stack(self, x: np.ndarray, n0: int, n1: int) -> None:
-        """Gather phase ``p``: ``xs[n, :, p, :, m] = x_pad[n, :, s*m + d*k_p]``, zeros outside ``x``."""
+        """Gather phase ``p``: position ``m`` of ``xs[n, :, p]`` is ``x_pad[n, :, s*m + d*k_p]``.
+
+        Positions are held as lanes ``(q, e)`` x rows ``r`` (``m = r*step + e*D + q``;
+        one lane of all positions when ``step == 1``).  Rows whose positions all
+        lie inside ``x`` are one strided copy; the few rows touching the padding
+        or the zero tail are filled lane by lane.
+        """
         sp, xs = self.spec, self._xs[n0:n1]
-        s, left, width = sp.stride, sp.padding[0], self.layout.width
+        s, step, rows = sp.stride, self._step, xs.shape[-1]
+        q_lanes, e_lanes = (self.layout.dil, 2) if self._rows_inner else (1, 1)
         xg = x[n0:n1].reshape(n1 - n0, sp.groups, sp.cig, sp.length)
+        it = xg.strides[-1]
         for p, (k, _) in enumerate(self.layout.phases):
-            offset = sp.dilation * k - left                     # x index of m = 0
-            lo = min(width, max(0, -(offset // s)))              # first m with index >= 0
-            hi = max(lo, min(width, -(-(sp.length - offset) // s)))
-            xs[:, :, p, :, :lo] = 0
-            xs[:, :, p, :, hi:] = 0
-            start = offset + s * lo
-            xs[:, :, p, :, lo:hi] = xg[..., start:start + s * (hi - lo - 1) + 1:s]
+            offset = sp.dilation * k - sp.padding[0]           # x index of position 0
+            inside = (-(offset // s), -(-(sp.length - offset) // s))   # positions within x
+            r0 = min(rows, max(0, -(-inside[0] // step)))
+            r1 = max(r0, min(rows, inside[1] // step))
+            lanes = xs[:, :, p].reshape(xs.shape[:2] + (sp.cig, q_lanes, e_lanes, rows))
+            if r1 > r0:
+                src = xg[..., offset + s * step * r0:]
+                lanes[..., r0:r1] = as_strided(src, src.shape[:3] + (q_lanes, e_lanes, r1 - r0),
+                                               src.strides[:3] + (s * it, s * self.layout.dil * it, s * step * it))
+            for q, e in np.ndindex(q_lanes, e_lanes):
+                for a, b in ((0, r0), (r1, rows)):
+                    self._edge(lanes[..., q, e, a:b], xg, offset + s * (e * self.layout.dil + q + step * a), s * step)
+
+    @staticmethod
+    def _edge(out: np.ndarray, xg: np.ndarray, start: int, step: int) -> None:
+        """``out[..., r] = xg[..., start + step*r]`` where that index is inside ``xg``, else 0."""
+        count, length = out.shape[-1], xg.shape[-1]
+        lo = min(count, max(0, -(start // step)))
+        hi = max(lo, min(count, -(-(length - start) // step)))
+        out[..., :lo] = 0
+        out[..., hi:] = 0
+        if hi > lo:
+            first = start + step * lo
+            out[..., lo:hi] = xg[..., first:first + step * (hi - lo - 1) + 1:step]
 
     def _slot_run(self, lo: int, hi: int, u: np.ndarray, y: np.ndarray) -> None:
         for slot in range(lo, hi):
             for box in self._work[slot]:
                 self._box(box, self._buffers[slot], u, y)
+
+    def _sources(self, n0: int, n1: int, b0: int, bb: int, q0: int, q1: int) -> list[np.ndarray]:
+        """Views of input chunks ``2b + i`` (``i = 0..3``) of the box's tiles, in V's memory order."""
+        nn, cin, rows, dil = n1 - n0, self._cin, self.layout.rows, self.layout.dil
+        if self._rows_inner:     # lanes (q, e), rows r: chunk 2b + i is lane (q, i % 2), row b + i // 2
+            lanes = self._xs[n0:n1].reshape(nn, cin, dil, 2, rows + 1)[:, :, q0:q1]
+            return [lanes[:, :, :, i % 2, b0 + i // 2:b0 + i // 2 + bb].transpose(1, 2, 0, 3) for i in range(4)]
+        chunks = self._xs[n0:n1].reshape(nn, cin, 2 * rows + 2, dil)[:, :, 2 * b0:, q0:q1]
+        return [chunks[:, :, i:i + 2 * bb:2].transpose(1, 0, 2, 3) for i in range(4)]
 
     def _box(self, box: tuple, buf: np.ndarray, u: np.ndarray, y: np.ndarray) -> None:
         """Input transform -> 4 GEMMs -> output transform for the tiles of one box."""
@@ -263,8 +309,7 @@ class WinogradPlan(Plan):
         dims = tuple((t, nn, bb, qq)[a] for a in order[1:])       # tile axes in memory order
         v = buf[:4 * cin * t].reshape((4, cin) + dims)
         m = buf[4 * cin * t:4 * (cin + sp.c_out) * t].reshape((4, sp.c_out) + dims)
-        chunks = self._xs[n0:n1].reshape(nn, cin, 2 * self.layout.rows + 2, dil)[:, :, 2 * b0:, q0:q1]
-        _input_transform([chunks[:, :, i:i + 2 * bb:2].transpose(1, 0, 2, 3).transpose(order) for i in range(4)], v)
+        _input_transform(self._sources(n0, n1, b0, bb, q0, q1), v)
         if self._depthwise:
             np.multiply(u[..., 0], v.reshape(4, g, t), out=m.reshape(4, g, t))
         else:
