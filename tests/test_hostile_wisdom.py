@@ -65,7 +65,7 @@ def state() -> tuple:
             [algos.choose(spec, op) for spec in PROBES for op in ("forward", "backward_filter")])
 
 
-# name -> the file's bytes (or a callable making the path itself, returning the path to load)
+# name -> the file's bytes, or a function making them (the 50 MB one is built only when its case runs)
 HOSTILE = {
     "malformed json": b'{"format": "lucid-wisdom", "version": 1,,}',
     "truncated": text(valid())[:-40],
@@ -94,7 +94,7 @@ HOSTILE = {
     "binary": bytes(range(256)) * 64,
     "utf-16": json.dumps(valid()).encode("utf-16"),
     "deeply nested": b"[" * 200_000 + b"]" * 200_000,
-    "huge 50 MB array": b"[" + b",".join([b'"' + b"x" * 1000 + b'"'] * 50_000) + b"]",
+    "huge 50 MB array": lambda: b"[" + b",".join([b'"' + b"x" * 1000 + b'"'] * 50_000) + b"]",
 }
 
 
@@ -121,7 +121,8 @@ def test_hostile_file_warns_once_and_changes_nothing(kind, tmp_path, monkeypatch
     before = state()
     if kind in HOSTILE:
         path = str(tmp_path / "w.json")
-        content = HOSTILE[kind].replace(b"FP", json.dumps(algos.fingerprint()).encode())
+        content = HOSTILE[kind]() if callable(HOSTILE[kind]) else HOSTILE[kind]
+        content = content.replace(b"FP", json.dumps(algos.fingerprint()).encode())
         with open(path, "wb") as handle:
             handle.write(content)
     else:
