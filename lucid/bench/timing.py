@@ -55,9 +55,10 @@ def interleaved(methods: Mapping[str, Callable[[], object]], repeats: int, *, ca
     repeats : int
         Timed rounds (at least 1).
     cap_s : float
-        A method whose first timed call took longer than ``cap_s`` is timed in
-        that round only, so a hopeless method costs two calls, not
-        ``repeats + 1`` (the warm-up is not used: it includes planning).
+        A method whose warm-up and first timed call both took longer than
+        ``cap_s`` is timed in that round only, so a hopeless method costs two
+        calls, not ``repeats + 1`` (two, because the warm-up includes planning
+        and either call may have been slowed by another process).
     idle_s : float
         Sleep before each timed call.
     on_warmup : callable, optional
@@ -85,7 +86,7 @@ def interleaved(methods: Mapping[str, Callable[[], object]], repeats: int, *, ca
     names = list(methods)
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
-            if r > 0 and samples[name][0] > cap_s:
+            if r > 0 and min(warm[name], samples[name][0]) > cap_s:
                 continue
             time.sleep(idle_s)
             samples[name].append(clock(methods[name])[0])
