@@ -134,8 +134,8 @@ def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None
     peers : sequence of {"torch", "scipy"}
         Other libraries to time beside lucid; unavailable ones become skipped rows.
     repeats, cap_s : int, float
-        Timed rounds, and the warm-up time above which a method gets one round
-        (see :func:`~lucid.bench.timing.interleaved`).
+        Timed rounds, and the call time above which a method gets one round
+        only (see :func:`~lucid.bench.timing.interleaved`).
     progress : callable, optional
         Called with each method's name after its warm-up call.
 
@@ -153,7 +153,7 @@ def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None
     spec = case.spec
     a, b = operands(op, spec)
     derived = derived_spec(op, spec)
-    choice = algos.choose(spec, op=op)
+    choice = algos.choose(spec, op=op, algorithm=AUTO)
     rows: dict[str, Row] = {}
     calls: dict[str, Callable[[], np.ndarray]] = {}
 
