@@ -37,7 +37,9 @@ plan buffer that also holds the zero padding and the zero tail of the last tile.
 ``_BLOCK_BYTES`` of transform data; each box runs input transform -> 4 GEMMs
 -> output transform while it is in L2, and the boxes are split over the
 2-thread pool, one set of buffers per slot.  Outputs of the last, partial tile
-row go through a small scratch and are cropped.  Each GEMM is cut into column
+row go through a small scratch and are cropped.  The stacked input is kept
+phase-major with even and odd chunks apart for ``D < 16`` (every transform
+pass then reads contiguous rows), in position order otherwise.  Each GEMM is cut into column
 chunks small enough (``m*n*k <= 262144``) that OpenBLAS runs them on the
 calling pool thread: measured here, two pool threads calling multi-threaded
 OpenBLAS oversubscribe the 2 cores (5-30x slower, its workers spin between
@@ -69,8 +71,10 @@ from .spec import ConvSpec
 #: interleaved with torch): 1 MiB beat 0.5, 2 and 4 MiB by 10-30 % -- smaller
 #: boxes pay more per-call overhead, larger ones spill to L3.
 _BLOCK_BYTES = 1024 * 1024
-#: Dilation from which the transforms loop over phases (contiguous runs of
-#: ``D``) rather than over tile rows (stride ``2D``): short inner loops cost more.
+#: Dilation below which the stacked input is phase-major and tiles are ordered
+#: rows-innermost (inner loops of ``rows`` elements); from it on, position order
+#: with phases innermost (contiguous runs of ``D``).  Short inner loops cost
+#: numpy ~2x per element (measured on wavenet_k3_d8 vs d256 boxes).
 _CONTIGUOUS_RUN = 16
 #: OpenBLAS runs a GEMM on the calling thread when ``m*n*k <= 65536 * 4``
 #: (``SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD``, interface/gemm.c).
@@ -330,33 +334,63 @@ class WinogradPlan(Plan):
 
 
 class Winograd(Algorithm):
-    """Winograd F(2,3) for ``kernel_size == 3`` at any stride, dilation, groups and padding."""
+    """Winograd F(2,3) for ``kernel_size == 3`` at any stride, dilation, groups and padding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lucid.algos.spec import ConvSpec
+    >>> spec = ConvSpec(1, 2, 3, 9, 3, padding=(1, 1), dtype="float64")
+    >>> x, w = np.arange(18.0).reshape(spec.input_shape), np.ones(spec.weight_shape)
+    >>> Winograd().prepare(spec, 1 << 20).run(x, w)[0, 0]
+    array([20., 33., 39., 45., 51., 57., 63., 69., 48.])
+    """
 
     name = "winograd"
 
     def supports(self, spec: ConvSpec) -> str | None:
+        """``None`` exactly when ``spec.kernel_size == 3``, else the reason."""
         if spec.kernel_size != 3:
             return f"winograd: F(2,3) needs kernel_size=3, got {spec.kernel_size}"
         return None
 
     def flops(self, spec: ConvSpec) -> float:
+        """FLOPs executed: ``T*(4*C' + 8*C_out*Cig' + 4*C_out)`` (module docstring).
+
+        About 2/3 of ``spec.direct_flops`` at stride 1 (plus the discarded
+        outputs of the last tile row), 4/3 at stride 2 and 2x at stride >= 3.
+        The cached kernel transform is not counted.
+        """
         phases, dil = _phases(spec)
         tiles = spec.n * -(-spec.l_out // (2 * dil)) * dil
         cin = len(phases) * spec.c_in
         return float(tiles * (4 * cin + 8 * spec.c_out * len(phases) * spec.cig + 4 * spec.c_out))
 
     def workspace_bytes(self, spec: ConvSpec, workspace_limit: int = 1 << 62) -> int:
+        """Bytes the plan allocates under ``workspace_limit``.
+
+        The stacked input (``N * P * C_in * (2*rows + 2) * D`` elements), the
+        kernel transform and its weight key are fixed; the per-slot V, M and tail
+        buffers shrink with the limit (down to one tile), so a limit below the
+        fixed part is exceeded by it.
+        """
         lay = _layout(spec, workspace_limit)
         fixed, per_tile = _sizes(spec, lay.phases, lay.dil)
         return fixed + lay.slots * lay.tile * per_tile
 
     def error_bound(self, spec: ConvSpec) -> float:
-        # Normwise: the dot products of length 3*Cig' as in direct, times a small
-        # constant for the transforms (|B^T|, |G|, |A^T| have entries <= 1, 4 roundings).
+        """Normwise relative bound ``4 * u * sqrt(3 * Cig')``.
+
+        The dot products have length ``3*Cig'`` as in direct (square-root growth
+        model); the transforms have entries of magnitude <= 1 and add a few
+        roundings per tile, covered by doubling direct's constant.  Measured
+        errors stay ~16x below it (see ``_ERROR_CONSTANT``).
+        """
         cig = len(_phases(spec)[0]) * spec.cig
         return _ERROR_CONSTANT * unit_roundoff(spec) * float(np.sqrt(3 * cig))
 
     def prepare(self, spec: ConvSpec, workspace_limit: int) -> WinogradPlan:
+        """The per-shape :class:`WinogradPlan`; ValueError if ``kernel_size != 3``."""
         reason = self.supports(spec)
         if reason is not None:
             raise ValueError(reason)
