@@ -154,22 +154,25 @@ def test_saving_over_a_hostile_file_replaces_it_with_a_valid_one(tmp_path):
 
 
 SAVER = textwrap.dedent("""
-    import sys
+    import os, sys, time
     import lucid.algos as algos
     from lucid.algos.spec import ConvSpec
     path, c_in, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     with algos.use(mode="measure", time_limit=0.02):
         for i in range(rounds):
             algos.choose(ConvSpec(1, c_in, i + 1, 64, 3, 1, (1, 1)))   # a new measured decision
+            open(f"{path}.r{i}.{c_in}", "w").close()                   # then both save at the same moment
+            while not all(os.path.exists(f"{path}.r{i}.{c}") for c in (1, 2)):
+                time.sleep(0.0005)
             algos.save_wisdom(path)
 """)
 
 
 def test_two_processes_saving_at_once_keep_both_sets(tmp_path):
-    path, rounds = tmp_path / "shared.json", 25
+    path, shapes = tmp_path / "shared.json", 12
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("LUCID_WISDOM", None)
-    procs = [subprocess.Popen([sys.executable, "-c", SAVER, str(path), str(c_in), str(rounds)], env=env,
+    procs = [subprocess.Popen([sys.executable, "-c", SAVER, str(path), str(c_in), str(shapes)], env=env,
                               stderr=subprocess.PIPE, text=True) for c_in in (1, 2)]
     for proc in procs:
         _, err = proc.communicate(timeout=600)
@@ -179,8 +182,9 @@ def test_two_processes_saving_at_once_keep_both_sets(tmp_path):
     keys = list(saved["decisions"])
     for c_in in (1, 2):
         mine = [k for k in keys if f" C{c_in}->" in k]
-        assert len(mine) == rounds, f"process C_in={c_in}: {len(mine)} of {rounds} measured entries survived"
-    assert [p.name for p in tmp_path.iterdir()] == ["shared.json"], "temporary files left behind"
+        assert len(mine) == shapes, f"process C_in={c_in}: {len(mine)} of {shapes} measured entries survived"
+    leftovers = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("shared.json."))
+    assert leftovers == [], f"temporary files left behind: {leftovers}"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert algos.load_wisdom(path) == 2 * rounds
+        assert algos.load_wisdom(path) == 2 * shapes
