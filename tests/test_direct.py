@@ -43,13 +43,14 @@ def test_blocked_tap_loop(monkeypatch, spec, block_bytes):
     x, w, want = case(spec)
     assert relative_error(plan.run(x, w), want) < 1e-12
     padded = spec.n * spec.c_in * spec.l_padded * spec.itemsize if any(spec.padding) else 0
-    assert plan._tap.nbytes + padded == DIRECT.workspace_bytes(spec)
+    assert plan._tap.nbytes + padded == DIRECT.workspace_bytes(spec) > 0
 
 
-def test_pointwise_is_one_block_without_tap_buffer():
+def test_pointwise_is_one_block_per_thread_without_tap_buffer(monkeypatch):
+    monkeypatch.setattr(direct, "THREADS", 2)
     spec = ConvSpec(4, 8, 6, 50, 1, 1, (0, 0), 1, 2, "float64")
     plan = DIRECT.prepare(spec, 1 << 30)
-    assert plan._blocks == [(0, spec.n, 0, spec.l_out)] and DIRECT.workspace_bytes(spec) == 0
+    assert plan._blocks == [(0, 2, 0, 50), (2, 4, 0, 50)] and DIRECT.workspace_bytes(spec) == 0
     x, w, want = case(spec)
     assert relative_error(plan.run(x, w), want) < 1e-12
 

@@ -43,7 +43,7 @@ def relative_error(got: np.ndarray, want: np.ndarray) -> float:
 
 
 def allocated_bytes(plan) -> int:
-    return sum(b.nbytes for b in plan._buffers.values())
+    return sum(b.nbytes for slot in plan._buffers for b in slot.values())
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.describe())

@@ -7,11 +7,18 @@ bound.
 """
 from __future__ import annotations
 
+from typing import Callable, Sequence
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ._blas_threads import single_threaded
+from ._parallel import parallel_for, split
 from .base import unit_roundoff
 from .spec import ConvSpec
+
+#: An output block ``(n0, n1, t0, t1)``: items ``n0:n1``, positions ``t0:t1``.
+Block = tuple[int, int, int, int]
 
 
 def tap_view(src: np.ndarray, stride: int, dilation: int, taps: int, positions: int) -> np.ndarray:
@@ -63,7 +70,7 @@ def block_shape(n: int, l_out: int, columns: int, whole_items: bool) -> tuple[in
     return 1, even_block(l_out, columns)
 
 
-def position_blocks(n: int, l_out: int, items: int, positions: int) -> list[tuple[int, int, int, int]]:
+def position_blocks(n: int, l_out: int, items: int, positions: int) -> list[Block]:
     """Blocks ``(n0, n1, t0, t1)`` covering the ``n x l_out`` outputs in row-major order.
 
     A block is ``items`` whole batch items (then ``positions`` should be
@@ -72,6 +79,30 @@ def position_blocks(n: int, l_out: int, items: int, positions: int) -> list[tupl
     """
     return [(n0, min(n0 + items, n), t0, min(t0 + positions, l_out))
             for n0 in range(0, n, items) for t0 in range(0, l_out, positions)]
+
+
+def run_in_slots(blocks: Sequence[Block], slots: int, work: Callable[[int, Block], None]) -> None:
+    """Call ``work(slot, block)`` for every block, ``slots`` pool threads at a time.
+
+    Each slot takes a contiguous share of ``blocks`` and may own buffers
+    indexed by ``slot``.  With several slots the GEMMs inside run with
+    single-threaded BLAS (see :mod:`lucid.algos._blas_threads`: the pool, not
+    OpenBLAS, parallelises); with one slot everything runs on the caller and
+    BLAS keeps its threads.
+    """
+    shares = split(len(blocks), slots)
+
+    def body(lo: int, hi: int) -> None:
+        for slot in range(lo, hi):
+            first, last = shares[slot]
+            for block in blocks[first:last]:
+                work(slot, block)
+
+    if len(shares) > 1:
+        with single_threaded():
+            parallel_for(len(shares), body)
+    else:
+        body(0, len(shares))
 
 
 def dot_error_bound(spec: ConvSpec) -> float:

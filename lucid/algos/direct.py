@@ -11,7 +11,9 @@ of positions): tap 0 is written straight into the block of a fresh ``np.empty``
 output and every further tap goes through a block-sized buffer the plan owns
 and is added while both are still in cache, so the output is written once
 from memory's point of view (no zero fill, no full-size temporaries).  With
-``K = 1`` (pointwise) the whole layer is one batched GEMM into the output.  When
+``K = 1`` (pointwise) each thread's half of the layer is one batched GEMM
+into the output.  The blocks are shared out over the pool threads (one tap
+buffer each) with single-threaded BLAS (see ``_gemm.run_in_slots``).  When
 the kernel is longer than the output (``K > Lout``, as in the backward-filter
 problem whose "kernel" is ``dy``) it loops over output positions instead, each
 one GEMM over ``Cig*K``.  Depthwise layers (``Cig = Cog = 1``) use
@@ -30,8 +32,8 @@ import threading
 
 import numpy as np
 
-from ._gemm import block_shape, dot_error_bound, position_blocks, tap_view
-from ._parallel import parallel_for
+from ._gemm import Block, block_shape, dot_error_bound, position_blocks, run_in_slots, tap_view
+from ._parallel import THREADS, parallel_for
 from .base import Algorithm, Plan, padded_input
 from .registry import register
 from .spec import ConvSpec
@@ -42,12 +44,22 @@ _DEPTHWISE_BLOCK_BYTES = 1 << 16
 _TAP_BLOCK_BYTES = 1 << 21
 
 
-def _tap_blocks(spec: ConvSpec) -> list[tuple[int, int, int, int]]:
-    """Output blocks of the tap loop: one block when ``K = 1``, else L2-sized ones."""
+def _tap_blocks(spec: ConvSpec) -> list[Block]:
+    """Output blocks of the tap loop: one per thread when ``K = 1``, else L2-sized ones."""
     if spec.kernel_size == 1:
-        return position_blocks(spec.n, spec.l_out, max(spec.n, 1), spec.l_out)
-    columns = max(1, _TAP_BLOCK_BYTES // (spec.c_out * spec.itemsize))
+        columns = -(-spec.n * spec.l_out // THREADS)
+    else:
+        columns = max(1, _TAP_BLOCK_BYTES // (spec.c_out * spec.itemsize))
     return position_blocks(spec.n, spec.l_out, *block_shape(spec.n, spec.l_out, columns, True))
+
+
+def _tap_slots(spec: ConvSpec) -> tuple[int, int]:
+    """``(slots, elements)``: threads running tap blocks and tap-buffer size of each."""
+    if spec.kernel_size > spec.l_out or spec.cig == spec.cog == 1:
+        return 1, 0
+    blocks = _tap_blocks(spec)
+    largest = max(((n1 - n0) * (t1 - t0) for n0, n1, t0, t1 in blocks), default=0)
+    return max(1, min(THREADS, len(blocks))), (largest * spec.c_out if spec.kernel_size > 1 else 0)
 
 
 class DirectPlan(Plan):
@@ -59,7 +71,8 @@ class DirectPlan(Plan):
         self._depthwise = spec.cig == 1 and spec.cog == 1
         self._over_taps = spec.kernel_size <= spec.l_out
         self._blocks = _tap_blocks(spec) if self._over_taps and not self._depthwise else []
-        self._tap = np.empty(Direct.tap_buffer_elements(spec), spec.np_dtype)
+        self._slots, elements = _tap_slots(spec)
+        self._tap = np.empty((self._slots, elements), spec.np_dtype)
         self._lock = threading.Lock()
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -77,14 +90,18 @@ class DirectPlan(Plan):
         view = tap_view(xp.reshape(sp.n, g, sp.cig, sp.l_padded), sp.stride, sp.dilation, kk, sp.l_out)
         wk = np.ascontiguousarray(w.reshape(g, sp.cog, sp.cig, kk).transpose(3, 0, 1, 2))
         y = np.empty((sp.n, g, sp.cog, sp.l_out), sp.np_dtype)
-        for n0, n1, t0, t1 in self._blocks:
+
+        def block(slot: int, bounds: Block) -> None:
+            n0, n1, t0, t1 = bounds
             out = y[n0:n1, :, :, t0:t1]
             np.matmul(wk[0], view[n0:n1, :, :, 0, t0:t1], out=out)
             if kk > 1:
-                tap = self._tap[:out.size].reshape(out.shape)
+                tap = self._tap[slot, :out.size].reshape(out.shape)
                 for k in range(1, kk):
                     np.matmul(wk[k], view[n0:n1, :, :, k, t0:t1], out=tap)
                     out += tap
+
+        run_in_slots(self._blocks, self._slots, block)
         return y.reshape(sp.output_shape)
 
     def _position_run(self, xp: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -135,14 +152,8 @@ class Direct(Algorithm):
 
     def workspace_bytes(self, spec: ConvSpec) -> int:
         padded = spec.n * spec.c_in * spec.l_padded if any(spec.padding) else 0
-        return (padded + self.tap_buffer_elements(spec)) * spec.itemsize
-
-    @staticmethod
-    def tap_buffer_elements(spec: ConvSpec) -> int:
-        """Elements of the tap-loop buffer: the largest output block when ``K > 1``, else 0."""
-        if spec.kernel_size == 1 or spec.kernel_size > spec.l_out or spec.cig == spec.cog == 1:
-            return 0
-        return max(((n1 - n0) * (t1 - t0) for n0, n1, t0, t1 in _tap_blocks(spec)), default=0) * spec.c_out
+        slots, elements = _tap_slots(spec)
+        return (padded + slots * elements) * spec.itemsize
 
     def error_bound(self, spec: ConvSpec) -> float:
         return dot_error_bound(spec)

@@ -25,9 +25,14 @@ column matrix is the input itself.
 
 Cost: ``2*N*C_out*L_out*Cig*K`` FLOPs in BLAS, plus one copy of ``Cig*K``
 values per output position (memory-bound, split over the thread pool) and, when
-padded, one copy of the input windows.  Chunked GEMMs are parallelised by BLAS
-threads: running two chunks concurrently on the pool (one BLAS thread each)
-measured no faster here and needs two column buffers.  Deterministic: the
+padded, one copy of the input windows.  Threads: with several column chunks
+each pool thread runs a contiguous share of them (own buffers, so the
+workspace is ``slots`` buffer sets) with single-threaded BLAS; a lone chunk
+splits its copies over the pool and leaves the GEMM to BLAS's threads.
+Measured on the 2-core machine under load from other processes (2026-11-26,
+interleaved with torch): dense_k3_C256 1.4x and speech_frontend 0.12x torch's
+time this way, 6x and 1.5x with OpenBLAS threading each chunk's GEMM; quiet,
+the two were within noise.  Deterministic: the
 chunking is fixed per shape.  Error: that of ``Cig*K``-long dot products.
 """
 from __future__ import annotations
@@ -38,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._gemm import block_shape, dot_error_bound, even_block, position_blocks, tap_view
+from ._gemm import block_shape, dot_error_bound, even_block, position_blocks, run_in_slots, tap_view
 from ._parallel import THREADS, parallel_for
 from .base import Algorithm, Plan
 from .config import DEFAULT_WORKSPACE_LIMIT
@@ -87,7 +92,7 @@ class Chunking:
         return -(-sp.cig // self.channels) * -(-sp.kernel_size // self.taps)
 
     def buffer_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Every buffer the plan allocates, by name."""
+        """Every buffer of one slot, by name."""
         sp = self.spec
         shapes = {} if self.in_place else {"cols": (sp.groups, self.channels, self.taps, self.items, self.positions)}
         if any(sp.padding):
@@ -100,9 +105,15 @@ class Chunking:
         return shapes
 
     @property
+    def slots(self) -> int:
+        """Buffer sets: one per pool thread that runs chunks (1 when there is one chunk)."""
+        sp = self.spec
+        return max(1, min(THREADS, -(-sp.n // self.items) * -(-sp.l_out // self.positions)))
+
+    @property
     def workspace_bytes(self) -> int:
-        """Bytes of all buffers together."""
-        return sum(math.prod(s) for s in self.buffer_shapes().values()) * self.spec.itemsize
+        """Bytes of all buffers of all slots together."""
+        return self.slots * sum(math.prod(s) for s in self.buffer_shapes().values()) * self.spec.itemsize
 
 
 def _fit(spec: ConvSpec, target: int) -> Chunking:
@@ -136,8 +147,12 @@ def chunking(spec: ConvSpec, workspace_limit: int) -> Chunking:
         target //= 2
 
 
-def _copy(dst: np.ndarray, src: np.ndarray) -> None:
-    """``dst[...] = src``, split over the pool along the first axis that has work for both."""
+def _copy(dst: np.ndarray, src: np.ndarray, pooled: bool) -> None:
+    """``dst[...] = src``; when ``pooled``, split over the pool along the first
+    axis that has work for every thread."""
+    if not pooled:
+        np.copyto(dst, src)
+        return
     axis = next((i for i, e in enumerate(dst.shape) if e >= THREADS), 0)
     lead = (slice(None),) * axis
     block = max(1, _PARALLEL_BYTES * dst.shape[axis] // max(1, dst.nbytes))
@@ -149,53 +164,57 @@ def _copy(dst: np.ndarray, src: np.ndarray) -> None:
 
 
 class Im2colPlan(Plan):
-    """Per-shape state of :class:`Im2col`: the chunk lists and the buffers.
+    """Per-shape state of :class:`Im2col`: the chunk lists and one buffer set per slot.
 
-    A lock serialises :meth:`run`, so two threads may share the plan.
+    With several column chunks, each pool thread (slot) runs its run of chunks
+    with single-threaded BLAS; a lone chunk uses the pool for its copies and
+    BLAS threads for its GEMM.  A lock serialises :meth:`run`, so two threads
+    may share the plan.
     """
 
     def __init__(self, algorithm: "Im2col", spec: ConvSpec, chunks: Chunking) -> None:
         super().__init__(algorithm, spec)
         self.chunks = chunks
-        self._buffers = {k: np.empty(math.prod(s), spec.np_dtype) for k, s in chunks.buffer_shapes().items()}
+        shapes = chunks.buffer_shapes()
+        self._buffers = [{k: np.empty(math.prod(s), spec.np_dtype) for k, s in shapes.items()}
+                         for _ in range(chunks.slots)]
         self._lock = threading.Lock()
         sp, ch = spec, chunks
         self._columns = position_blocks(sp.n, sp.l_out, ch.items, ch.positions)
         self._rows = [(c0, min(c0 + ch.channels, sp.cig), k0, min(k0 + ch.taps, sp.kernel_size))
                       for c0 in range(0, sp.cig, ch.channels) for k0 in range(0, sp.kernel_size, ch.taps)]
 
-    def _buffer(self, name: str, *shape: int) -> np.ndarray:
-        return self._buffers[name][:math.prod(shape)].reshape(shape)
+    def _buffer(self, slot: int, name: str, *shape: int) -> np.ndarray:
+        return self._buffers[slot][name][:math.prod(shape)].reshape(shape)
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         sp = self.spec
         y = np.empty(sp.output_shape, sp.np_dtype)
-        x4 = x.reshape(sp.n, sp.groups, sp.cig, sp.length)
-        w4 = np.ascontiguousarray(w).reshape(sp.groups, sp.cog, sp.cig, sp.kernel_size)
-        y4 = y.reshape(sp.n, sp.groups, sp.cog, sp.l_out)
+        operands = (x.reshape(sp.n, sp.groups, sp.cig, sp.length),
+                    np.ascontiguousarray(w).reshape(sp.groups, sp.cog, sp.cig, sp.kernel_size),
+                    y.reshape(sp.n, sp.groups, sp.cog, sp.l_out))
         with self._lock:
-            for block in self._columns:
-                self._chunk(x4, w4, y4, *block)
+            run_in_slots(self._columns, self.chunks.slots, lambda slot, block: self._chunk(slot, *operands, *block))
         return y
 
-    def _chunk(self, x4, w4, y4, n0: int, n1: int, l0: int, l1: int) -> None:
+    def _chunk(self, slot: int, x4, w4, y4, n0: int, n1: int, l0: int, l1: int) -> None:
         """Columns ``(n0:n1, l0:l1)``: gather and multiply every reduction block."""
         sp = self.spec
         m = (n1 - n0) * (l1 - l0)
-        out = self._buffer("acc", sp.groups, sp.cog, m) if self.chunks.folded else y4[n0, :, :, l0:l1]
+        out = self._buffer(slot, "acc", sp.groups, sp.cog, m) if self.chunks.folded else y4[n0, :, :, l0:l1]
         for i, (c0, c1, k0, k1) in enumerate(self._rows):
-            cols = self._gather(x4[n0:n1, :, c0:c1], l0, l1, k0, k1)
+            cols = self._gather(slot, x4[n0:n1, :, c0:c1], l0, l1, k0, k1)
             wg = w4[:, :, c0:c1, k0:k1].reshape(sp.groups, sp.cog, -1)
             if i == 0:
                 np.matmul(wg, cols, out=out)
             else:
-                part = self._buffer("part", sp.groups, sp.cog, m)
+                part = self._buffer(slot, "part", sp.groups, sp.cog, m)
                 np.matmul(wg, cols, out=part)
                 out += part
         if self.chunks.folded:
             y4[n0:n1] = out.reshape(sp.groups, sp.cog, n1 - n0, sp.l_out).transpose(2, 0, 1, 3)
 
-    def _gather(self, xs: np.ndarray, l0: int, l1: int, k0: int, k1: int) -> np.ndarray:
+    def _gather(self, slot: int, xs: np.ndarray, l0: int, l1: int, k0: int, k1: int) -> np.ndarray:
         """The column block of input rows ``xs`` (items, groups, channels, L), as ``(G, rows, cols)``."""
         sp = self.spec
         if self.chunks.in_place:
@@ -203,21 +222,21 @@ class Im2colPlan(Plan):
         s, d = sp.stride, sp.dilation
         start = l0 * s + k0 * d
         span = s * (l1 - l0 - 1) + d * (k1 - k0 - 1) + 1
-        src = self._window(xs, start, span) if any(sp.padding) else xs[..., start:start + span]
+        src = self._window(slot, xs, start, span) if any(sp.padding) else xs[..., start:start + span]
         view = tap_view(src, s, d, k1 - k0, l1 - l0).transpose(1, 2, 3, 0, 4)
-        cols = self._buffer("cols", *view.shape)
-        _copy(cols, view)
+        cols = self._buffer(slot, "cols", *view.shape)
+        _copy(cols, view, pooled=self.chunks.slots == 1)
         return cols.reshape(sp.groups, -1, view.shape[3] * view.shape[4])
 
-    def _window(self, xs: np.ndarray, start: int, span: int) -> np.ndarray:
+    def _window(self, slot: int, xs: np.ndarray, start: int, span: int) -> np.ndarray:
         """Padded samples ``start:start+span`` of ``xs``, zeros outside the input."""
         a = start - self.spec.padding[0]
         lo = min(max(a, 0), a + span)
         hi = max(min(a + span, self.spec.length), lo)
-        win = self._buffer("window", *xs.shape[:3], span)
+        win = self._buffer(slot, "window", *xs.shape[:3], span)
         win[..., :lo - a] = 0
         win[..., hi - a:] = 0
-        _copy(win[..., lo - a:hi - a], xs[..., lo:hi])
+        _copy(win[..., lo - a:hi - a], xs[..., lo:hi], pooled=self.chunks.slots == 1)
         return win
 
 
