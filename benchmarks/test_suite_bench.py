@@ -50,13 +50,14 @@ def _problem(name: str, op: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _run(benchmark, call, flops: float):
-    """Time ``call`` (rounds sized from one warm-up call) and return its result."""
+    """Time ``call`` and return its result; rounds are sized from one call after a warm-up call."""
     rounds = 1
     if not benchmark.disabled:
+        call()                                   # plans, FFTW wisdom, weight caches
         start = time.perf_counter()
         call()
         rounds = int(np.clip(ROUND_BUDGET_S / (time.perf_counter() - start), *ROUNDS))
-    result = benchmark.pedantic(call, rounds=rounds, iterations=1, warmup_rounds=0)
+    result = benchmark.pedantic(call, rounds=rounds, iterations=1)
     if benchmark.stats is not None:
         benchmark.extra_info["gflops"] = round(flops / benchmark.stats.stats.median / 1e9, 3)
     return result
