@@ -111,8 +111,9 @@ def _run(cfg: Config, name: str, x, w, b, dy):
     unbatch = (lambda a: a[0]) if not cfg.batched else (lambda a: a)
     xt = lucid.tensor(unbatch(x), dtype=dtype, requires_grad=True)
     conv = nn.Conv1d(cfg.groups * cfg.cig, cfg.groups * cfg.cog, cfg.kernel_size, cfg.stride, cfg.padding,
-                     cfg.dilation, cfg.groups, cfg.bias, cfg.padding_mode, dtype=dtype,
-                     algorithm=name if cfg.forcing == "module" else None)
+                     cfg.dilation, cfg.groups, cfg.bias, cfg.padding_mode, dtype=dtype)
+    if cfg.forcing == "module":
+        conv.algorithm = name           # the layer attribute, set after construction
     conv.load_state_dict({"weight": w, **({"bias": b} if cfg.bias else {})})
     if cfg.forcing == "argument":
         inp = xt if cfg.padding_mode == "zeros" else F.pad(xt, cfg.pad_amounts, mode=cfg.padding_mode)
@@ -165,7 +166,11 @@ def check(cfg: Config) -> int:
     for algorithm in registry.algorithms():
         if algorithm.supports(spec) is not None:
             continue
+        lucid.algos.clear_plans()
+        lucid.algos.clear_records()
         got = dict(zip(("y", "dx", "dw", "db"), _run(cfg, algorithm.name, x, w, b, dy)))
+        ran_on = {r["op"]: (r["mode"], r["algorithm"]) for r in lucid.algos.records()}
+        assert ran_on["forward"] == ("forced", algorithm.name), (cfg.forcing, ran_on)
         y = got["y"]
         assert y.shape == want["y"].shape and y.dtype == np.dtype(cfg.dtype), (algorithm.name, y.shape, y.dtype)
         for what in ("y", "dx", "dw", "db") if cfg.bias else ("y", "dx", "dw"):
