@@ -157,6 +157,20 @@ class Geometry:
         cb = self.mix_tile()[1]
         return 4 * cb * self.cig * self.spec.cog >= BLAS_THREADED_MNK
 
+    @property
+    def gemm_calls(self) -> int:
+        """Small matrix products of the mixing: ``groups * bins * chunks *
+        column_tiles`` (0 on the elementwise path)."""
+        if self.elementwise:
+            return 0
+        return self.spec.groups * self.bins * self.chunks * -(-self.chunk // self.mix_tile()[1])
+
+    @property
+    def python_steps(self) -> int:
+        """Python-level iterations per call: ``chunks + N * blocks * stride``
+        window/phase copies."""
+        return self.chunks + max(1, self.spec.n) * self.blocks * self.spec.stride
+
     def workspace_bytes(self) -> int:
         """Bytes of every buffer the plan allocates (see :class:`~lucid.algos.fft.FftPlan`)."""
         return _workspace(self.spec, self.nfft, self.chunk)
@@ -200,20 +214,14 @@ def _workspace(spec: ConvSpec, nfft: int, chunk: int) -> int:
 
 
 def cost_units(geometry: Geometry) -> float:
-    """Predicted cost in FLOP-equivalents: FLOPs plus dispatch overheads.
+    """Predicted cost in FLOP-equivalents: FLOPs plus dispatch overheads,
+    ``flops + GEMM_CALL_FLOPS * gemm_calls + STEP_FLOPS * python_steps``.
 
-    ``flops + GEMM_CALL_FLOPS * gemms + STEP_FLOPS * steps`` where ``gemms =
-    groups * bins * chunks * column_tiles`` counts the small matrix products
-    and ``steps = chunks + N * blocks * stride`` the Python-level copies.  The dispatch terms are what make very long
-    transforms (many tiny per-frequency GEMMs over few columns) lose to
-    moderate overlap-save blocks on dense problems.
+    The dispatch terms are what make very long transforms (many tiny
+    per-frequency GEMMs over few columns) lose to moderate overlap-save
+    blocks on dense problems.
     """
-    sp = geometry.spec
-    calls = 0
-    if not geometry.elementwise:
-        calls = sp.groups * geometry.bins * geometry.chunks * -(-geometry.chunk // geometry.mix_tile()[1])
-    steps = geometry.chunks + max(1, sp.n) * geometry.blocks * sp.stride
-    return geometry.flops() + GEMM_CALL_FLOPS * calls + STEP_FLOPS * steps
+    return geometry.flops() + GEMM_CALL_FLOPS * geometry.gemm_calls + STEP_FLOPS * geometry.python_steps
 
 
 def _largest_chunk(spec: ConvSpec, nfft: int, limit: int) -> int:

@@ -322,6 +322,15 @@ class FFT(Algorithm):
         nfft = _fft_blocks.choose(spec, DEFAULT_WORKSPACE_LIMIT).nfft
         return ERROR_SCALE * unit_roundoff(spec) * math.log2(max(nfft, 2))
 
+    def cost_features(self, spec: ConvSpec) -> dict[str, float]:
+        """The default features with fft's own loop counts: ``taps`` is its
+        Python steps (window/phase copies), ``gemms`` its mixing GEMM calls,
+        and no per-tap input traffic (``column_bytes = 0``)."""
+        geometry = _fft_blocks.choose(spec, DEFAULT_WORKSPACE_LIMIT)
+        features = super().cost_features(spec)
+        features.update(taps=float(geometry.python_steps), gemms=float(geometry.gemm_calls), column_bytes=0.0)
+        return features
+
     def prepare(self, spec: ConvSpec, workspace_limit: int) -> FftPlan:
         """Choose the window length and chunk within ``workspace_limit`` bytes
         (:func:`lucid.algos._fft_blocks.choose`) and build the plan.
