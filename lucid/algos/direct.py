@@ -16,7 +16,8 @@ into the output.  The blocks are shared out over the pool threads (one tap
 buffer each) with single-threaded BLAS (see ``_gemm.run_in_slots``).  When
 the kernel is longer than the output (``K > Lout``, as in the backward-filter
 problem whose "kernel" is ``dy``) it loops over output positions instead, each
-one GEMM over ``Cig*K``.  Depthwise layers (``Cig = Cog = 1``) use
+one GEMM per group over ``Cig*K`` with the batch as its columns (so the
+weight is read once per position, not once per batch item).  Depthwise layers (``Cig = Cog = 1``) use
 shift-and-accumulate over row blocks on the thread pool.
 
 Cost: ``2*N*C_out*Lout*Cig*K`` FLOPs and ``min(K, Lout)`` Python iterations
@@ -112,8 +113,8 @@ class DirectPlan(Plan):
         y = np.empty((sp.n, g, sp.cog, sp.l_out), sp.np_dtype)
         for t in range(sp.l_out):
             start = t * sp.stride
-            window = xg[:, :, :, start:start + sp.span:sp.dilation].reshape(sp.n, g, sp.cig * kk, 1)
-            y[:, :, :, t] = np.matmul(wg, window)[..., 0]
+            window = xg[:, :, :, start:start + sp.span:sp.dilation].reshape(sp.n, g, sp.cig * kk)
+            y[:, :, :, t] = np.matmul(wg, window.transpose(1, 2, 0)).transpose(2, 0, 1)
         return y.reshape(sp.output_shape)
 
     def _depthwise_run(self, xp: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -56,6 +56,8 @@ CHUNK_BYTES = 16 << 20
 FOLD_BELOW = 256
 #: Fewest columns worth one GEMM; below it the reduction axis is cut instead.
 MIN_COLUMNS = 64
+#: Column matrices above this are cut into at least one chunk per thread.
+_SPLIT_BYTES = 1 << 20
 #: Copies smaller than this per thread run inline (pool hand-off costs ~30 µs).
 _PARALLEL_BYTES = 1 << 17
 
@@ -134,9 +136,13 @@ def _fit(spec: ConvSpec, target: int) -> Chunking:
 def chunking(spec: ConvSpec, workspace_limit: int) -> Chunking:
     """The largest chunking up to :data:`CHUNK_BYTES` whose workspace fits the limit.
 
+    Matrices over ``_SPLIT_BYTES`` get at least one chunk per pool thread, so
+    the pool, not OpenBLAS's threads, parallelises their GEMMs.
+
     Raises ValueError when even one column of one reduction block does not fit.
     """
-    target = min(workspace_limit, CHUNK_BYTES)
+    whole = spec.groups * spec.cig * spec.kernel_size * spec.n * spec.l_out * spec.itemsize
+    target = min(workspace_limit, CHUNK_BYTES, max(_SPLIT_BYTES, -(-whole // THREADS)))
     while True:
         chunks = _fit(spec, target)
         if chunks.workspace_bytes <= workspace_limit:
