@@ -142,6 +142,24 @@ def test_fit_recovers_known_coefficients():
         assert fitted[key] == pytest.approx(value, rel=1e-3)
 
 
+def test_joint_fit_ranks_algorithms_despite_per_problem_load():
+    """Each problem's timings are inflated by a random load factor; the ranking survives."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    truth = {"gemm": {"overhead": 2e-5, "flops": 2e-11}, "fourier": {"overhead": 1e-4, "bytes": 1e-9}}
+    problems = []
+    for flops, nbytes in zip(10 ** rng.uniform(5, 9, 60), 10 ** rng.uniform(4, 7, 60)):
+        load = float(rng.choice([1.0, 1.0, 3.0, 8.0]))
+        features = {"flops": flops, "bytes": nbytes}
+        problems.append({name: (features, load * cost_model.predict_with(c, features))
+                         for name, c in truth.items()})
+    fitted = cost_model.fit_problems(problems)
+    for features, _ in (p["gemm"] for p in problems):
+        want = cost_model.predict_with(truth["gemm"], features) < cost_model.predict_with(truth["fourier"], features)
+        got = cost_model.predict_with(fitted["gemm"], features) < cost_model.predict_with(fitted["fourier"], features)
+        assert want == got
+
+
 def test_fingerprint_fields():
     fp = algos.fingerprint()
     assert {"cpu", "cpu_flags", "cores", "numpy", "blas", "pyfftw", "lucid"} <= set(fp)

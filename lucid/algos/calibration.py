@@ -9,6 +9,7 @@ with :func:`lucid.algos.cost_model.fit`, installs them and keeps them in wisdom
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import itertools
 import os
@@ -72,8 +73,31 @@ def _time_all(spec: ConvSpec, budget_s: float) -> dict[str, float]:
     if not plans:
         return {}
     x, w = random_operands(spec)
-    times, _ = time_plans(plans, x, w, budget_s)
+    times, _ = time_plans(plans, x, w, budget_s, repeats=5, statistic=min)
     return {name: t for name, t in times.items() if t is not None and np.isfinite(t) and t > 0}
+
+
+def choice_regret(constants: dict[str, dict[str, float]], timings: list[dict]) -> dict:
+    """How well ``constants`` rank the algorithms on timed problems.
+
+    ``timings`` holds ``{"spec": ConvSpec, "times": {name: seconds}}``.  For
+    every problem timed with at least two algorithms: the measured time
+    of the algorithm with the least prediction over the best measured time.
+    Returns ``{"problems", "geomean", "worst", "over_1.15"}``.
+    """
+    regrets = []
+    for timing in timings:
+        times = timing["times"]
+        if len(times) < 2:
+            continue
+        predicted = {name: cost_model.predict_with(constants.get(name, cost_model.GENERIC),
+                                                   registry.get(name).cost_features(timing["spec"]))
+                     for name in times}
+        regrets.append(times[min(predicted, key=predicted.get)] / min(times.values()))
+    if not regrets:
+        return {"problems": 0, "geomean": None, "worst": None, "over_1.15": 0}
+    return {"problems": len(regrets), "geomean": float(np.exp(np.mean(np.log(regrets)))),
+            "worst": float(max(regrets)), "over_1.15": int(sum(r > 1.15 for r in regrets))}
 
 
 def calibrate(path: str | os.PathLike | None = None, budget_s: float = 120.0) -> dict:
@@ -92,40 +116,47 @@ def calibrate(path: str | os.PathLike | None = None, budget_s: float = 120.0) ->
     dict
         ``constants`` (per algorithm), ``provenance`` (machine, date, fit,
         sample count), ``fit`` (per algorithm: samples, median and worst
-        predicted/measured ratio) and ``samples`` (per algorithm: the
-        ``(features, seconds)`` pairs, to refit with
-        :func:`lucid.algos.cost_model.fit`).
+        predicted/measured ratio), ``choice`` (:func:`choice_regret` on the
+        grid) and ``timings`` (per problem: the spec's fields and every
+        algorithm's seconds, JSON-ready, to refit or check choices offline).
 
     Notes
     -----
     Cost: ``budget_s`` seconds (the grid takes about 3 minutes in full on
-    2 cores).  The machine should be otherwise idle; noise inflates overheads.
+    2 cores).  Each algorithm's time on a problem is the minimum of 5 runs
+    interleaved with the others', and the fit (:func:`cost_model.fit_problems`)
+    removes a per-problem load factor, but a quiet machine still gives the
+    best constants.
     The constants take effect at once (cached plans are dropped) and are
     saved with the rest of the wisdom.
     """
     if not budget_s > 0:
         raise ValueError(f"calibrate: budget_s must be a positive number of seconds, got {budget_s!r}")
     deadline = time.perf_counter() + budget_s
-    samples: dict[str, list] = {algorithm.name: [] for algorithm in registry.algorithms()}
+    timings = []
     for spec in grid():
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
             break
-        for name, seconds in _time_all(spec, min(0.5, remaining)).items():
-            samples[name].append((registry.get(name).cost_features(spec), seconds))
-    constants, quality = {}, {}
-    for name, rows in samples.items():
-        if len(rows) < 8:
-            continue
-        constants[name] = cost_model.fit(rows)
-        ratios = cost_model.relative_errors(constants[name], rows)
+        times = _time_all(spec, min(0.5, remaining))
+        if times:
+            timings.append({"spec": spec, "times": times})
+    problems = [{name: (registry.get(name).cost_features(t["spec"]), s) for name, s in t["times"].items()}
+                for t in timings]
+    constants = cost_model.fit_problems(problems)
+    quality = {}
+    for name, coefficients in constants.items():
+        rows = [timed[name] for timed in problems if name in timed]
+        ratios = cost_model.relative_errors(coefficients, rows)
         quality[name] = {"samples": len(rows), "median_ratio": float(np.median(ratios)),
                          "worst_ratio": float(max(ratios.max(), 1 / ratios.min()))}
     provenance = {"machine": f"{fingerprint()['cpu']}, {fingerprint()['cores']} cores, {platform.node()}",
                   "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
                   "fit": "cost_model.fit: NNLS on relative error over lucid.algos.calibration.grid()",
-                  "samples": sum(q["samples"] for q in quality.values())}
+                  "samples": sum(len(t["times"]) for t in timings)}
     wisdom.set_calibration(constants, provenance)
     if path is not None:
         wisdom.save_wisdom(path)
-    return {"constants": constants, "provenance": provenance, "fit": quality, "samples": samples}
+    return {"constants": constants, "provenance": provenance, "fit": quality,
+            "choice": choice_regret(constants, timings),
+            "timings": [{"spec": dataclasses.asdict(t["spec"]), "times": t["times"]} for t in timings]}

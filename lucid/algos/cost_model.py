@@ -86,9 +86,13 @@ def predict(algorithm: Algorithm, spec: ConvSpec) -> float:
 
     Cost: one ``cost_features`` call and a handful of multiplications.
     """
-    coefficients = _active.get(algorithm.name, GENERIC)
+    return predict_with(_active.get(algorithm.name, GENERIC), algorithm.cost_features(spec))
+
+
+def predict_with(coefficients: dict[str, float], features: dict[str, float]) -> float:
+    """``overhead + sum(coefficient * feature)``; features without a coefficient use :data:`GENERIC`."""
     total = coefficients.get(OVERHEAD, GENERIC[OVERHEAD])
-    for feature, value in algorithm.cost_features(spec).items():
+    for feature, value in features.items():
         total += coefficients.get(feature, GENERIC.get(feature, 0.0)) * value
     return total
 
@@ -115,7 +119,7 @@ def fit(samples: list[tuple[dict[str, float], float]]) -> dict[str, float]:
     if len(samples) < len(names) + 1:
         return dict(GENERIC)
     times = np.array([t for _, t in samples], dtype=float)
-    matrix = np.array([[1.0] + [features.get(n, 0.0) for n in names] for features, _ in samples])
+    matrix = _design(samples, names)
     scale = np.linalg.norm(matrix / times[:, None], axis=0)
     scale[scale == 0] = 1.0
     scaled = matrix / scale
@@ -131,10 +135,65 @@ def fit(samples: list[tuple[dict[str, float], float]]) -> dict[str, float]:
     return {OVERHEAD: float(coefficients[0]), **{n: float(c) for n, c in zip(names, coefficients[1:])}}
 
 
+def _design(samples: list[tuple[dict[str, float], float]], names: list[str]) -> np.ndarray:
+    return np.array([[1.0] + [features.get(n, 0.0) for n in names] for features, _ in samples])
+
+
+def fit_problems(problems: list[dict[str, tuple[dict[str, float], float]]],
+                 offset_weight: float = 1.0) -> dict[str, dict[str, float]]:
+    """Fit every algorithm's coefficients jointly from problems timed side by side.
+
+    ``problems[p][name] = (features, seconds)`` for each algorithm timed on
+    problem ``p``.  On a shared, busy machine a whole problem's timings are
+    often inflated together (another process ran meanwhile), so each problem
+    gets a free log offset ``delta_p`` and the fit minimises a soft-L1 loss of
+
+        log(F_a c_a) - log t_{a,p} - delta_p      and      offset_weight * delta_p
+
+    over ``c_a = exp(theta_a) >= 0``: what is left is each algorithm's cost
+    *relative to the others* on the same problem, which is what ranking
+    needs; the penalty keeps offsets at zero unless several algorithms agree
+    on them.  Starts from :func:`fit` of each algorithm alone.  Algorithms
+    with fewer samples than coefficients are left out (they use
+    :data:`GENERIC`).
+    """
+    rows: dict[str, list] = {}
+    for p, timed in enumerate(problems):
+        for name, (features, seconds) in timed.items():
+            rows.setdefault(name, []).append((p, features, seconds))
+    blocks = []     # (name, feature names, column scale, scaled design, problem index, log t, start)
+    for name, items in sorted(rows.items()):
+        samples = [(f, t) for _, f, t in items]
+        names = sorted({key for f, _ in samples for key in f})
+        if len(samples) < len(names) + 1:
+            continue
+        start = fit(samples)
+        times = np.array([t for _, t in samples])
+        matrix = _design(samples, names)
+        scale = np.linalg.norm(matrix / times[:, None], axis=0)
+        scale[scale == 0] = 1.0
+        theta = np.array([start[OVERHEAD]] + [start[n] for n in names]) * scale
+        theta = np.log(np.maximum(theta, 1e-6 * max(theta.max(), 1e-12)))
+        blocks.append((name, names, scale, matrix / scale, np.array([p for p, _, _ in items]), np.log(times), theta))
+    if not blocks:
+        return {}
+    sizes = np.cumsum([0] + [len(b[6]) for b in blocks])
+
+    def residual(params: np.ndarray) -> np.ndarray:
+        offsets = params[sizes[-1]:]
+        parts = [np.log(design @ np.exp(params[lo:hi])) - log_t - offsets[index]
+                 for (_, _, _, design, index, log_t, _), lo, hi in zip(blocks, sizes[:-1], sizes[1:])]
+        return np.concatenate(parts + [offset_weight * offsets])
+
+    start = np.concatenate([b[6] for b in blocks] + [np.zeros(len(problems))])
+    solution = least_squares(residual, start, loss="soft_l1", f_scale=0.2).x
+    result = {}
+    for (name, names, scale, *_), lo, hi in zip(blocks, sizes[:-1], sizes[1:]):
+        coefficients = np.exp(solution[lo:hi]) / scale
+        result[name] = {OVERHEAD: float(coefficients[0]), **{n: float(c) for n, c in zip(names, coefficients[1:])}}
+    return result
+
+
 def relative_errors(coefficients: dict[str, float], samples: list[tuple[dict[str, float], float]]) -> np.ndarray:
     """``predicted / measured`` for each sample under ``coefficients`` (1.0 is perfect)."""
-    out = []
-    for features, seconds in samples:
-        predicted = coefficients.get(OVERHEAD, 0.0) + sum(coefficients.get(k, 0.0) * v for k, v in features.items())
-        out.append(predicted / seconds)
-    return np.array(out)
+    return np.array([predict_with(coefficients, features) / seconds for features, seconds in samples])

@@ -40,8 +40,8 @@ def _run_once(plan: Plan, x: np.ndarray, w: np.ndarray) -> float:
     return time.perf_counter() - start
 
 
-def time_plans(plans: dict[str, Plan], x: np.ndarray, w: np.ndarray,
-               budget_s: float) -> tuple[dict[str, float | None], dict[str, str]]:
+def time_plans(plans: dict[str, Plan], x: np.ndarray, w: np.ndarray, budget_s: float, repeats: int = REPEATS,
+               statistic=statistics.median) -> tuple[dict[str, float | None], dict[str, str]]:
     """Time each plan in ``plans`` (ordered best-guess first) on ``(x, w)``.
 
     Parameters
@@ -53,12 +53,15 @@ def time_plans(plans: dict[str, Plan], x: np.ndarray, w: np.ndarray,
     budget_s : float
         Wall-clock seconds for the whole search; at least the first candidate
         always gets one run.
+    repeats, statistic
+        Timed runs per candidate after the warm-up, and how they are reduced
+        (median by default; calibration on a shared machine takes the minimum).
 
     Returns
     -------
     (times, notes)
-        ``times[name]`` is the median seconds, ``inf`` if it raised, ``None``
-        if the budget ran out before it ran; ``notes[name]`` explains
+        ``times[name]`` is the statistic of its runs in seconds, ``inf`` if it
+        raised, ``None`` if the budget ran out before it ran; ``notes[name]`` explains
         failures, pruning and budget exhaustion.
     """
     deadline = time.perf_counter() + budget_s
@@ -66,7 +69,7 @@ def time_plans(plans: dict[str, Plan], x: np.ndarray, w: np.ndarray,
     times: dict[str, float | None] = {name: None for name in plans}
     notes: dict[str, str] = {}
     alive = list(plans)
-    for round_ in range(REPEATS + 1):
+    for round_ in range(repeats + 1):
         best = min((t for t in times.values() if t is not None), default=math.inf)
         for name in list(alive):
             if time.perf_counter() > deadline and best < math.inf:
@@ -82,7 +85,7 @@ def time_plans(plans: dict[str, Plan], x: np.ndarray, w: np.ndarray,
             if round_ == 1:
                 samples[name].clear()      # drop the warm-up once a real sample exists
             samples[name].append(elapsed)
-            times[name] = statistics.median(samples[name])
+            times[name] = statistic(samples[name])
             best = min(best, times[name])
             if round_ >= 1 and times[name] > PRUNE * best:
                 notes[name] = f"pruned: {times[name] / best:.1f}x slower than the best"
