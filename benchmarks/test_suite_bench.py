@@ -29,8 +29,8 @@ from bench_workloads import scaled
 #: Normwise relative error allowed against the float64 reference (float32 runs).
 TOLERANCE = 1e-5
 #: Timed seconds per benchmark; rounds = this / one call, clamped to ROUNDS.
-ROUND_BUDGET_S = 0.5
-ROUNDS = (3, 20)
+ROUND_BUDGET_S = 0.3
+ROUNDS = (3, 15)
 OPS = ("forward", "backward_data", "backward_filter")
 
 

@@ -16,6 +16,7 @@ from .. import algos
 from ..algos import registry
 from ..algos.lowering import OPS
 from ..algos.spec import ConvSpec
+from ..nn.functional import padding_amounts
 from ..suite import SUITE
 from . import export, peers, plans, plot, sweep
 from .measure import Case, Row, measure, suite_cases
@@ -29,11 +30,11 @@ fastest, normwise error vs a float64 reference, workspace, and `*` on the
 planner's pick.  Algorithms that cannot run a shape are listed with the reason.
 
 Timing: one warm-up call per method, then interleaved rounds with a 0.13 s
-pause before each timed call; the figures are medians.  A method whose warm-up
-and first timed call both take longer than --cap seconds is not timed again
-(its n column shows 1) so the huge-kernel workloads (direct, im2col and torch at K=1025)
-stay within budget; its figure is then a single call, not a median.  In the
---plot sweep such a method is also dropped for the larger kernel sizes.
+pause before each timed call; the figures are medians.  A method whose
+warm-up and first timed call both take longer than --cap seconds is not timed
+again (its n column shows 1), so the huge-kernel workloads (direct, im2col and
+torch at K=1025) stay within budget; its figure is then a single call, not a
+median.  In the --plot sweep such a method is also dropped for larger K.
 
 Subcommands:
   lucid-bench plans [WISDOM.json]   planner decisions: from a wisdom or records
@@ -137,15 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _custom_case(args: argparse.Namespace) -> Case:
     n, c_in, c_out, length, k = args.shape
-    span = args.dilation * (k - 1)
-    if args.padding == "same":
-        if args.stride != 1:
-            raise UsageError(f"--padding same needs --stride 1, got --stride {args.stride}")
-        pads = (span // 2, span - span // 2)
-    else:
-        pads = (0, 0) if args.padding == "valid" else (args.padding, args.padding)
+    if args.padding == "same" and args.stride != 1:
+        raise UsageError(f"--padding same needs --stride 1, got --stride {args.stride}")
     try:
-        spec = ConvSpec(n, c_in, c_out, length, k, args.stride, pads, args.dilation, args.groups, args.dtype)
+        spec = ConvSpec(n, c_in, c_out, length, k, args.stride, padding_amounts(args.padding, k, args.dilation),
+                        args.dilation, args.groups, args.dtype)
     except ValueError as exc:
         raise UsageError(f"--shape: {exc}") from None
     return Case("custom", spec, args.padding)
