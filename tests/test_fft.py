@@ -7,6 +7,8 @@ small option sweep against the plain loop oracle.
 from __future__ import annotations
 
 import dataclasses
+import doctest
+import importlib
 import threading
 from functools import lru_cache
 
@@ -178,3 +180,9 @@ def test_empty_batch():
     spec = ConvSpec(0, 2, 2, 50, 3)
     out = FFT.prepare(spec, LIMIT).run(np.zeros(spec.input_shape, np.float32), np.ones(spec.weight_shape, np.float32))
     assert out.shape == (0, 2, 48)
+
+
+@pytest.mark.parametrize("module", ["lucid.algos.fft", "lucid.algos._fft_blocks"])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0

@@ -19,8 +19,10 @@ samples stepped by ``hop = nfft - taps + 1``: a circular correlation of
 length ``nfft`` is exact for its first ``hop`` outputs.  ``blocks =
 ceil(Lout / hop)`` windows per sample; each ``(sample, window)`` pair is a
 *column*, and columns are processed ``chunk`` at a time so the buffers fit the
-workspace limit.  :func:`choose` picks ``nfft`` (an even 5-smooth length,
-where FFTW is fastest) and ``chunk`` by minimising :func:`cost_units`.
+workspace limit.  :func:`choose` picks ``nfft`` and ``chunk`` by minimising
+:func:`cost_units`; lengths are the even members of the 5-smooth set that
+``scipy.fft.next_fast_len(n, real=True)`` draws from (FFTW is ~40 % slower on
+odd lengths here), tabulated once.
 """
 from __future__ import annotations
 
@@ -34,8 +36,8 @@ from .spec import ConvSpec
 
 #: FLOPs of one real transform of length n: ``FFT_FLOPS * n * log2(n)``.
 FFT_FLOPS = 2.5
-#: Cost of dispatching one small complex GEMM (one per frequency, group and
-#: chunk), in FLOP-equivalents: ~1 µs at ~20 GFLOP/s (numpy matmul loop on
+#: Cost of dispatching one small mixing GEMM (one per frequency, group and
+#: column tile), in FLOP-equivalents: ~1 µs at ~20 GFLOP/s (numpy matmul loop on
 #: this 2-core machine, Nov 2026, timed on dense_long_k257 block sizes).
 GEMM_CALL_FLOPS = 2.0e4
 #: Cost of one Python-level step (a chunk, or a window/phase copy), in
@@ -252,6 +254,18 @@ def choose(spec: ConvSpec, workspace_limit: int) -> Geometry:
     ------
     ValueError
         When even the smallest window and a one-column chunk exceed the limit.
+
+    Examples
+    --------
+    dense_long_k257 (257 taps, 16384 outputs per sample) takes 8 windows of
+    2304 rather than one of 16896, and a tight limit forces smaller chunks:
+
+    >>> spec = ConvSpec(2, 32, 32, 16384, 257, padding=(128, 128))
+    >>> g = choose(spec, 1 << 30)
+    >>> g.nfft, g.hop, g.blocks, g.chunk
+    (2304, 2048, 8, 16)
+    >>> choose(spec, 8 << 20).workspace_bytes() <= 8 << 20
+    True
     """
     taps = -(-spec.span // spec.stride)
     start = _bisect(max(taps, 2))
