@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 
-from lucid.algos import direct
+from lucid.algos import _gemm, direct
 from lucid.algos.spec import ConvSpec
 from reference import conv1d_ref
 
@@ -46,11 +46,14 @@ def test_blocked_tap_loop(monkeypatch, spec, block_bytes):
     assert plan._tap.nbytes + padded == DIRECT.workspace_bytes(spec) > 0
 
 
-def test_pointwise_is_one_block_per_thread_without_tap_buffer(monkeypatch):
+def test_pointwise_is_one_gemm_per_thread_without_tap_buffer(monkeypatch):
+    monkeypatch.setattr(_gemm, "THREADS", 2)
     monkeypatch.setattr(direct, "THREADS", 2)
-    spec = ConvSpec(4, 8, 6, 50, 1, 1, (0, 0), 1, 2, "float64")
+    small = ConvSpec(4, 8, 6, 50, 1, 1, (0, 0), 1, 2, "float64")            # under SPLIT_BYTES: inline
+    assert DIRECT.prepare(small, 1 << 30)._blocks == [(0, 4, 0, 50)]
+    spec = ConvSpec(4, 8, 64, 2000, 1, 1, (0, 0), 1, 2, "float64")          # 4 MiB of output
     plan = DIRECT.prepare(spec, 1 << 30)
-    assert plan._blocks == [(0, 2, 0, 50), (2, 4, 0, 50)] and DIRECT.workspace_bytes(spec) == 0
+    assert plan._blocks == [(0, 2, 0, 2000), (2, 4, 0, 2000)] and DIRECT.workspace_bytes(spec) == 0
     x, w, want = case(spec)
     assert relative_error(plan.run(x, w), want) < 1e-12
 

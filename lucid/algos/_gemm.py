@@ -13,12 +13,15 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ._blas_threads import single_threaded
-from ._parallel import parallel_for, split
+from ._parallel import THREADS, parallel_for, split
 from .base import unit_roundoff
 from .spec import ConvSpec
 
 #: An output block ``(n0, n1, t0, t1)``: items ``n0:n1``, positions ``t0:t1``.
 Block = tuple[int, int, int, int]
+#: Work above this many bytes is cut into at least one block per pool thread,
+#: so the pool, not OpenBLAS's threads, runs it in parallel (see run_in_slots).
+SPLIT_BYTES = 1 << 20
 
 
 def tap_view(src: np.ndarray, stride: int, dilation: int, taps: int, positions: int) -> np.ndarray:
@@ -57,6 +60,12 @@ def even_block(total: int, most: int) -> int:
     if total < 1:
         return 1
     return -(-total // -(-total // max(1, most)))
+
+
+def split_cap(total_bytes: int, most_bytes: int) -> int:
+    """Bytes per block: at most ``most_bytes``, and at most a ``1/THREADS`` share
+    of ``total_bytes`` when that exceeds :data:`SPLIT_BYTES`."""
+    return min(most_bytes, max(SPLIT_BYTES, -(-total_bytes // THREADS)))
 
 
 def block_shape(n: int, l_out: int, columns: int, whole_items: bool) -> tuple[int, int]:
