@@ -42,6 +42,13 @@ def tap_view(src: np.ndarray, stride: int, dilation: int, taps: int, positions: 
     ndarray, shape ``(n, groups, channels, taps, positions)``
         A read-only view (no copy, O(1)).  Copying it gives the im2col column
         matrix; slicing one tap gives the operand of direct's tap GEMM.
+
+    Examples
+    --------
+    >>> x = np.arange(8.0).reshape(1, 1, 1, 8)
+    >>> tap_view(x, stride=2, dilation=3, taps=2, positions=3)[0, 0, 0]
+    array([[0., 2., 4.],
+           [3., 5., 7.]])
     """
     needed = stride * (positions - 1) + dilation * (taps - 1) + 1
     if src.ndim != 4 or src.shape[3] < needed:
