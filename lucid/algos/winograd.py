@@ -172,8 +172,8 @@ def _gemm(u: np.ndarray, v: np.ndarray, m: np.ndarray, chunk: int) -> None:
     body = t - t % chunk
     if body:
         shape = v.shape[:2] + (v.shape[2], body // chunk, chunk)
-        vv = v[..., :body].reshape(shape).transpose(0, 1, 3, 2, 4)
-        mm = m[..., :body].reshape(m.shape[:3] + shape[3:]).transpose(0, 1, 3, 2, 4)
+        vv = np.reshape(v[..., :body], shape, copy=False).transpose(0, 1, 3, 2, 4)
+        mm = np.reshape(m[..., :body], m.shape[:3] + shape[3:], copy=False).transpose(0, 1, 3, 2, 4)
         np.matmul(u[:, :, None], vv, out=mm)
     if body < t:
         np.matmul(u, v[..., body:], out=m[..., body:])
@@ -268,7 +268,7 @@ class WinogradPlan(Plan):
             inside = (-(offset // s), -(-(sp.length - offset) // s))   # positions within x
             r0 = min(rows, max(0, -(-inside[0] // step)))
             r1 = max(r0, min(rows, inside[1] // step))
-            lanes = xs[:, :, p].reshape(xs.shape[:2] + (sp.cig, q_lanes, e_lanes, rows))
+            lanes = np.reshape(xs[:, :, p], xs.shape[:2] + (sp.cig, q_lanes, e_lanes, rows), copy=False)
             if r1 > r0:
                 src = xg[..., offset + s * step * r0:]
                 lanes[..., r0:r1] = as_strided(src, src.shape[:3] + (q_lanes, e_lanes, r1 - r0),
@@ -310,7 +310,7 @@ class WinogradPlan(Plan):
         nn, bb, qq = n1 - n0, b1 - b0, q1 - q0
         t, cin, g = nn * bb * qq, self._cin, sp.groups
         order, bax = self._order, 1 + self._order.index(2)
-        dims = tuple((t, nn, bb, qq)[a] for a in order[1:])       # tile axes in memory order
+        dims = tuple((nn, bb, qq)[a - 1] for a in order[1:])      # tile axes in memory order
         v = buf[:4 * cin * t].reshape((4, cin) + dims)
         m = buf[4 * cin * t:4 * (cin + sp.c_out) * t].reshape((4, sp.c_out) + dims)
         _input_transform(self._sources(n0, n1, b0, bb, q0, q1), v)
@@ -320,7 +320,7 @@ class WinogradPlan(Plan):
             _gemm(u, v.reshape(4, g, cin // g, t), m.reshape(4, g, sp.cog, t), self._chunk)
         main = min(b1, self._full_rows)
         if main > b0:
-            full = y[n0:n1, :, :2 * dil * self._full_rows].reshape(nn, sp.c_out, self._full_rows, 2, dil)
+            full = np.reshape(y[n0:n1, :, :2 * dil * main], (nn, sp.c_out, main, 2, dil), copy=False)
             _output_transform(_rows(m, bax, 0, main - b0),
                               *(full[:, :, b0:main, j, q0:q1].transpose(1, 0, 2, 3).transpose(order) for j in (0, 1)))
         if b1 > main:   # the last tile row overhangs L_out: transform into scratch, crop
