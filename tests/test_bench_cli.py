@@ -82,7 +82,7 @@ def test_quick_run_prints_tables_and_writes_json_and_csv(tmp_path, capsys):
     assert cli.main(TINY + ["--backward", "--repeats", "2", "--json", str(json_path),
                             "--csv", str(csv_path)]) == 0
     out, err = capsys.readouterr()
-    assert "[1/1] custom forward: auto" in err
+    assert "s  [1/1] custom forward: auto" in err
     summary = out.split("== summary (ratios of medians)\n")[1].splitlines()
     assert [line.split()[:2] for line in summary] == [["custom", op] for op in OPS]
     names = registry.names()

@@ -10,6 +10,7 @@ import argparse
 import os
 import shlex
 import sys
+import time
 from typing import Sequence
 
 from .. import algos
@@ -160,9 +161,9 @@ def _cases(args: argparse.Namespace) -> list[Case]:
     return [_custom_case(args)]
 
 
-def _progress(prefix: str):
+def _progress(prefix: str, start: float):
     def report(method: str) -> None:
-        print(f"{prefix}: {method}", file=sys.stderr, flush=True)
+        print(f"{time.perf_counter() - start:6.1f} s  {prefix}: {method}", file=sys.stderr, flush=True)
     return report
 
 
@@ -177,17 +178,18 @@ def run(args: argparse.Namespace, command: str) -> int:
         except RuntimeError as exc:
             raise UsageError(str(exc)) from None
     ops = OPS if args.backward else ("forward",)
+    start = time.perf_counter()
     rows: list[Row] = []
     for i, case in enumerate(cases, 1):
         for op in ops:
             found = measure(case, op, algorithms=args.algorithms, peers=args.peers, repeats=repeats, cap_s=cap,
-                            progress=_progress(f"[{i}/{len(cases)}] {case.name} {op}"))
+                            progress=_progress(f"[{i}/{len(cases)}] {case.name} {op}", start))
             print(format_report(found, {case.name: case.target}) + "\n", flush=True)
             rows.extend(found)
     print(format_summary(rows), flush=True)
     if args.plot:
         swept = sweep.run_sweep(args.algorithms or registry.names(), args.peers, repeats=min(repeats, 3),
-                                cap_s=cap, dtype=args.dtype, progress=_progress("[sweep]"))
+                                cap_s=cap, dtype=args.dtype, progress=_progress("[sweep]", start))
         n, c_in, c_out, length = sweep.SHAPE
         plot.plot_sweep(swept, args.plot, f"lucid conv1d forward, N={n} C={c_in}->{c_out} L={length} "
                         f"{args.dtype}, median of {min(repeats, 3)}")
