@@ -61,7 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._parallel import THREADS, parallel_for, split
+from ._parallel import THREADS, parallel_for
 from .base import Algorithm, Plan, WeightCache, unit_roundoff
 from .registry import register
 from .spec import ConvSpec
@@ -71,10 +71,8 @@ from .spec import ConvSpec
 #: interleaved with torch): 1 MiB beat 0.5, 2 and 4 MiB by 10-30 % -- smaller
 #: boxes pay more per-call overhead, larger ones spill to L3.
 _BLOCK_BYTES = 1024 * 1024
-#: Dilation below which the stacked input is phase-major and tiles are ordered
-#: rows-innermost (inner loops of ``rows`` elements); from it on, position order
-#: with phases innermost (contiguous runs of ``D``).  Short inner loops cost
-#: numpy ~2x per element (measured on wavenet_k3_d8 vs d256 boxes).
+#: Dilation below which the stacked input is phase-major and tiles rows-innermost;
+#: from it on, position order with runs of ``D`` innermost (short loops cost ~2x).
 _CONTIGUOUS_RUN = 16
 #: OpenBLAS runs a GEMM on the calling thread when ``m*n*k <= 65536 * 4``
 #: (``SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD``, interface/gemm.c).
@@ -185,11 +183,8 @@ def _rows(a: np.ndarray, axis: int, lo: int, hi: int) -> np.ndarray:
 
 
 def _output_transform(m: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> None:
-    """``(y0, y1) = A^T m``: ``y0 = m0 + m1 + m2`` and ``y1 = m1 - m2 - m3`` (overwrites ``m``).
-
-    The sums run in place on the contiguous ``m`` (SIMD passes in cache); only
-    the two results are copied out to the (interleaved, strided) output views.
-    """
+    """``(y0, y1) = A^T m``: ``y0 = m0 + m1 + m2``, ``y1 = m1 - m2 - m3``, summed in place
+    in the contiguous ``m`` (overwritten), then copied out to the strided views."""
     m0, m1, m2, m3 = m
     m0 += m1
     m0 += m2
@@ -218,10 +213,9 @@ class WinogradPlan(Plan):
         self._rows_inner = lay.dil < _CONTIGUOUS_RUN
         lanes, self._step = (2 * lay.dil, 2 * lay.dil) if self._rows_inner else (1, 1)
         self._xs = np.empty((sp.n, sp.groups, len(lay.phases), sp.cig, lanes, lay.width // lanes), dt)
-        boxes = _boxes(sp.n, lay.rows, lay.dil, lay.tile)
-        self._work = [boxes[lo:hi] for lo, hi in split(len(boxes), lay.slots)]
+        self._boxes = _boxes(sp.n, lay.rows, lay.dil, lay.tile)
         size = lay.tile * (4 * self._cin + 6 * sp.c_out)
-        self._buffers = [np.empty(size, dt) for _ in self._work]
+        self._buffers = [np.empty(size, dt) for _ in range(min(lay.slots, len(self._boxes)))]
         self._full_rows = sp.l_out // (2 * lay.dil)
         self._depthwise = self._cin == sp.groups and sp.cog == 1
         self._chunk = max(1, _BLAS_SERIAL_MNK // (sp.cog * (self._cin // sp.groups)))
@@ -247,16 +241,16 @@ class WinogradPlan(Plan):
         with self._lock:
             u = self._cache.get(w)
             parallel_for(sp.n, lambda lo, hi: self._stack(x, lo, hi))
-            parallel_for(len(self._work), lambda lo, hi: self._slot_run(lo, hi, u, y))
+            queue, take = iter(self._boxes), threading.Lock()
+            parallel_for(len(self._buffers), lambda lo, hi: self._slot_run(lo, queue, take, u, y))
         return y
 
     def _stack(self, x: np.ndarray, n0: int, n1: int) -> None:
         """Gather phase ``p``: position ``m`` of ``xs[n, :, p]`` is ``x_pad[n, :, s*m + d*k_p]``.
 
-        Positions are held as lanes ``(q, e)`` x rows ``r`` (``m = r*step + e*D + q``;
-        one lane of all positions when ``step == 1``).  Rows whose positions all
-        lie inside ``x`` are one strided copy; the few rows touching the padding
-        or the zero tail are filled lane by lane.
+        Positions are lanes ``(q, e)`` x rows ``r`` (``m = r*step + e*D + q``; one lane
+        when ``step == 1``).  Rows inside ``x`` are one strided copy; the few rows
+        touching the padding or the zero tail are filled lane by lane.
         """
         sp, xs = self.spec, self._xs[n0:n1]
         s, step, rows = sp.stride, self._step, xs.shape[-1]
@@ -289,10 +283,15 @@ class WinogradPlan(Plan):
             first = start + step * lo
             out[..., lo:hi] = xg[..., first:first + step * (hi - lo - 1) + 1:step]
 
-    def _slot_run(self, lo: int, hi: int, u: np.ndarray, y: np.ndarray) -> None:
-        for slot in range(lo, hi):
-            for box in self._work[slot]:
-                self._box(box, self._buffers[slot], u, y)
+    def _slot_run(self, slot: int, queue, take: threading.Lock, u: np.ndarray, y: np.ndarray) -> None:
+        """Run boxes from the shared ``queue`` on this slot's buffers until it is empty
+        (dynamic shares: a descheduled thread does not leave the other one waiting)."""
+        while True:
+            with take:
+                box = next(queue, None)
+            if box is None:
+                return
+            self._box(box, self._buffers[slot], u, y)
 
     def _sources(self, n0: int, n1: int, b0: int, bb: int, q0: int, q1: int) -> list[np.ndarray]:
         """Views of input chunks ``2b + i`` (``i = 0..3``) of the box's tiles, in V's memory order."""
