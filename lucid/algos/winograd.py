@@ -35,8 +35,8 @@ plan buffer that also holds the zero padding and the zero tail of the last tile.
 
 **Blocking and threads.**  Tiles ``(n, b, q)`` are cut into boxes of about
 ``_BLOCK_BYTES`` of transform data; each box runs input transform -> 4 GEMMs
--> output transform while it is in L2, and the boxes are split over the
-2-thread pool, one set of buffers per slot.  Outputs of the last, partial tile
+-> output transform while it is in L2; the 2 pool threads pull boxes from a
+shared queue, each with its own buffers.  Outputs of the last, partial tile
 row go through a small scratch and are cropped.  The stacked input is kept
 phase-major with even and odd chunks apart for ``D < 16`` (every transform
 pass then reads contiguous rows), in position order otherwise.  Each GEMM is cut into column
