@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="force only these algorithms (default all: " + ", ".join(registry.names()) + ")")
     p.add_argument("--peers", type=_peer_list, default="torch,scipy", metavar="torch,scipy|none",
                    help="peers to time when installed (default torch,scipy; 'none' for none)")
-    p.add_argument("--repeats", type=_positive(int), help="timed rounds per method (default 7, --quick 3)")
+    p.add_argument("--repeats", type=_positive(int), help="timed rounds per method (default 5, --quick 3)")
     p.add_argument("--cap", type=_positive(float), help="seconds per call above which a method gets one round "
                    "(default 2, --quick 0.5)")
     p.add_argument("--json", metavar="PATH", help="write all rows and the machine fingerprint as JSON")
@@ -170,7 +170,7 @@ def _progress(prefix: str, start: float):
 def run(args: argparse.Namespace, command: str) -> int:
     """Run the benchmark described by parsed ``args``; print tables, write files."""
     cases = _cases(args)
-    repeats = args.repeats or (3 if args.quick else 7)
+    repeats = args.repeats or (3 if args.quick else 5)
     cap = args.cap or (0.5 if args.quick else 2.0)
     if args.plot:
         try:

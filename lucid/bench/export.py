@@ -1,7 +1,8 @@
 """Write benchmark rows to JSON or CSV, stamped with the machine fingerprint.
 
 JSON: ``{"fingerprint": {...}, "command": "...", "created": ISO-8601 UTC,
-"rows": [row, ...]}``.  CSV: one line per row with the row's fields followed
+"load_average": [1, 5, 15 min], "rows": [row, ...]}`` — the load average at
+the end of the run says how busy the machine was while it was timed.  CSV: one line per row with the row's fields followed
 by ``fp_<key>`` columns holding the fingerprint (non-scalar values as JSON),
 so every line stands on its own when files from several machines are joined.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime
 import json
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -18,11 +20,12 @@ from .measure import Row
 
 
 def document(rows: Sequence[Row], command: str) -> dict:
-    """The JSON document for ``rows`` run by ``command``, with fingerprint and UTC time."""
+    """The JSON document for ``rows`` run by ``command``, with fingerprint, UTC time and load average."""
     return {
         "fingerprint": algos.fingerprint(),
         "command": command,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "rows": [row.as_dict() for row in rows],
     }
 
