@@ -51,12 +51,6 @@ MIX_BINS = 8
 #: ``(columns x 2*Cig*s) @ (2*Cig*s x 2*Cog)`` re-read the kernel block per
 #: tile, so thin tiles starve BLAS (dense_k3_C256: 8 columns ran 4x slower).
 MIX_MIN_COLUMNS = 32
-#: OpenBLAS threads a GEMM itself when ``m*n*k`` reaches this (SMP_THRESHOLD_MIN
-#: 65536 x GEMM_MULTITHREAD_THRESHOLD 4, OpenBLAS 0.3.31).  Mixing tiles that
-#: large run one after the other; smaller ones are split over the pool.  Doing
-#: both oversubscribes the cores: dense_k3_C256's mixing took 1.9 s on the
-#: pool vs 0.5 s serially (2 cores, loaded machine, Nov 2026).
-BLAS_THREADED_MNK = 65536 * 4
 #: Largest transform length considered (2**34 samples).
 _MAX_LEN = 1 << 34
 
@@ -154,12 +148,6 @@ class Geometry:
         return fb, min(self.chunk, max(MIX_MIN_COLUMNS, MIX_BLOCK_BYTES // per_column))
 
     @property
-    def blas_threaded(self) -> bool:
-        """True when one mixing tile's GEMM is big enough for OpenBLAS to thread it."""
-        cb = self.mix_tile()[1]
-        return 4 * cb * self.cig * self.spec.cog >= BLAS_THREADED_MNK
-
-    @property
     def gemm_calls(self) -> int:
         """Small matrix products of the mixing: ``groups * bins * chunks *
         column_tiles`` (0 on the elementwise path)."""
@@ -211,7 +199,7 @@ def _workspace(spec: ConvSpec, nfft: int, chunk: int) -> int:
     if cig > 1:
         geometry = Geometry(spec, nfft, chunk)
         fb, cb = geometry.mix_tile()
-        scratch = (1 if geometry.blas_threaded else THREADS) * fb * cb * spec.groups * (2 * cig + spec.cog) * cplx
+        scratch = THREADS * fb * cb * spec.groups * (2 * cig + spec.cog) * cplx
     return columns + kernel + scratch
 
 

@@ -18,7 +18,9 @@ where ``X = rfft(window of x_pad)`` and ``W = rfft(kernel, nfft) / nfft``.
   columns)`` per frequency and group (block-diagonal over groups), run as the
   real GEMM ``[[Xr, Xi], [Xi, -Xr]] @ [Kr; Ki] = [Yr; Yi]`` (``conj(K) = Kr -
   i Ki``; NumPy's complex matmul is 10-50x slower than real BLAS here), in
-  cache tiles of frequencies x columns split over the thread pool; with one input channel per group
+  cache tiles of frequencies x columns split over the thread pool with
+  single-threaded OpenBLAS (:mod:`lucid.algos._blas_threads`; OpenBLAS's own
+  threads stalled this mixing 8-17x under load); with one input channel per group
   (depthwise, ``stride == 1``) it is an elementwise product.
 
 The kernel spectrum is cached per weight (:class:`~lucid.algos.base.WeightCache`,
@@ -59,6 +61,7 @@ import numpy as np
 import pyfftw
 
 from . import _fft_blocks
+from ._blas_threads import single_threaded
 from ._fft_blocks import Geometry
 from ._parallel import THREADS, parallel_for, split
 from .base import Algorithm, Plan, WeightCache, unit_roundoff
@@ -151,13 +154,11 @@ def _window_table(geometry: Geometry) -> list[list[tuple[int, int, int, int]]]:
 
 def _tiles(geometry: Geometry, cols: int) -> list[list[tuple[int, int, int, int]]]:
     """Mixing tiles ``(f0, f1, c0, c1)`` of ``cols`` columns, dealt into one
-    contiguous run per worker (each owns one scratch buffer): one run when
-    OpenBLAS threads each tile's GEMM itself, else one per pool thread."""
+    contiguous run per pool thread (each owns one scratch buffer)."""
     fb, cb = geometry.mix_tile()
     tiles = [(f0, min(f0 + fb, geometry.bins), c0, min(c0 + cb, cols))
              for f0 in range(0, geometry.bins, fb) for c0 in range(0, cols, cb)]
-    workers = 1 if geometry.blas_threaded else THREADS
-    return [tiles[lo:hi] for lo, hi in split(len(tiles), workers)]
+    return [tiles[lo:hi] for lo, hi in split(len(tiles), THREADS)]
 
 
 class FftPlan(Plan):
@@ -184,8 +185,7 @@ class FftPlan(Plan):
         if not geometry.elementwise:
             self._tiles = {cols: _tiles(geometry, cols) for cols in {geometry.chunk, _tail(geometry)} - {0}}
             fb, cb = geometry.mix_tile()
-            workers = 1 if geometry.blas_threaded else THREADS
-            self._scratch = [np.empty(2 * fb * cb * g * (2 * cig + spec.cog), real) for _ in range(workers)]
+            self._scratch = [np.empty(2 * fb * cb * g * (2 * cig + spec.cog), real) for _ in range(THREADS)]
         self._lock = threading.Lock()
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -271,7 +271,8 @@ class FftPlan(Plan):
                     np.copyto(target.real, ye[:, :, 0].transpose(2, 0, 3, 1))
                     np.copyto(target.imag, ye[:, :, 1].transpose(2, 0, 3, 1))
 
-        parallel_for(len(tiles), body)
+        with single_threaded():          # one BLAS thread per pool thread
+            parallel_for(len(tiles), body)
 
     def _scatter(self, out: np.ndarray, n0: int, n1: int, b0: int, b1: int) -> None:
         """Copy the valid ``hop`` outputs of each window into ``out``."""
