@@ -95,6 +95,7 @@ def test_quick_run_prints_tables_and_writes_json_and_csv(tmp_path, capsys):
     doc = json.loads(json_path.read_text())
     assert doc["fingerprint"] == json.loads(json.dumps(algos.fingerprint()))
     assert doc["command"].startswith("lucid-bench --quick --shape 2,4,6,32,3")
+    assert len(doc["load_average"]) == 3 and doc["created"].endswith("+00:00")
     rows = doc["rows"]
     assert len(rows) == 3 * (len(names) + 1)
     for op in OPS:
