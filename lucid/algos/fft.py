@@ -31,9 +31,10 @@ buffers are built once in :meth:`FFT.prepare`; planning uses ``FFTW_MEASURE``
 threads along the contiguous last axis only.
 
 Cost: ``2.5 * nfft * log2(nfft)`` FLOPs per real transform of every
-``(column, channel)`` plus ``8 * Cout * Cig*s`` per frequency and column for
-the mixing; workspace: the window, spectrum and output buffers of one chunk,
-the kernel buffers and the cached spectrum.  When the weight changes every
+``(column, channel)`` plus ``8 * Cout * Cig*s`` (GEMM) or ``6 * Cout``
+(elementwise) per frequency and column for the mixing; workspace: the window,
+spectrum and output buffers of one chunk, the in-place kernel transform
+buffer, the cached spectrum (``1/nfft`` folded in) and the mixing scratch.  When the weight changes every
 call (the backward-filter problem, whose "kernel" is ``dy``) add one kernel
 transform per call: ``2.5 * Cout*Cig*s * nfft * log2(nfft)``.
 
