@@ -20,7 +20,7 @@ import lucid
 import lucid.nn.functional as F
 from lucid import algos
 from lucid.algos import registry
-from lucid.algos.lowering import derived_spec
+from lucid.algos.lowering import OPS
 from lucid.bench.measure import AUTO, Case, lucid_call, normwise_error, operands, reference
 from lucid.suite import SUITE
 
@@ -31,7 +31,6 @@ TOLERANCE = 1e-5
 #: Timed seconds per benchmark; rounds = this / one call, clamped to ROUNDS.
 ROUND_BUDGET_S = 0.3
 ROUNDS = (3, 15)
-OPS = ("forward", "backward_data", "backward_filter")
 
 
 def _params(variant: str) -> list:
@@ -64,11 +63,13 @@ def _run(benchmark, call, flops: float):
 
 
 def _info(benchmark, case: Case, algorithm: str, ran: dict[str, str]) -> None:
+    """Record the shape, the forced algorithm, what actually ran and the planner's own choice per op."""
     benchmark.extra_info.update(shape=case.spec.describe(), forced=algorithm, ran=ran,
                                 planner_choice={op: algos.choose(case.spec, op=op) for op in ran})
 
 
-def _check(case: Case, algorithm: str) -> None:
+def _skip_unsupported(case: Case, algorithm: str) -> None:
+    """Skip a forced algorithm that cannot run the forward problem, with its reason."""
     if algorithm != AUTO:
         reason = registry.get(algorithm).supports(case.spec)
         if reason:
@@ -78,7 +79,7 @@ def _check(case: Case, algorithm: str) -> None:
 @pytest.mark.parametrize("workload,algorithm", _params("forward"))
 def test_forward(benchmark, workload: str, algorithm: str) -> None:
     case = scaled(workload)
-    _check(case, algorithm)
+    _skip_unsupported(case, algorithm)
     x, w, ref = _problem(workload, "forward")
     _info(benchmark, case, algorithm, {"forward": algos.choose(case.spec, algorithm=algorithm)})
     y = _run(benchmark, lucid_call(case, "forward", x, w, algorithm), case.spec.direct_flops)
@@ -101,7 +102,7 @@ def _training_step(case: Case, x: np.ndarray, w: np.ndarray, dy: np.ndarray, alg
 @pytest.mark.parametrize("workload,algorithm", _params("training"))
 def test_training(benchmark, workload: str, algorithm: str) -> None:
     case = scaled(workload)
-    _check(case, algorithm)
+    _skip_unsupported(case, algorithm)
     (x, w, y_ref), (dy, _, dx_ref), (_, _, dw_ref) = (_problem(workload, op) for op in OPS)
     _info(benchmark, case, algorithm, {op: algos.choose(case.spec, op=op, algorithm=algorithm) for op in OPS})
     results = _run(benchmark, _training_step(case, x, w, dy, algorithm), 3 * case.spec.direct_flops)

@@ -2,9 +2,11 @@
 
 JSON: ``{"fingerprint": {...}, "command": "...", "created": ISO-8601 UTC,
 "load_average": [1, 5, 15 min], "rows": [row, ...]}`` — the load average at
-the end of the run says how busy the machine was while it was timed.  CSV: one line per row with the row's fields followed
-by ``fp_<key>`` columns holding the fingerprint (non-scalar values as JSON),
-so every line stands on its own when files from several machines are joined.
+the end of the run says how busy the machine was while it was timed.
+
+CSV: one line per row with the row's fields followed by ``fp_<key>`` columns
+holding the fingerprint (non-scalar values as JSON), so every line stands on
+its own when files from several machines are joined.
 """
 from __future__ import annotations
 
