@@ -36,7 +36,7 @@ def plot_sweep(rows: Mapping[int, Sequence[Row]], path: str | Path, title: str) 
     fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
     for method in dict.fromkeys(r.method for _, r in ok):
         mine = [(k, r) for k, r in ok if r.method == method]
-        ax.plot([k for k, _ in mine], [r.median_ms for _, r in mine], marker="o", markersize=3,
+        ax.plot([k for k, _ in mine], [r.median_ms for _, r in mine], marker="o", markersize=4,
                 linestyle="--" if mine[0][1].kind == "peer" else "-", label=method)
     picks = [(k, r) for k, r in ok if r.planner_pick]
     ax.scatter([k for k, _ in picks], [r.median_ms for _, r in picks], s=120,
