@@ -97,7 +97,7 @@ def position_blocks(n: int, l_out: int, items: int, positions: int) -> list[Bloc
             for n0 in range(0, n, items) for t0 in range(0, l_out, positions)]
 
 
-def run_in_slots(blocks: Sequence[Block], slots: int, work: Callable[[int, Block], None]) -> None:
+def run_in_slots(blocks: Sequence[tuple], slots: int, work: Callable[[int, tuple], None]) -> None:
     """Call ``work(slot, block)`` for every block, ``slots`` pool threads at a time.
 
     Each slot takes a contiguous share of ``blocks`` and may own buffers

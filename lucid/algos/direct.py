@@ -21,20 +21,21 @@ weight is read once per position, not once per batch item).  Depthwise layers (`
 shift-and-accumulate over row blocks on the thread pool.
 
 Cost: ``2*N*C_out*Lout*Cig*K`` FLOPs and ``min(K, Lout)`` Python iterations
-per block.  Workspace: the padded input copy when padding is non-zero and the
-tap buffer when ``K > 1``.  A lock serialises runs of one plan (its buffers are
+per block.  Workspace: the padded input copy when padding is non-zero, the
+tap buffers when ``K > 1`` and the window of the position loop.  A lock serialises runs of one plan (its buffers are
 shared).  Exact summation order per output is fixed, so results are
 deterministic; error grows like ``Cig*K*u`` in the worst case (much less in
 practice).
 """
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
 
 from ._gemm import Block, block_shape, dot_error_bound, position_blocks, run_in_slots, split_cap, tap_view
-from ._parallel import THREADS, parallel_for
+from ._parallel import THREADS
 from .base import Algorithm, Plan, padded_input
 from .registry import register
 from .spec import ConvSpec
@@ -57,31 +58,57 @@ def _tap_blocks(spec: ConvSpec) -> list[Block]:
     return position_blocks(spec.n, spec.l_out, *block_shape(spec.n, spec.l_out, columns, True))
 
 
-def _tap_slots(spec: ConvSpec) -> tuple[int, int]:
-    """``(slots, elements)``: threads running tap blocks and tap-buffer size of each."""
-    if spec.kernel_size > spec.l_out or spec.cig == spec.cog == 1:
-        return 1, 0
-    blocks = _tap_blocks(spec)
-    largest = max(((n1 - n0) * (t1 - t0) for n0, n1, t0, t1 in blocks), default=0)
-    return max(1, min(THREADS, len(blocks))), (largest * spec.c_out if spec.kernel_size > 1 else 0)
+def _depthwise_blocks(spec: ConvSpec) -> list[tuple[int, int]]:
+    """Row blocks ``(r0, r1)`` of the depthwise loop over the ``N*C`` rows."""
+    rows = spec.n * spec.c_in
+    block = max(1, _DEPTHWISE_BLOCK_BYTES // (spec.l_out * spec.itemsize))
+    return [(r0, min(r0 + block, rows)) for r0 in range(0, rows, block)]
+
+
+def _slots(blocks: list) -> int:
+    """Pool threads that run ``blocks`` (one tap buffer each)."""
+    return max(1, min(THREADS, len(blocks)))
+
+
+def _buffer_shapes(spec: ConvSpec) -> dict[str, tuple[int, ...]]:
+    """Every buffer a plan allocates, by name; their sum is the workspace.
+
+    ``xpad``: the padded input.  ``tap``: one output block per thread for taps
+    ``1..K-1``.  ``cols``, ``res``: window and product of the position loop.
+    ``dw``: one row block per thread for the depthwise taps ``1..K-1``.
+    """
+    shapes: dict[str, tuple[int, ...]] = {}
+    if any(spec.padding):
+        shapes["xpad"] = (spec.n, spec.c_in, spec.l_padded)
+    if spec.cig == spec.cog == 1:
+        blocks = _depthwise_blocks(spec)
+        if spec.kernel_size > 1 and blocks:
+            shapes["dw"] = (_slots(blocks), blocks[0][1] - blocks[0][0], spec.l_out)
+        return shapes
+    if spec.kernel_size > spec.l_out:
+        shapes["cols"] = (spec.groups, spec.cig, spec.kernel_size, spec.n)
+        shapes["res"] = (spec.groups, spec.cog, spec.n)
+    elif spec.kernel_size > 1:
+        blocks = _tap_blocks(spec)
+        largest = max(((n1 - n0) * (t1 - t0) for n0, n1, t0, t1 in blocks), default=0)
+        shapes["tap"] = (_slots(blocks), largest * spec.c_out)
+    return shapes
 
 
 class DirectPlan(Plan):
-    """Per-shape state of :class:`Direct`: padded-input and tap buffers, output blocks."""
+    """Per-shape state of :class:`Direct`: its buffers and output blocks."""
 
     def __init__(self, algorithm: "Direct", spec: ConvSpec) -> None:
         super().__init__(algorithm, spec)
-        self._xpad = np.empty((spec.n, spec.c_in, spec.l_padded), spec.np_dtype) if any(spec.padding) else None
+        self._buffers = {k: np.empty(shape, spec.np_dtype) for k, shape in _buffer_shapes(spec).items()}
         self._depthwise = spec.cig == 1 and spec.cog == 1
         self._over_taps = spec.kernel_size <= spec.l_out
         self._blocks = _tap_blocks(spec) if self._over_taps and not self._depthwise else []
-        self._slots, elements = _tap_slots(spec)
-        self._tap = np.empty((self._slots, elements), spec.np_dtype)
         self._lock = threading.Lock()
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         with self._lock:
-            xp = padded_input(self.spec, x, self._xpad)
+            xp = padded_input(self.spec, x, self._buffers.get("xpad"))
             if self._depthwise:
                 return self._depthwise_run(xp, w)
             if self._over_taps:
@@ -100,12 +127,12 @@ class DirectPlan(Plan):
             out = y[n0:n1, :, :, t0:t1]
             np.matmul(wk[0], view[n0:n1, :, :, 0, t0:t1], out=out)
             if kk > 1:
-                tap = self._tap[slot, :out.size].reshape(out.shape)
+                tap = self._buffers["tap"][slot, :out.size].reshape(out.shape)
                 for k in range(1, kk):
                     np.matmul(wk[k], view[n0:n1, :, :, k, t0:t1], out=tap)
                     out += tap
 
-        run_in_slots(self._blocks, self._slots, block)
+        run_in_slots(self._blocks, _slots(self._blocks), block)
         return y.reshape(sp.output_shape)
 
     def _position_run(self, xp: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -114,10 +141,12 @@ class DirectPlan(Plan):
         xg = xp.reshape(sp.n, g, sp.cig, sp.l_padded)
         wg = w.reshape(g, sp.cog, sp.cig * kk)
         y = np.empty((sp.n, g, sp.cog, sp.l_out), sp.np_dtype)
+        cols, res = self._buffers["cols"], self._buffers["res"]
         for t in range(sp.l_out):
             start = t * sp.stride
-            window = xg[:, :, :, start:start + sp.span:sp.dilation].reshape(sp.n, g, sp.cig * kk)
-            y[:, :, :, t] = np.matmul(wg, window.transpose(1, 2, 0)).transpose(2, 0, 1)
+            np.copyto(cols, xg[:, :, :, start:start + sp.span:sp.dilation].transpose(1, 2, 3, 0))
+            np.matmul(wg, cols.reshape(g, sp.cig * kk, sp.n), out=res)
+            y[:, :, :, t] = res.transpose(2, 0, 1)
         return y.reshape(sp.output_shape)
 
     def _depthwise_run(self, xp: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -126,20 +155,19 @@ class DirectPlan(Plan):
         xr = xp.reshape(rows, sp.l_padded)
         wr = np.broadcast_to(w.reshape(1, sp.c_in, sp.kernel_size), (sp.n, sp.c_in, sp.kernel_size)).reshape(rows, sp.kernel_size)
         y = np.empty((rows, lo), sp.np_dtype)
-        block = max(1, _DEPTHWISE_BLOCK_BYTES // (lo * sp.itemsize))
+        blocks = _depthwise_blocks(sp)
 
-        def body(r0: int, r1: int) -> None:
-            tmp = np.empty((min(block, r1 - r0), lo), sp.np_dtype)
-            for b0 in range(r0, r1, block):
-                b1 = min(b0 + block, r1)
-                out, t = y[b0:b1], tmp[:b1 - b0]
-                np.multiply(xr[b0:b1, 0:s * (lo - 1) + 1:s], wr[b0:b1, 0:1], out=out)
-                for k in range(1, sp.kernel_size):
-                    start = k * d
-                    np.multiply(xr[b0:b1, start:start + s * (lo - 1) + 1:s], wr[b0:b1, k:k + 1], out=t)
-                    out += t
+        def body(slot: int, bounds: tuple[int, int]) -> None:
+            b0, b1 = bounds
+            out = y[b0:b1]
+            np.multiply(xr[b0:b1, 0:s * (lo - 1) + 1:s], wr[b0:b1, 0:1], out=out)
+            for k in range(1, sp.kernel_size):
+                t = self._buffers["dw"][slot, :b1 - b0]
+                start = k * d
+                np.multiply(xr[b0:b1, start:start + s * (lo - 1) + 1:s], wr[b0:b1, k:k + 1], out=t)
+                out += t
 
-        parallel_for(rows, body, min_block=block)
+        run_in_slots(blocks, _slots(blocks), body)
         return y.reshape(sp.output_shape)
 
 
@@ -155,9 +183,7 @@ class Direct(Algorithm):
         return spec.direct_flops
 
     def workspace_bytes(self, spec: ConvSpec) -> int:
-        padded = spec.n * spec.c_in * spec.l_padded if any(spec.padding) else 0
-        slots, elements = _tap_slots(spec)
-        return (padded + slots * elements) * spec.itemsize
+        return sum(math.prod(shape) for shape in _buffer_shapes(spec).values()) * spec.itemsize
 
     def error_bound(self, spec: ConvSpec) -> float:
         return dot_error_bound(spec)
