@@ -81,20 +81,22 @@ SMALL_TRANSFORM = 1 << 16
 ERROR_SCALE = 2.0
 
 
-def _fftw(src: np.ndarray, dst: np.ndarray, direction: str) -> pyfftw.FFTW:
+def _fftw(src: np.ndarray, dst: np.ndarray, direction: str, threads: int = THREADS) -> pyfftw.FFTW:
     """An FFTW plan of a real (forward) or complex-to-real (backward) transform
-    along the last axis of ``src`` into ``dst``; ``src`` may be overwritten."""
+    along the last axis of ``src`` into ``dst`` on ``threads`` threads; ``src``
+    may be overwritten."""
     small = src.size < SMALL_TRANSFORM
     flags = ("FFTW_ESTIMATE" if small else "FFTW_MEASURE", "FFTW_DESTROY_INPUT")
     with PLANNER_LOCK:
         return pyfftw.FFTW(src, dst, axes=(-1,), direction=direction, flags=flags,
-                           threads=1 if small else THREADS, planning_timelimit=PLANNING_TIME_LIMIT)
+                           threads=1 if small else threads, planning_timelimit=PLANNING_TIME_LIMIT)
 
 
 class _Transforms:
-    """Aligned window/spectrum buffers of one chunk and their forward/inverse plans."""
+    """Aligned window/spectrum buffers of one chunk and forward/inverse plans
+    over column ranges ``(c0, c1, threads)`` of them."""
 
-    def __init__(self, geometry: Geometry) -> None:
+    def __init__(self, geometry: Geometry, ranges: set[tuple[int, int, int]]) -> None:
         sp, q = geometry.spec, geometry.chunk
         real, cplx = sp.np_dtype, np.result_type(sp.np_dtype, np.complex64)
         cin = sp.c_in * sp.stride
@@ -102,27 +104,18 @@ class _Transforms:
         self.spectra = pyfftw.empty_aligned((q, cin, geometry.bins), cplx)
         self.mixed = pyfftw.empty_aligned((q, sp.c_out, geometry.bins), cplx)
         self.outputs = pyfftw.empty_aligned((q, sp.c_out, geometry.nfft), real)
-        self._plans: dict[int, tuple[pyfftw.FFTW, pyfftw.FFTW]] = {}
-        for cols in {q, _tail(geometry)} - {0}:
-            self._plans[cols] = (_fftw(self.windows[:cols], self.spectra[:cols], "FFTW_FORWARD"),
-                                 _fftw(self.mixed[:cols], self.outputs[:cols], "FFTW_BACKWARD"))
+        self._plans: dict[tuple[int, int], tuple[pyfftw.FFTW, pyfftw.FFTW]] = {}
+        for c0, c1, threads in ranges:
+            self._plans[c0, c1] = (_fftw(self.windows[c0:c1], self.spectra[c0:c1], "FFTW_FORWARD", threads),
+                                   _fftw(self.mixed[c0:c1], self.outputs[c0:c1], "FFTW_BACKWARD", threads))
 
-    def forward(self, cols: int) -> None:
-        """``spectra[:cols] = rfft(windows[:cols])``."""
-        self._plans[cols][0].execute()
+    def forward(self, c0: int, c1: int) -> None:
+        """``spectra[c0:c1] = rfft(windows[c0:c1])``."""
+        self._plans[c0, c1][0].execute()
 
-    def inverse(self, cols: int) -> None:
-        """``outputs[:cols] = nfft * irfft(mixed[:cols])`` (unnormalised)."""
-        self._plans[cols][1].execute()
-
-
-def _tail(geometry: Geometry) -> int:
-    """Columns of the last, possibly short chunk (0 when all chunks are full)."""
-    sp, q, blocks = geometry.spec, geometry.chunk, geometry.blocks
-    if q >= blocks:
-        samples = q // blocks
-        return (max(1, sp.n) % samples) * blocks
-    return blocks % q
+    def inverse(self, c0: int, c1: int) -> None:
+        """``outputs[c0:c1] = nfft * irfft(mixed[c0:c1])`` (unnormalised)."""
+        self._plans[c0, c1][1].execute()
 
 
 def _chunks(geometry: Geometry) -> list[tuple[int, int, int, int]]:
@@ -132,6 +125,18 @@ def _chunks(geometry: Geometry) -> list[tuple[int, int, int, int]]:
         step = q // blocks
         return [(n0, min(n0 + step, sp.n), 0, blocks) for n0 in range(0, sp.n, step)]
     return [(n, n + 1, b0, min(b0 + q, blocks)) for n in range(sp.n) for b0 in range(0, blocks, q)]
+
+
+def _parts(n0: int, n1: int, b0: int, b1: int) -> list[tuple[int, int, int, int, int]]:
+    """One chunk cut into per-thread pipelines ``(n0, n1, b0, b1, c0)``: along
+    samples, or along the windows of a single sample; ``c0`` is the part's
+    first buffer column.  Each part runs fill -> rfft -> mix -> irfft ->
+    scatter alone, so a call has one barrier per chunk (under load every
+    barrier waits for a descheduled thread: with five per call dw_conformer_k31
+    ran 2x slower on two threads than on one)."""
+    if n1 - n0 > 1:
+        return [(n0 + lo, n0 + hi, b0, b1, lo * (b1 - b0)) for lo, hi in split(n1 - n0, THREADS)]
+    return [(n0, n1, b0 + lo, b0 + hi, lo) for lo, hi in split(b1 - b0, THREADS)]
 
 
 def _window_table(geometry: Geometry) -> list[list[tuple[int, int, int, int]]]:
@@ -153,13 +158,11 @@ def _window_table(geometry: Geometry) -> list[list[tuple[int, int, int, int]]]:
     return table
 
 
-def _tiles(geometry: Geometry, cols: int) -> list[list[tuple[int, int, int, int]]]:
-    """Mixing tiles ``(f0, f1, c0, c1)`` of ``cols`` columns, dealt into one
-    contiguous run per pool thread (each owns one scratch buffer)."""
+def _tiles(geometry: Geometry, first: int, last: int) -> list[tuple[int, int, int, int]]:
+    """Mixing tiles ``(f0, f1, c0, c1)`` covering columns ``first:last``."""
     fb, cb = geometry.mix_tile()
-    tiles = [(f0, min(f0 + fb, geometry.bins), c0, min(c0 + cb, cols))
-             for f0 in range(0, geometry.bins, fb) for c0 in range(0, cols, cb)]
-    return [tiles[lo:hi] for lo, hi in split(len(tiles), THREADS)]
+    return [(f0, min(f0 + fb, geometry.bins), c0, min(c0 + cb, last))
+            for f0 in range(0, geometry.bins, fb) for c0 in range(first, last, cb)]
 
 
 class FftPlan(Plan):
@@ -170,7 +173,10 @@ class FftPlan(Plan):
         self.geometry = geometry
         real, cplx = spec.np_dtype, np.result_type(spec.np_dtype, np.complex64)
         g, cig, bins, nfft = spec.groups, geometry.cig, geometry.bins, geometry.nfft
-        self._io = _Transforms(geometry)
+        self._work = [_parts(*rect) for rect in _chunks(geometry)]
+        ranges = {(c0, c0 + (n1 - n0) * (b1 - b0), 1 if len(parts) > 1 else THREADS)
+                  for parts in self._work for n0, n1, b0, b1, c0 in parts}
+        self._io = _Transforms(geometry, ranges)
         self._kernel_spectrum = pyfftw.empty_aligned((spec.c_out * cig, bins), cplx)
         self._kernel = self._kernel_spectrum.view(real)[:, :nfft]       # in-place transform
         self._kernel_fft = _fftw(self._kernel, self._kernel_spectrum, "FFTW_FORWARD")
@@ -181,10 +187,9 @@ class FftPlan(Plan):
         taps = np.arange(spec.kernel_size) * spec.dilation
         self._tap_phase, self._tap_index = taps % spec.stride, taps // spec.stride
         self._weights = WeightCache(self._transform)
-        self._chunks = _chunks(geometry)
         self._table = _window_table(geometry)
         if not geometry.elementwise:
-            self._tiles = {cols: _tiles(geometry, cols) for cols in {geometry.chunk, _tail(geometry)} - {0}}
+            self._tiles = {(c0, c1): _tiles(geometry, c0, c1) for c0, c1, _ in ranges}
             fb, cb = geometry.mix_tile()
             self._scratch = [np.empty(2 * fb * cb * g * (2 * cig + spec.cog), real) for _ in range(THREADS)]
         self._lock = threading.Lock()
@@ -196,14 +201,21 @@ class FftPlan(Plan):
             return out
         with self._lock:
             spectrum = self._weights.get(w)
-            for n0, n1, b0, b1 in self._chunks:
-                cols = (n1 - n0) * (b1 - b0)
-                self._fill(x, n0, n1, b0, b1)
-                self._io.forward(cols)
-                self._mix(spectrum, cols)
-                self._io.inverse(cols)
-                self._scatter(out, n0, n1, b0, b1)
+            for parts in self._work:
+                parallel_for(len(parts), lambda lo, hi: [
+                    self._pipeline(x, out, spectrum, i, *parts[i]) for i in range(lo, hi)])
         return out
+
+    def _pipeline(self, x: np.ndarray, out: np.ndarray, spectrum: np.ndarray, slot: int,
+                  n0: int, n1: int, b0: int, b1: int, c0: int) -> None:
+        """Windows ``b0:b1`` of samples ``n0:n1`` through buffer columns ``c0:``,
+        from input to output; ``slot`` picks the mixing scratch."""
+        c1 = c0 + (n1 - n0) * (b1 - b0)
+        self._fill(x, n0, n1, b0, b1, c0)
+        self._io.forward(c0, c1)
+        self._mix(spectrum, c0, c1, slot)
+        self._io.inverse(c0, c1)
+        self._scatter(out, n0, n1, b0, b1, c0)
 
     def _transform(self, w: np.ndarray) -> np.ndarray:
         """Cached kernel spectrum ``conj(rfft(polyphase dilated w, nfft)) / nfft``."""
@@ -223,70 +235,51 @@ class FftPlan(Plan):
         np.copyto(stacked[:, :, 1], source.imag)
         return self._spectrum
 
-    def _fill(self, x: np.ndarray, n0: int, n1: int, b0: int, b1: int) -> None:
+    def _fill(self, x: np.ndarray, n0: int, n1: int, b0: int, b1: int, c0: int) -> None:
         """Copy the windows ``b0:b1`` of samples ``n0:n1`` (padding and phases
-        applied) into the window buffer, split over samples on the pool."""
+        applied) into the window buffer from column ``c0``."""
         sp, s, nfft = self.spec, self.spec.stride, self.geometry.nfft
-        windows = self._io.windows[:(n1 - n0) * (b1 - b0)].reshape(n1 - n0, b1 - b0, sp.c_in, s, nfft)
+        windows = self._io.windows[c0:c0 + (n1 - n0) * (b1 - b0)].reshape(n1 - n0, b1 - b0, sp.c_in, s, nfft)
+        for b in range(b0, b1):
+            for p, (a, z, start, stop) in enumerate(self._table[b]):
+                dst = windows[:, b - b0, :, p]
+                dst[..., :a] = 0
+                dst[..., a:z] = x[n0:n1, :, start:stop:s]
+                dst[..., z:] = 0
 
-        def body(lo: int, hi: int) -> None:
-            for b in range(b0, b1):
-                for p, (a, z, start, stop) in enumerate(self._table[b]):
-                    dst = windows[lo:hi, b - b0, :, p]
-                    dst[..., :a] = 0
-                    dst[..., a:z] = x[n0 + lo:n0 + hi, :, start:stop:s]
-                    dst[..., z:] = 0
-
-        parallel_for(n1 - n0, body)
-
-    def _mix(self, spectrum: np.ndarray, cols: int) -> None:
-        """``mixed[:cols] = spectrum (x) spectra[:cols]`` per frequency and group."""
+    def _mix(self, spectrum: np.ndarray, c0: int, c1: int, slot: int) -> None:
+        """``mixed[c0:c1] = spectrum (x) spectra[c0:c1]`` per frequency and group."""
         sp, geo = self.spec, self.geometry
-        xf = self._io.spectra[:cols].reshape(cols, sp.groups, geo.cig, geo.bins)
-        yf = self._io.mixed[:cols].reshape(cols, sp.groups, sp.cog, geo.bins)
+        xf = self._io.spectra.reshape(-1, sp.groups, geo.cig, geo.bins)
+        yf = self._io.mixed.reshape(-1, sp.groups, sp.cog, geo.bins)
         if geo.elementwise:
-            if sp.groups >= cols:
-                parallel_for(sp.groups, lambda lo, hi: np.multiply(
-                    xf[:, lo:hi], spectrum[lo:hi], out=yf[:, lo:hi]))
-            else:
-                parallel_for(cols, lambda lo, hi: np.multiply(xf[lo:hi], spectrum, out=yf[lo:hi]))
+            np.multiply(xf[c0:c1], spectrum, out=yf[c0:c1])
             return
-        tiles = self._tiles[cols]
         g, cig, cog = sp.groups, geo.cig, sp.cog
-
-        def body(lo: int, hi: int) -> None:
-            for part in range(lo, hi):
-                scratch = self._scratch[part]
-                for f0, f1, c0, c1 in tiles[part]:
-                    fb, cb = f1 - f0, c1 - c0
-                    xe = scratch[:g * fb * 4 * cb * cig].reshape(g, fb, 2, cb, 2, cig)
-                    ye = scratch[g * fb * 4 * cb * cig:g * fb * 2 * cb * (2 * cig + cog)].reshape(g, fb, 2, cb, cog)
-                    source = xf[c0:c1, :, :, f0:f1].transpose(1, 3, 0, 2)
-                    np.copyto(xe[:, :, 0, :, 0], source.real)
-                    np.copyto(xe[:, :, 0, :, 1], source.imag)
-                    np.copyto(xe[:, :, 1, :, 0], source.imag)
-                    np.negative(source.real, out=xe[:, :, 1, :, 1])
-                    np.matmul(xe.reshape(g, fb, 2 * cb, 2 * cig), spectrum[:, f0:f1],
-                              out=ye.reshape(g, fb, 2 * cb, cog))
-                    target = yf[c0:c1, :, :, f0:f1]
-                    np.copyto(target.real, ye[:, :, 0].transpose(2, 0, 3, 1))
-                    np.copyto(target.imag, ye[:, :, 1].transpose(2, 0, 3, 1))
-
+        scratch = self._scratch[slot]
         with single_threaded():          # one BLAS thread per pool thread
-            parallel_for(len(tiles), body)
+            for f0, f1, t0, t1 in self._tiles[c0, c1]:
+                fb, cb = f1 - f0, t1 - t0
+                xe = scratch[:g * fb * 4 * cb * cig].reshape(g, fb, 2, cb, 2, cig)
+                ye = scratch[g * fb * 4 * cb * cig:g * fb * 2 * cb * (2 * cig + cog)].reshape(g, fb, 2, cb, cog)
+                source = xf[t0:t1, :, :, f0:f1].transpose(1, 3, 0, 2)
+                np.copyto(xe[:, :, 0, :, 0], source.real)
+                np.copyto(xe[:, :, 0, :, 1], source.imag)
+                np.copyto(xe[:, :, 1, :, 0], source.imag)
+                np.negative(source.real, out=xe[:, :, 1, :, 1])
+                np.matmul(xe.reshape(g, fb, 2 * cb, 2 * cig), spectrum[:, f0:f1], out=ye.reshape(g, fb, 2 * cb, cog))
+                target = yf[t0:t1, :, :, f0:f1]
+                np.copyto(target.real, ye[:, :, 0].transpose(2, 0, 3, 1))
+                np.copyto(target.imag, ye[:, :, 1].transpose(2, 0, 3, 1))
 
-    def _scatter(self, out: np.ndarray, n0: int, n1: int, b0: int, b1: int) -> None:
-        """Copy the valid ``hop`` outputs of each window into ``out``."""
+    def _scatter(self, out: np.ndarray, n0: int, n1: int, b0: int, b1: int, c0: int) -> None:
+        """Copy the valid ``hop`` outputs of each window (from column ``c0``) into ``out``."""
         sp, geo = self.spec, self.geometry
-        outputs = self._io.outputs[:(n1 - n0) * (b1 - b0)].reshape(n1 - n0, b1 - b0, sp.c_out, geo.nfft)
-
-        def body(lo: int, hi: int) -> None:
-            for b in range(b0, b1):
-                t0 = b * geo.hop
-                t1 = min(t0 + geo.hop, sp.l_out)
-                out[n0 + lo:n0 + hi, :, t0:t1] = outputs[lo:hi, b - b0, :, :t1 - t0]
-
-        parallel_for(n1 - n0, body)
+        outputs = self._io.outputs[c0:c0 + (n1 - n0) * (b1 - b0)].reshape(n1 - n0, b1 - b0, sp.c_out, geo.nfft)
+        for b in range(b0, b1):
+            t0 = b * geo.hop
+            t1 = min(t0 + geo.hop, sp.l_out)
+            out[n0:n1, :, t0:t1] = outputs[:, b - b0, :, :t1 - t0]
 
 
 class FFT(Algorithm):
