@@ -18,17 +18,23 @@ where ``X = rfft(window of x_pad)`` and ``W = rfft(kernel, nfft) / nfft``.
   columns)`` per frequency and group (block-diagonal over groups), run as the
   real GEMM ``[[Xr, Xi], [Xi, -Xr]] @ [Kr; Ki] = [Yr; Yi]`` (``conj(K) = Kr -
   i Ki``; NumPy's complex matmul is 10-50x slower than real BLAS here), in
-  cache tiles of frequencies x columns split over the thread pool with
-  single-threaded OpenBLAS (:mod:`lucid.algos._blas_threads`; OpenBLAS's own
-  threads stalled this mixing 8-17x under load); with one input channel per group
-  (depthwise, ``stride == 1``) it is an elementwise product.
+  cache tiles of frequencies x columns with single-threaded OpenBLAS
+  (:mod:`lucid.algos._blas_threads`; OpenBLAS's own threads stalled this
+  mixing 8-17x under load); with one input channel per group (depthwise,
+  ``stride == 1``) it is an elementwise product.
+
+**Threads**: the columns of a chunk are cut into one part per pool thread
+(:data:`~lucid.algos._parallel.THREADS`), and each part runs its whole
+pipeline (window copy, rfft, mixing, irfft, output copy) with its own
+single-threaded FFTW plans: one barrier per chunk.  A chunk of a single
+column runs on one part with FFTW threaded over all cores.
 
 The kernel spectrum is cached per weight (:class:`~lucid.algos.base.WeightCache`,
 checked by value, so every weight update is seen).  FFTW plans and SIMD-aligned
 buffers are built once in :meth:`FFT.prepare`; planning uses ``FFTW_MEASURE``
 (at most :data:`PLANNING_TIME_LIMIT` s per transform) for large transforms and
-``FFTW_ESTIMATE`` for small ones.  FFTW runs on :data:`~lucid.algos._parallel.THREADS`
-threads along the contiguous last axis only.
+``FFTW_ESTIMATE`` for small ones; transforms run along the contiguous last
+axis only.
 
 Cost: ``2.5 * nfft * log2(nfft)`` FLOPs per real transform of every
 ``(column, channel)`` plus ``8 * Cout * Cig*s`` (GEMM) or ``6 * Cout``
