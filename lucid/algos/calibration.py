@@ -23,11 +23,14 @@ from . import cost_model, registry, wisdom
 from .config import DEFAULT_WORKSPACE_LIMIT
 from .fingerprint import fingerprint
 from .lowering import derived_spec
-from .measure import random_operands, time_plans
+from .measure import PLANNING_LOCK, random_operands, time_plans
 from .spec import ConvSpec
 
 #: Largest ``direct_flops`` of a grid problem: keeps each timed run under ~0.1 s.
 MAX_FLOPS = 1.5e9
+#: Timed runs per algorithm and problem (budget permitting); the minimum is kept, because on a
+#: shared machine the fastest run is the one least disturbed by other processes.
+REPEATS = 15
 
 
 def grid(seed: int = 0) -> list[ConvSpec]:
@@ -64,16 +67,17 @@ def grid(seed: int = 0) -> list[ConvSpec]:
 def _time_all(spec: ConvSpec, budget_s: float) -> dict[str, float]:
     """Seconds per algorithm supporting ``spec`` within the default workspace limit."""
     plans = {}
-    for algorithm in registry.algorithms():
-        try:
-            if algorithm.supports(spec) is None and algorithm.workspace_bytes(spec) <= DEFAULT_WORKSPACE_LIMIT:
-                plans[algorithm.name] = algorithm.prepare(spec, DEFAULT_WORKSPACE_LIMIT)
-        except ValueError:      # cannot run it within the limit: no sample
-            continue
-    if not plans:
-        return {}
-    x, w = random_operands(spec)
-    times, _ = time_plans(plans, x, w, budget_s, repeats=5, statistic=min)
+    with PLANNING_LOCK:
+        for algorithm in registry.algorithms():
+            try:
+                if algorithm.supports(spec) is None and algorithm.workspace_bytes(spec) <= DEFAULT_WORKSPACE_LIMIT:
+                    plans[algorithm.name] = algorithm.prepare(spec, DEFAULT_WORKSPACE_LIMIT)
+            except ValueError:      # cannot run it within the limit: no sample
+                continue
+        if not plans:
+            return {}
+        x, w = random_operands(spec)
+        times, _ = time_plans(plans, x, w, budget_s, repeats=REPEATS, statistic=min)
     return {name: t for name, t in times.items() if t is not None and np.isfinite(t) and t > 0}
 
 
@@ -123,15 +127,23 @@ def calibrate(path: str | os.PathLike | None = None, budget_s: float = 120.0) ->
     Notes
     -----
     Cost: ``budget_s`` seconds (the grid takes about 3 minutes in full on
-    2 cores).  Each algorithm's time on a problem is the minimum of 5 runs
-    interleaved with the others', and the fit (:func:`cost_model.fit_problems`)
-    removes a per-problem load factor, but a quiet machine still gives the
-    best constants.
-    The constants take effect at once (cached plans are dropped) and are
+    2 cores).  Each algorithm's time on a problem is the minimum of up to
+    :data:`REPEATS` runs interleaved with the others', and the fit
+    (:func:`cost_model.fit_problems`) removes a per-problem load factor, but a
+    quiet machine still gives the best constants.  The constants take effect at once (cached plans are dropped) and are
     saved with the rest of the wisdom.
     """
     if not budget_s > 0:
         raise ValueError(f"calibrate: budget_s must be a positive number of seconds, got {budget_s!r}")
+    result = fit_timings(time_grid(budget_s))
+    wisdom.set_calibration(result["constants"], result["provenance"])
+    if path is not None:
+        wisdom.save_wisdom(path)
+    return result
+
+
+def time_grid(budget_s: float) -> list[dict]:
+    """``[{"spec": ConvSpec, "times": {name: seconds}}]`` for :func:`grid` until ``budget_s`` runs out."""
     deadline = time.perf_counter() + budget_s
     timings = []
     for spec in grid():
@@ -141,6 +153,11 @@ def calibrate(path: str | os.PathLike | None = None, budget_s: float = 120.0) ->
         times = _time_all(spec, min(0.5, remaining))
         if times:
             timings.append({"spec": spec, "times": times})
+    return timings
+
+
+def fit_timings(timings: list[dict]) -> dict:
+    """Fit constants to :func:`time_grid`'s output; the dict :func:`calibrate` returns (not installed)."""
     problems = [{name: (registry.get(name).cost_features(t["spec"]), s) for name, s in t["times"].items()}
                 for t in timings]
     constants = cost_model.fit_problems(problems)
@@ -152,11 +169,8 @@ def calibrate(path: str | os.PathLike | None = None, budget_s: float = 120.0) ->
                          "worst_ratio": float(max(ratios.max(), 1 / ratios.min()))}
     provenance = {"machine": f"{fingerprint()['cpu']}, {fingerprint()['cores']} cores, {platform.node()}",
                   "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
-                  "fit": "cost_model.fit: NNLS on relative error over lucid.algos.calibration.grid()",
+                  "fit": "cost_model.fit_problems (soft-L1 log ratio, per-problem load offsets) on calibration.grid()",
                   "samples": sum(len(t["times"]) for t in timings)}
-    wisdom.set_calibration(constants, provenance)
-    if path is not None:
-        wisdom.save_wisdom(path)
     return {"constants": constants, "provenance": provenance, "fit": quality,
             "choice": choice_regret(constants, timings),
             "timings": [{"spec": dataclasses.asdict(t["spec"]), "times": t["times"]} for t in timings]}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import threading
 import time
 
 import numpy as np
@@ -21,6 +22,9 @@ import numpy as np
 from .base import Plan
 from .spec import ConvSpec
 
+#: Serialises every plan creation and timing run in the process: FFTW's planner is not
+#: thread-safe, and timings taken while another thread plans or times mean nothing.
+PLANNING_LOCK = threading.RLock()
 #: Timed runs per candidate after the warm-up, when the budget allows.
 REPEATS = 3
 #: A candidate this many times slower than the best so far stops being timed.

@@ -43,7 +43,7 @@ from . import config, cost_model, records, registry, wisdom
 from ._parallel import THREADS
 from .base import Plan
 from .lowering import Lowering, lower
-from .measure import random_operands, time_plans
+from .measure import PLANNING_LOCK, random_operands, time_plans
 from .spec import ConvSpec
 
 #: Default number of cached plans.
@@ -65,7 +65,6 @@ class _Entry:
 _cache: collections.OrderedDict = collections.OrderedDict()
 _inflight: dict = {}
 _cache_lock = threading.Lock()
-_planning_lock = threading.RLock()
 _capacity = DEFAULT_CACHE_SIZE
 _stats = {"hits": 0, "misses": 0}
 
@@ -267,7 +266,7 @@ def _plan(key: tuple, operands: tuple | None) -> _Entry:
     op, source, settings, threads = key
     started = time.perf_counter()
     lowering = lower(op, source)
-    with _planning_lock:
+    with PLANNING_LOCK:
         wisdom.auto_load()
         cands = [_assess(algorithm, lowering.spec, settings) for algorithm in registry.algorithms()]
         forced = settings.algorithm

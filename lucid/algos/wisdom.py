@@ -103,7 +103,8 @@ def _validate(payload) -> tuple[dict, dict, dict | None]:
         raise ValueError(f"not a {FORMAT} file")
     if payload.get("version") != VERSION:
         raise ValueError(f"version {payload.get('version')!r} is not {VERSION}")
-    print_, decisions, calibration = payload.get("fingerprint"), payload.get("decisions", {}), payload.get("calibration")
+    print_, decisions = payload.get("fingerprint"), payload.get("decisions", {})
+    calibration = payload.get("calibration")
     if not isinstance(print_, dict) or not isinstance(decisions, dict):
         raise ValueError("fingerprint and decisions must be objects")
     for key, entry in decisions.items():
