@@ -74,6 +74,19 @@ def reset_planner() -> None:
 
 
 @contextlib.contextmanager
+def only_registered(*keep: str):
+    """Hide every registered algorithm not named in ``keep`` for the block (planner reset around)."""
+    hidden = [registry.unregister(name) for name in registry.names() if name not in keep]
+    reset_planner()
+    try:
+        yield
+    finally:
+        for algorithm in hidden:
+            registry.register(algorithm)
+        reset_planner()
+
+
+@contextlib.contextmanager
 def fakes(*algorithms: Fake, only: bool = False):
     """Register ``algorithms`` (and hide the real ones if ``only``) for the block.
 
