@@ -46,28 +46,27 @@ GENERIC: dict[str, float] = {OVERHEAD: 50e-6, "flops": 1 / 30e9, "bytes": 1 / 5e
 #: Fitted on this machine by :func:`lucid.algos.calibration.calibrate`; see PROVENANCE.
 #: (fft reports ``column_bytes = 0``, so that coefficient is unidentified and shipped as 0.)
 CALIBRATED: dict[str, dict[str, float]] = {
-    "direct": {OVERHEAD: 1.06e-05, "flops": 3.73e-11, "bytes": 7.46e-11, "column_bytes": 1.83e-10,
-               "taps": 2.41e-11, "gemms": 3.31e-13},
-    "im2col": {OVERHEAD: 2.92e-05, "flops": 4.38e-11, "bytes": 2.59e-11, "column_bytes": 1.51e-10,
-               "taps": 2.06e-11, "gemms": 1.98e-13},
-    "fft": {OVERHEAD: 6.12e-10, "flops": 2.48e-10, "bytes": 3.74e-10, "column_bytes": 0.0,
-            "taps": 2.52e-11, "gemms": 3.15e-07},
-    "winograd": {OVERHEAD: 1.67e-04, "flops": 6.2e-11, "bytes": 3.69e-10, "column_bytes": 4.87e-13,
-                 "taps": 1.61e-10, "gemms": 8.79e-13},
+    "direct": {OVERHEAD: 6.11e-11, "flops": 5.47e-12, "bytes": 5.99e-11, "column_bytes": 1.0e-10,
+               "taps": 6.21e-06, "gemms": 3.71e-08},
+    "im2col": {OVERHEAD: 3.19e-05, "flops": 6.18e-12, "bytes": 5.6e-11, "column_bytes": 6.09e-11,
+               "taps": 5.39e-07, "gemms": 1.35e-13},
+    "fft": {OVERHEAD: 1.19e-04, "flops": 3.93e-11, "bytes": 4.17e-11, "column_bytes": 0.0,
+            "taps": 2.79e-09, "gemms": 5.77e-07},
+    "winograd": {OVERHEAD: 2.07e-04, "flops": 1.28e-11, "bytes": 1.73e-10, "column_bytes": 3.74e-11,
+                 "taps": 1.39e-10, "gemms": 4.19e-13},
 }
 
 #: Where CALIBRATED came from.
 PROVENANCE = {
     "machine": "AMD EPYC (KVM guest), 2 cores, AVX-512; numpy 2.4.6 + scipy-openblas 0.3.31, pyFFTW 0.15.1",
-    "date": "2026-11-26T15:20Z",
+    "date": "2026-11-26T15:45Z..15:51Z",
     "fit": "fit_problems (soft-L1 log ratio, per-problem load offsets) on calibration.grid(): two runs of "
-           "time_grid(300 s), per problem and algorithm the minimum of both runs",
-    "samples": 772,
-    "conditions": "machine shared with 3-4 other benchmark/test processes (load average 6-10 on 2 cores): "
-                  "run-to-run time ratios spanned 0.07-6.6 (5th-95th percentile), the winner agreed in 70% "
-                  "of problems; recalibrate on a quiet machine with lucid.algos.calibrate()",
-    "fit_quality": "predicted/measured median 0.83-1.19 per algorithm; choice regret on the (noisy) grid "
-                   "geomean 1.69",
+           "time_grid (the whole 285-problem grid each), per problem and algorithm the minimum of both",
+    "samples": 840,
+    "conditions": "shared machine, load average 0.6-2.9 during the runs (other engineers' jobs); earlier "
+                  "runs at load 6-10 were discarded (run-to-run time ratios 0.07-6.6)",
+    "fit_quality": "predicted/measured median 1.03-1.19 per algorithm, worst 35-47x (small problems); "
+                   "choice regret on the grid itself geomean 1.25, 77 of 274 problems over 1.15x",
 }
 
 #: Iteration cap of the joint fit (it converges in tens; the cap bounds a pathological case).
