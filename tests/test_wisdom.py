@@ -51,7 +51,7 @@ def test_save_merges_with_disk_and_leaves_no_temp_files(tmp_path):
     wisdom.store("b", "direct", {"direct": 2.0})
     algos.save_wisdom(path)
     assert set(json.loads(path.read_text())["decisions"]) == {"a", "b"}
-    assert os.listdir(tmp_path) == ["w.json"]
+    assert sorted(os.listdir(tmp_path)) == ["w.json", "w.json.lock"]     # no temporary files left
 
 
 def test_other_fingerprint_ignored_with_one_warning(tmp_path):

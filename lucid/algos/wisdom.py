@@ -17,15 +17,16 @@ replaces the file atomically (temporary file in the same directory, then
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import tempfile
 import threading
 import warnings
-from typing import Callable
+from typing import Callable, Iterator
 
-from . import cost_model
+from . import cost_model, registry
 from .fingerprint import fingerprint
 
 FORMAT, VERSION = "lucid-wisdom", 1
@@ -93,8 +94,13 @@ def atomic_write_json(path: str | os.PathLike, payload) -> None:
         raise
 
 
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+#: Largest believable time in a file, in seconds; larger values mark a corrupt or hostile entry.
+MAX_SECONDS = 1e4
+
+
+def _number(value, limit: float = math.inf) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and 0 <= value <= limit)
 
 
 def _validate(payload) -> tuple[dict, dict, dict | None]:
@@ -107,11 +113,16 @@ def _validate(payload) -> tuple[dict, dict, dict | None]:
     calibration = payload.get("calibration")
     if not isinstance(print_, dict) or not isinstance(decisions, dict):
         raise ValueError("fingerprint and decisions must be objects")
+    known = set(registry.names())
     for key, entry in decisions.items():
         if not (isinstance(entry, dict) and isinstance(entry.get("algorithm"), str)
                 and isinstance(entry.get("measured"), dict)
-                and all(isinstance(n, str) and (t is None or _number(t)) for n, t in entry["measured"].items())):
+                and all(isinstance(n, str) and (t is None or _number(t, MAX_SECONDS))
+                        for n, t in entry["measured"].items())):
             raise ValueError(f"decision {key!r} is malformed")
+        unknown = ({entry["algorithm"]} | set(entry["measured"])) - known
+        if unknown:
+            raise ValueError(f"decision {key!r} names unknown algorithm(s) {sorted(unknown)}")
     if calibration is not None:
         constants = calibration.get("constants") if isinstance(calibration, dict) else None
         if not isinstance(constants, dict) or not all(
@@ -126,7 +137,7 @@ def _read(path: str) -> tuple[dict, dict, dict | None] | None:
     try:
         with open(path, encoding="utf-8") as handle:
             return _validate(json.load(handle))
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError, TypeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError, TypeError, RecursionError) as exc:
         warnings.warn(f"ignoring wisdom file {path!r}: {exc}", RuntimeWarning, stacklevel=3)
         return None
 
@@ -172,15 +183,33 @@ def load_wisdom(path: str | os.PathLike) -> int:
     return len(decisions)
 
 
+@contextlib.contextmanager
+def _file_lock(path: str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path + ".lock"`` so concurrent savers merge, not overwrite."""
+    try:
+        import fcntl
+    except ImportError:        # not POSIX: the atomic replace still keeps the file whole
+        yield
+        return
+    with open(path + ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def save_wisdom(path: str | os.PathLike) -> None:
     """Write this process's wisdom to ``path``, merged with the file already there.
 
     Entries of this process win over those on disk with the same key; a file
     on disk from another fingerprint or unreadable is replaced.  The write is
-    atomic (temporary file + ``os.replace``).
+    atomic (temporary file + ``os.replace``) and the read-merge-write holds an
+    exclusive lock on ``path + ".lock"``, so processes saving at once keep
+    each other's entries.
     """
     path = os.fspath(path)
-    with _lock:
+    with _lock, _file_lock(path):
         decisions, calibration = {}, None
         if os.path.isfile(path):
             contents = _read(path)
