@@ -65,6 +65,11 @@ class Algorithm(abc.ABC):
     name: ClassVar[str]
     #: True when results are bitwise reproducible run to run (fixed reduction order).
     deterministic: ClassVar[bool] = True
+    #: True when a NaN/Inf in one operand reaches exactly the outputs whose defining
+    #: dot products contain it (each output computed on its own).  Transform methods
+    #: (FFT, Winograd) mix whole rows or tiles and set it False; the planner then
+    #: re-runs calls with non-finite operands on an algorithm that keeps it True.
+    local_nonfinite: ClassVar[bool] = True
 
     @abc.abstractmethod
     def supports(self, spec: ConvSpec) -> str | None:

@@ -14,6 +14,7 @@ setting                   environment variable       default
 ``tolerance``             ``LUCID_TOLERANCE``        ``inf`` (no accuracy filter)
 ``deterministic``         ``LUCID_DETERMINISTIC``    ``False``
 ``time_limit``            ``LUCID_TIME_LIMIT``       ``1.0`` s of measuring per shape
+``check_finite``          ``LUCID_CHECK_FINITE``     ``True`` (NaN/Inf stay where the definition puts them)
 ========================  =========================  ==============================
 
 ``LUCID_VERBOSE=1`` logs each new planner decision and ``LUCID_WISDOM=path``
@@ -56,6 +57,10 @@ class Settings(NamedTuple):
     tolerance: float
     deterministic: bool
     time_limit: float
+    check_finite: bool
+    #: Internal, never user-set: this call's operands hold NaN/Inf, so only algorithms
+    #: with ``local_nonfinite`` qualify (see :func:`lucid.algos.planner.execute`).
+    nonfinite_operands: bool = False
 
 
 def _fail(setting: str, expected: str, value) -> ValueError:
@@ -97,15 +102,17 @@ def _positive_float(setting: str) -> Callable:
     return parse
 
 
-def _flag(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise _fail("deterministic", "a bool (or 0/1 in the environment)", value)
+def _flag(setting: str) -> Callable:
+    def parse(value) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise _fail(setting, "a bool (or 0/1 in the environment)", value)
+    return parse
 
 
 #: setting -> (environment variable, built-in default, parser/validator)
@@ -114,8 +121,9 @@ _SETTINGS: dict[str, tuple[str, object, Callable]] = {
     "mode": ("LUCID_PLANNER", "heuristic", _mode),
     "workspace_limit": ("LUCID_WORKSPACE_LIMIT", DEFAULT_WORKSPACE_LIMIT, _workspace),
     "tolerance": ("LUCID_TOLERANCE", math.inf, _positive_float("tolerance")),
-    "deterministic": ("LUCID_DETERMINISTIC", False, _flag),
+    "deterministic": ("LUCID_DETERMINISTIC", False, _flag("deterministic")),
     "time_limit": ("LUCID_TIME_LIMIT", 1.0, _positive_float("time_limit")),
+    "check_finite": ("LUCID_CHECK_FINITE", True, _flag("check_finite")),
 }
 
 
@@ -162,7 +170,7 @@ def settings(algorithm: str | None = None) -> Settings:
     Cost: a context-variable read and a few dictionary look-ups (~3 µs).
     """
     scope = _scope.get()
-    values = [scope[name] if name in scope else _from_env(name) for name in Settings._fields]
+    values = [scope[name] if name in scope else _from_env(name) for name in _SETTINGS]
     if algorithm is not None:
         values[0] = _algorithm(algorithm)
     return Settings(*values)
@@ -171,7 +179,7 @@ def settings(algorithm: str | None = None) -> Settings:
 @contextlib.contextmanager
 def use(algorithm: str | None = None, *, mode: str | None = None, workspace_limit: int | None = None,
         tolerance: float | None = None, deterministic: bool | None = None,
-        time_limit: float | None = None) -> Iterator[None]:
+        time_limit: float | None = None, check_finite: bool | None = None) -> Iterator[None]:
     """Set how convolutions are planned inside a ``with`` block.
 
     Parameters
@@ -190,6 +198,11 @@ def use(algorithm: str | None = None, *, mode: str | None = None, workspace_limi
         Only run algorithms whose results are bitwise reproducible.
     time_limit : float, optional
         Seconds measure mode may spend timing the candidates of one shape.
+    check_finite : bool, optional
+        When True (default), a call whose result from an algorithm that spreads
+        NaN/Inf (``local_nonfinite = False``: fft, winograd) is non-finite and
+        whose operands hold NaN/Inf is re-run on one that keeps them where the
+        definition puts them.  False skips the check (saves one pass over the output).
 
     Scopes nest and are per thread / per asyncio task (``contextvars``).
     ``None`` leaves a setting as the enclosing scope has it.
@@ -202,7 +215,7 @@ def use(algorithm: str | None = None, *, mode: str | None = None, workspace_limi
     'direct'
     """
     given = dict(algorithm=algorithm, mode=mode, workspace_limit=workspace_limit, tolerance=tolerance,
-                 deterministic=deterministic, time_limit=time_limit)
+                 deterministic=deterministic, time_limit=time_limit, check_finite=check_finite)
     updates = {name: _SETTINGS[name][2](value) for name, value in given.items() if value is not None}
     token = _scope.set({**_scope.get(), **updates})
     try:

@@ -294,6 +294,7 @@ class FFT(Algorithm):
 
     name = "fft"
     deterministic = False
+    local_nonfinite = False   # one NaN/Inf spreads over its whole overlap-save block
 
     def supports(self, spec: ConvSpec) -> str | None:
         return None

@@ -335,6 +335,10 @@ class WinogradPlan(Plan):
 class Winograd(Algorithm):
     """Winograd F(2,3) for ``kernel_size == 3`` at any stride, dilation, groups and padding.
 
+    Not ``local_nonfinite``: an Inf input enters the tile's transform as
+    ``Inf - Inf`` terms, so both outputs of its tile may turn NaN where the
+    definition gives +-Inf.
+
     Examples
     --------
     >>> import numpy as np
@@ -346,6 +350,7 @@ class Winograd(Algorithm):
     """
 
     name = "winograd"
+    local_nonfinite = False
 
     def supports(self, spec: ConvSpec) -> str | None:
         """``None`` exactly when ``spec.kernel_size == 3``, else the reason."""
