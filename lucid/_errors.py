@@ -14,6 +14,7 @@ from a fixed set).
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any, Iterable
 
 import numpy as np
@@ -68,6 +69,21 @@ def check_int(where: str, argument: str, value: Any, minimum: int | None = None)
     if minimum is not None and value < minimum:
         raise bad_value(where, argument, kind, value)
     return int(value)
+
+
+def check_path(where: str, argument: str, value: Any) -> str:
+    """``value`` as a filesystem path string; TypeError for anything but str / os.PathLike.
+
+    >>> check_path("load_wisdom", "path", None)
+    Traceback (most recent call last):
+    TypeError: load_wisdom(): path must be a str or os.PathLike, got None (NoneType)
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        raise bad_type(where, argument, "a str or os.PathLike", value)
+    path = os.fspath(value)
+    if not isinstance(path, str):
+        raise bad_type(where, argument, "a str or os.PathLike of str", value)
+    return path
 
 
 def check_choice(where: str, argument: str, value: Any, choices: Iterable[str]) -> str:

@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from .._errors import bad_type, bad_value
 from . import cost_model, registry, wisdom
 from .config import DEFAULT_WORKSPACE_LIMIT
 from .fingerprint import fingerprint
@@ -133,8 +134,10 @@ def calibrate(path: str | os.PathLike | None = None, budget_s: float = 120.0) ->
     quiet machine still gives the best constants.  The constants take effect at once (cached plans are dropped) and are
     saved with the rest of the wisdom.
     """
+    if isinstance(budget_s, bool) or not isinstance(budget_s, (int, float)):
+        raise bad_type("calibrate", "budget_s", "a positive number of seconds", budget_s)
     if not budget_s > 0:
-        raise ValueError(f"calibrate: budget_s must be a positive number of seconds, got {budget_s!r}")
+        raise bad_value("calibrate", "budget_s", "a positive number of seconds", budget_s)
     result = fit_timings(time_grid(budget_s))
     wisdom.set_calibration(result["constants"], result["provenance"])
     if path is not None:

@@ -39,6 +39,7 @@ from concurrent.futures import Future
 
 import numpy as np
 
+from .._errors import bad_type
 from . import config, cost_model, records, registry, wisdom
 from ._parallel import THREADS
 from .base import Plan
@@ -116,6 +117,8 @@ def choose(spec: ConvSpec, op: str = "forward", algorithm: str | None = None) ->
     Plans the problem if it is not cached (measuring it on random operands in
     measure mode), exactly as the first :func:`execute` call would.
     """
+    if not isinstance(spec, ConvSpec):
+        raise bad_type("choose", "spec", "a lucid.algos.ConvSpec", spec)
     return _entry((op, spec, config.settings(algorithm), THREADS), None).algorithm
 
 

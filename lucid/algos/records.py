@@ -26,6 +26,8 @@ import os
 import threading
 import time
 
+from .._errors import check_path
+
 #: Records kept in memory; the oldest are dropped first.
 MAX_RECORDS = 10_000
 
@@ -90,7 +92,7 @@ def clear_records() -> None:
 def export_records(path: str | os.PathLike) -> None:
     """Write :func:`records` to ``path`` as a JSON list (atomically replaced)."""
     from .wisdom import atomic_write_json
-    atomic_write_json(path, records())
+    atomic_write_json(check_path("export_records", "path", path), records())
 
 
 def _seconds(value: float | None) -> str:

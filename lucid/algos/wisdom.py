@@ -26,6 +26,7 @@ import threading
 import warnings
 from typing import Callable, Iterator
 
+from .._errors import check_path
 from . import cost_model, registry
 from .fingerprint import fingerprint
 
@@ -170,8 +171,9 @@ def load_wisdom(path: str | os.PathLike) -> int:
     Never raises for a bad file: malformed JSON, a wrong structure, an
     unreadable path or a directory warn (``RuntimeWarning``) and apply nothing;
     a file from another fingerprint warns once and applies nothing.
+    A ``path`` that is not a str / os.PathLike raises TypeError.
     """
-    path = os.fspath(path)
+    path = check_path("load_wisdom", "path", path)
     contents = _read(path)
     if contents is None or not _same_machine(path, contents[0]):
         return 0
@@ -208,7 +210,7 @@ def save_wisdom(path: str | os.PathLike) -> None:
     exclusive lock on ``path + ".lock"``, so processes saving at once keep
     each other's entries.
     """
-    path = os.fspath(path)
+    path = check_path("save_wisdom", "path", path)
     with _lock, _file_lock(path):
         decisions, calibration = {}, None
         if os.path.isfile(path):
