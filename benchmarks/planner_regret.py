@@ -81,7 +81,7 @@ def _operands(op: str, spec: ConvSpec, rng: np.random.Generator):
 def _supported(op: str, spec: ConvSpec) -> list[str]:
     derived = derived_spec(op, spec)
     return [a.name for a in registry.algorithms()
-            if a.supports(derived) is None and a.workspace_bytes(derived) <= config.DEFAULT_WORKSPACE_LIMIT]
+            if a.supports(derived) is None and a.workspace_bytes(derived, config.DEFAULT_WORKSPACE_LIMIT) <= config.DEFAULT_WORKSPACE_LIMIT]
 
 
 def time_methods(op: str, spec: ConvSpec, methods: dict, idle_s: float, budget_s: float) -> dict[str, float]:

@@ -49,7 +49,7 @@ class Fake(Algorithm):
     def flops(self, spec):
         return spec.direct_flops
 
-    def workspace_bytes(self, spec):
+    def workspace_bytes(self, spec, workspace_limit):
         return self.workspace
 
     def error_bound(self, spec):

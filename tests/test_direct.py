@@ -42,7 +42,7 @@ def test_blocked_tap_loop(monkeypatch, spec, block_bytes):
         assert len(plan._blocks) > spec.n                     # several blocks per item
     x, w, want = case(spec)
     assert relative_error(plan.run(x, w), want) < 1e-12
-    assert sum(b.nbytes for b in plan._buffers.values()) == DIRECT.workspace_bytes(spec) > 0
+    assert sum(b.nbytes for b in plan._buffers.values()) == DIRECT.workspace_bytes(spec, 1 << 30) > 0
 
 
 def test_pointwise_is_one_gemm_per_thread_without_tap_buffer(monkeypatch):
@@ -52,7 +52,7 @@ def test_pointwise_is_one_gemm_per_thread_without_tap_buffer(monkeypatch):
     assert DIRECT.prepare(small, 1 << 30)._blocks == [(0, 4, 0, 50)]
     spec = ConvSpec(4, 8, 64, 2000, 1, 1, (0, 0), 1, 2, "float64")          # 4 MiB of output
     plan = DIRECT.prepare(spec, 1 << 30)
-    assert plan._blocks == [(0, 2, 0, 2000), (2, 4, 0, 2000)] and DIRECT.workspace_bytes(spec) == 0
+    assert plan._blocks == [(0, 2, 0, 2000), (2, 4, 0, 2000)] and DIRECT.workspace_bytes(spec, 1 << 30) == 0
     x, w, want = case(spec)
     assert relative_error(plan.run(x, w), want) < 1e-12
 

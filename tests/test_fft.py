@@ -50,12 +50,13 @@ def check(spec: ConvSpec, limit: int = LIMIT, seed: int = 0) -> float:
 
 
 def plan_buffer_bytes(plan) -> int:
-    """Bytes of every float or complex buffer the plan (and its transforms)
-    holds; views of one buffer (the in-place kernel transform) count once."""
+    """Bytes of every array the plan (and its transforms) holds, with the
+    weight copy keying its kernel cache (after a run); views of one buffer
+    (the in-place kernel transform) count once."""
     buffers = {}
-    for item in list(vars(plan).values()) + list(vars(plan._io).values()):
+    for item in list(vars(plan).values()) + list(vars(plan._io).values()) + [plan._weights._key]:
         for array in item if isinstance(item, list) else [item]:
-            if isinstance(array, np.ndarray) and array.dtype.kind in "fc":
+            if isinstance(array, np.ndarray) and array.dtype.kind in "fci":
                 start = array.__array_interface__["data"][0]
                 buffers[start] = max(buffers.get(start, 0), array.nbytes)
     return sum(buffers.values())
@@ -126,7 +127,8 @@ def test_workspace_bytes_accounts_for_every_buffer():
     for spec in (workload("dense_long_k257").spec(), workload("dw_conformer_k31").spec(),
                  ConvSpec(2, 6, 4, 400, 5, 3, (2, 1), 2, 2, "float64")):
         plan = FFT.prepare(spec, LIMIT)
-        assert plan_buffer_bytes(plan) == plan.geometry.workspace_bytes() == FFT.workspace_bytes(spec)
+        plan.run(*(a.astype(spec.np_dtype) for a in operands(spec)))
+        assert plan_buffer_bytes(plan) == plan.geometry.workspace_bytes() == FFT.workspace_bytes(spec, LIMIT)
 
 
 def test_workspace_limit_below_minimum_raises():

@@ -70,7 +70,7 @@ def test_algorithm_allocates_at_most_its_reported_workspace(name, op, spec):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(derived.input_shape).astype(derived.np_dtype)
     w = rng.standard_normal(derived.weight_shape).astype(derived.np_dtype)
-    reported = int(algorithm.workspace_bytes(derived))
+    reported = int(algorithm.workspace_bytes(derived, DEFAULT_WORKSPACE_LIMIT))
     used, _ = allocated(lambda: algorithm.prepare(derived, DEFAULT_WORKSPACE_LIMIT), x, w)
     assert used <= allowed(reported), (f"{name} {op} {derived.describe()}: allocated {used} B, "
                                        f"reports {reported} B (allowed {allowed(reported)})")
@@ -87,12 +87,13 @@ def fresh():
     reset_planner()
 
 
-@pytest.mark.parametrize("name", ["im2col", "fft", "winograd", "direct"])
+@pytest.mark.parametrize("name", ["im2col", "fft", "winograd"])
 def test_prepare_under_a_tiny_limit_chunks_within_it(name):
     algorithm = registry.get(name)
     if algorithm.supports(SPEC) is not None:
         pytest.skip(f"{name} does not support {SPEC.describe()}")
-    assert algorithm.workspace_bytes(SPEC) > TINY, "the limit must force chunking"
+    assert algorithm.workspace_bytes(SPEC, DEFAULT_WORKSPACE_LIMIT) > TINY, "the limit must force chunking"
+    assert algorithm.workspace_bytes(SPEC, TINY) <= TINY
     rng = np.random.default_rng(1)
     x = rng.standard_normal(SPEC.input_shape).astype(np.float32)
     w = rng.standard_normal(SPEC.weight_shape).astype(np.float32)
@@ -100,6 +101,21 @@ def test_prepare_under_a_tiny_limit_chunks_within_it(name):
     assert used <= allowed(TINY), f"{name}: allocated {used} B under workspace_limit={TINY}"
     want = conv1d_ref_taps(x.astype(np.float64), w.astype(np.float64), padding=4)
     assert np.linalg.norm(y - want) / np.linalg.norm(want) < 2e-5
+
+
+def test_direct_reports_its_floor_and_refuses_a_limit_below_it():
+    """direct does not chunk (its padded input copy alone exceeds TINY): it
+    reports that floor, so the planner skips it, and ``prepare`` refuses."""
+    direct = registry.get("direct")
+    floor = direct.workspace_bytes(SPEC, TINY)
+    assert floor > TINY and floor == direct.workspace_bytes(SPEC, DEFAULT_WORKSPACE_LIMIT)
+    with pytest.raises(ValueError, match="workspace_limit"):
+        direct.prepare(SPEC, TINY)
+    x = np.ones(SPEC.input_shape, np.float32)
+    w = np.ones(SPEC.weight_shape, np.float32)
+    used, y = allocated(lambda: direct.prepare(SPEC, floor), x, w)
+    assert used <= allowed(floor) and y.shape == SPEC.output_shape
+    assert np.all(y[:, :, 4:-4] == 9 * SPEC.c_in)
 
 
 @pytest.mark.parametrize("name", ["im2col", "fft"])

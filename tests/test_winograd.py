@@ -86,12 +86,18 @@ def test_groups_and_depthwise(groups, c_in, c_out, stride, dilation):
     assert relative_error(winograd(spec, x, w), reference(spec, x, w)) <= 1e-13
 
 
-@pytest.mark.parametrize("limit", [0, 20_000, 200_000])
+@pytest.mark.parametrize("extra", [0, 20_000, 200_000])
 @pytest.mark.parametrize("dilation", [1, 5, 40])
-def test_blocking_under_tiny_workspace_limit(limit, dilation):
-    """Small limits force one-tile boxes, splits inside a tile row, and many boxes per slot."""
+def test_blocking_under_tiny_workspace_limit(extra, dilation):
+    """Limits just above the floor force one-tile boxes, splits inside a tile
+    row, and many boxes per slot; below the floor ``prepare`` refuses."""
     spec = ConvSpec(3, 16, 8, 301, 3, 1, (dilation, dilation), dilation, 1, "float64")
     x, w = operands(spec)
+    floor = WINOGRAD.workspace_bytes(spec, 0)
+    with pytest.raises(ValueError, match="workspace_limit"):
+        WINOGRAD.prepare(spec, floor - 1)
+    limit = floor + extra
+    assert WINOGRAD.workspace_bytes(spec, limit) <= limit
     plan = WINOGRAD.prepare(spec, limit)
     assert plan.layout.tile < 1000
     assert relative_error(plan.run(x, w), reference(spec, x, w)) <= 1e-13
@@ -99,7 +105,7 @@ def test_blocking_under_tiny_workspace_limit(limit, dilation):
 
 def test_workspace_respects_limit_and_counts_buffers():
     spec = SUITE[0].spec()
-    unlimited = WINOGRAD.workspace_bytes(spec)
+    unlimited = WINOGRAD.workspace_bytes(spec, 1 << 30)
     plan = WINOGRAD.prepare(spec, 1 << 30)
     owned = plan._xs.nbytes + sum(b.nbytes for b in plan._buffers)
     assert owned <= unlimited

@@ -188,19 +188,22 @@ class Geometry:
 
 def _workspace(spec: ConvSpec, nfft: int, chunk: int) -> int:
     """Bytes of: input windows and their spectra, output spectra and signals,
-    the kernel buffers and cached spectrum, and the per-thread mixing scratch."""
+    the kernel buffers and cached spectrum, the weight copy that keys the
+    cache (as large as the input in backward-filter problems) and the
+    per-tap phase/index tables, and the per-thread mixing scratch."""
     real, cplx = spec.itemsize, 2 * spec.itemsize
     bins = nfft // 2 + 1
     cig = spec.cig * spec.stride
     cin = spec.c_in * spec.stride
     columns = chunk * (cin * (nfft * real + bins * cplx) + spec.c_out * (nfft * real + bins * cplx))
     kernel = 2 * spec.c_out * cig * bins * cplx    # in-place transform buffer, cached spectrum
+    key = spec.c_out * spec.cig * spec.kernel_size * real + 2 * spec.kernel_size * 8   # + tap phase/index
     scratch = 0
     if cig > 1:
         geometry = Geometry(spec, nfft, chunk)
         fb, cb = geometry.mix_tile()
         scratch = THREADS * fb * cb * spec.groups * (2 * cig + spec.cog) * cplx
-    return columns + kernel + scratch
+    return columns + kernel + key + scratch
 
 
 def cost_units(geometry: Geometry) -> float:
@@ -268,10 +271,23 @@ def choose(spec: ConvSpec, workspace_limit: int) -> Geometry:
         if nfft >= spec.l_out + taps - 1:
             break
     if best is None:
-        need = _workspace(spec, _LENGTHS[start], 1)
-        raise ValueError(f"workspace_limit must be at least {need} bytes for fft on {spec.describe()}, "
+        raise ValueError(f"workspace_limit must be at least {floor(spec)} bytes for fft on {spec.describe()}, "
                          f"got {workspace_limit}")
     return best
+
+
+def floor(spec: ConvSpec) -> int:
+    """Bytes of the smallest plan: the shortest window, one column per chunk."""
+    return _workspace(spec, _LENGTHS[_bisect(max(-(-spec.span // spec.stride), 2))], 1)
+
+
+def workspace_within(spec: ConvSpec, workspace_limit: int) -> int:
+    """Bytes of the plan :func:`choose` picks within ``workspace_limit``, or
+    :func:`floor` (greater than the limit) when none fits."""
+    try:
+        return choose(spec, workspace_limit).workspace_bytes()
+    except ValueError:
+        return floor(spec)
 
 
 def _bisect(n: int) -> int:

@@ -8,8 +8,10 @@ algorithms only through them (see :mod:`lucid.algos`):
     sentence saying why not ("winograd: F(2,3) needs kernel_size=3, got 5").
 ``flops(spec)``
     Floating-point operations it really executes (not the definition's count).
-``workspace_bytes(spec)``
-    Extra memory its plan allocates beyond input, weight and output.
+``workspace_bytes(spec, workspace_limit)``
+    Bytes the plan ``prepare(spec, workspace_limit)`` would allocate beyond
+    input, weight and output.  A value above ``workspace_limit`` is the
+    algorithm's floor: it cannot fit, and ``prepare`` raises ValueError.
 ``error_bound(spec)``
     A normwise relative error bound ``||y - y_exact|| / ||y_exact||`` it keeps.
 ``prepare(spec, workspace_limit)``
@@ -26,6 +28,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from .config import DEFAULT_WORKSPACE_LIMIT
 from .spec import ConvSpec
 
 
@@ -80,8 +83,14 @@ class Algorithm(abc.ABC):
         """Floating-point operations executed for ``spec``."""
 
     @abc.abstractmethod
-    def workspace_bytes(self, spec: ConvSpec) -> int:
-        """Bytes of workspace the plan for ``spec`` allocates."""
+    def workspace_bytes(self, spec: ConvSpec, workspace_limit: int) -> int:
+        """Bytes of workspace the plan ``prepare(spec, workspace_limit)`` allocates.
+
+        Algorithms that chunk report the chunked layout's bytes (at most
+        ``workspace_limit``); a value greater than ``workspace_limit`` is the
+        smallest layout they have (their floor), and then :meth:`prepare`
+        raises ValueError naming ``workspace_limit``.
+        """
 
     @abc.abstractmethod
     def error_bound(self, spec: ConvSpec) -> float:
@@ -89,13 +98,17 @@ class Algorithm(abc.ABC):
 
     @abc.abstractmethod
     def prepare(self, spec: ConvSpec, workspace_limit: int) -> Plan:
-        """Build the per-shape :class:`Plan` within ``workspace_limit`` bytes."""
+        """Build the per-shape :class:`Plan` within ``workspace_limit`` bytes.
+
+        Raises ValueError naming ``workspace_limit`` when
+        ``workspace_bytes(spec, workspace_limit) > workspace_limit``.
+        """
 
     def cost_features(self, spec: ConvSpec) -> dict[str, float]:
         """Quantities the planner's cost model weighs to predict this algorithm's time.
 
         The default serves any algorithm: ``flops`` (float32-equivalent, i.e.
-        scaled by ``itemsize / 4``), ``bytes`` (operands + workspace),
+        scaled by ``itemsize / 4``), ``bytes`` (operands + default-limit workspace),
         ``column_bytes`` (``N*C_in*K*Lout`` elements: the traffic of a method
         that reads the input once per tap), ``taps`` (``min(K, Lout)``, the
         Python loop count of a tap-wise method) and ``gemms`` (``taps * N *
@@ -108,7 +121,7 @@ class Algorithm(abc.ABC):
             + spec.n * spec.c_out * spec.l_out
         return {
             "flops": self.flops(spec) * spec.itemsize / 4.0,
-            "bytes": float(operands * spec.itemsize + self.workspace_bytes(spec)),
+            "bytes": float(operands * spec.itemsize + self.workspace_bytes(spec, DEFAULT_WORKSPACE_LIMIT)),
             "column_bytes": float(spec.n * spec.c_in * spec.kernel_size * spec.l_out * spec.itemsize),
             "taps": taps,
             "gemms": taps * spec.n * spec.groups,

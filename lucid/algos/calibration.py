@@ -71,7 +71,7 @@ def _time_all(spec: ConvSpec, budget_s: float) -> dict[str, float]:
     with PLANNING_LOCK:
         for algorithm in registry.algorithms():
             try:
-                if algorithm.supports(spec) is None and algorithm.workspace_bytes(spec) <= DEFAULT_WORKSPACE_LIMIT:
+                if algorithm.supports(spec) is None and algorithm.workspace_bytes(spec, DEFAULT_WORKSPACE_LIMIT) <= DEFAULT_WORKSPACE_LIMIT:
                     plans[algorithm.name] = algorithm.prepare(spec, DEFAULT_WORKSPACE_LIMIT)
             except ValueError:      # cannot run it within the limit: no sample
                 continue

@@ -182,13 +182,21 @@ class Direct(Algorithm):
     def flops(self, spec: ConvSpec) -> float:
         return spec.direct_flops
 
-    def workspace_bytes(self, spec: ConvSpec) -> int:
+    def workspace_bytes(self, spec: ConvSpec, workspace_limit: int) -> int:
+        """Bytes of every buffer of the plan (:func:`_buffer_shapes`).  Direct
+        does not chunk: this is also its floor, whatever ``workspace_limit``."""
         return sum(math.prod(shape) for shape in _buffer_shapes(spec).values()) * spec.itemsize
 
     def error_bound(self, spec: ConvSpec) -> float:
         return dot_error_bound(spec)
 
     def prepare(self, spec: ConvSpec, workspace_limit: int) -> DirectPlan:
+        """The per-shape :class:`DirectPlan`; ValueError when its buffers
+        exceed ``workspace_limit``."""
+        need = self.workspace_bytes(spec, workspace_limit)
+        if need > workspace_limit:
+            raise ValueError(f"direct: workspace_limit must be at least {need} bytes "
+                             f"for {spec.describe()}, got {workspace_limit}")
         return DirectPlan(self, spec)
 
 

@@ -40,7 +40,8 @@ Cost: ``2.5 * nfft * log2(nfft)`` FLOPs per real transform of every
 ``(column, channel)`` plus ``8 * Cout * Cig*s`` (GEMM) or ``6 * Cout``
 (elementwise) per frequency and column for the mixing; workspace: the window,
 spectrum and output buffers of one chunk, the in-place kernel transform
-buffer, the cached spectrum (``1/nfft`` folded in) and the mixing scratch.  When the weight changes every
+buffer, the cached spectrum (``1/nfft`` folded in), the weight copy keying
+it and the mixing scratch.  When the weight changes every
 call (the backward-filter problem, whose "kernel" is ``dy``) add one kernel
 transform per call: ``2.5 * Cout*Cig*s * nfft * log2(nfft)``.
 
@@ -228,8 +229,9 @@ class FftPlan(Plan):
         sp, geo = self.spec, self.geometry
         kernel = np.reshape(self._kernel, (sp.c_out, sp.cig, sp.stride, geo.nfft), copy=False)
         kernel.fill(0)
-        kernel[:, :, self._tap_phase, self._tap_index] = w * (1.0 / geo.nfft)
+        kernel[:, :, self._tap_phase, self._tap_index] = w      # no weight-sized temporary
         self._kernel_fft.execute()
+        self._kernel_spectrum *= 1.0 / geo.nfft
         spectra = self._kernel_spectrum.reshape(sp.groups, sp.cog, geo.cig, geo.bins)
         if geo.elementwise:
             np.conjugate(spectra[:, :, 0, :], out=self._spectrum)
@@ -306,9 +308,11 @@ class FFT(Algorithm):
         frequency and column.  The cached kernel transform is excluded."""
         return _fft_blocks.choose(spec, DEFAULT_WORKSPACE_LIMIT).flops()
 
-    def workspace_bytes(self, spec: ConvSpec) -> int:
-        """All buffers of the plan at the default workspace limit's geometry."""
-        return _fft_blocks.choose(spec, DEFAULT_WORKSPACE_LIMIT).workspace_bytes()
+    def workspace_bytes(self, spec: ConvSpec, workspace_limit: int) -> int:
+        """All buffers of the plan ``prepare(spec, workspace_limit)`` builds
+        (:func:`lucid.algos._fft_blocks.choose`); when no geometry fits, the
+        smallest one's bytes (its floor, above the limit)."""
+        return _fft_blocks.workspace_within(spec, int(workspace_limit))
 
     def error_bound(self, spec: ConvSpec) -> float:
         """``ERROR_SCALE * u * log2(nfft)``, normwise relative.

@@ -262,9 +262,13 @@ class Im2col(Algorithm):
         extra = chunking(spec, DEFAULT_WORKSPACE_LIMIT).row_blocks - 1
         return spec.direct_flops + extra * spec.n * spec.c_out * spec.l_out
 
-    def workspace_bytes(self, spec: ConvSpec, workspace_limit: int = DEFAULT_WORKSPACE_LIMIT) -> int:
-        """Bytes the plan allocates under ``workspace_limit`` (default: the planner's)."""
-        return chunking(spec, workspace_limit).workspace_bytes
+    def workspace_bytes(self, spec: ConvSpec, workspace_limit: int) -> int:
+        """Bytes the plan allocates under ``workspace_limit``; when even the
+        smallest chunking exceeds it, that floor (and ``prepare`` raises)."""
+        try:
+            return chunking(spec, workspace_limit).workspace_bytes
+        except ValueError:
+            return _fit(spec, 0).workspace_bytes
 
     def error_bound(self, spec: ConvSpec) -> float:
         return dot_error_bound(spec)

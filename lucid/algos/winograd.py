@@ -370,7 +370,7 @@ class Winograd(Algorithm):
         cin = len(phases) * spec.c_in
         return float(tiles * (4 * cin + 8 * spec.c_out * len(phases) * spec.cig + 4 * spec.c_out))
 
-    def workspace_bytes(self, spec: ConvSpec, workspace_limit: int = 1 << 62) -> int:
+    def workspace_bytes(self, spec: ConvSpec, workspace_limit: int) -> int:
         """Bytes the plan allocates under ``workspace_limit``.
 
         The stacked input (``N * P * C_in * (2*rows + 2) * D`` elements), the
@@ -394,10 +394,15 @@ class Winograd(Algorithm):
         return _ERROR_CONSTANT * unit_roundoff(spec) * float(np.sqrt(3 * cig))
 
     def prepare(self, spec: ConvSpec, workspace_limit: int) -> WinogradPlan:
-        """The per-shape :class:`WinogradPlan`; ValueError if ``kernel_size != 3``."""
+        """The per-shape :class:`WinogradPlan`; ValueError if ``kernel_size != 3``
+        or when even one tile per slot exceeds ``workspace_limit``."""
         reason = self.supports(spec)
         if reason is not None:
             raise ValueError(reason)
+        need = self.workspace_bytes(spec, workspace_limit)
+        if need > workspace_limit:
+            raise ValueError(f"winograd: workspace_limit must be at least {need} bytes "
+                             f"for {spec.describe()}, got {workspace_limit}")
         return WinogradPlan(self, spec, _layout(spec, workspace_limit))
 
 

@@ -20,7 +20,7 @@ import lucid
 import lucid.nn.functional as F
 
 from .. import algos
-from ..algos import planner, registry
+from ..algos import config, planner, registry
 from ..algos.lowering import derived_spec
 from ..algos.spec import ConvSpec
 from ..suite import SUITE, Workload, workload
@@ -153,6 +153,7 @@ def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None
     spec = case.spec
     a, b = operands(op, spec)
     derived = derived_spec(op, spec)
+    limit = config.resolve("workspace_limit", None)
     choice = algos.choose(spec, op=op, algorithm=AUTO)
     rows: dict[str, Row] = {}
     calls: dict[str, Callable[[], np.ndarray]] = {}
@@ -169,9 +170,9 @@ def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None
         item = row(algo.name, "algorithm", "" if reason else algo.name, "skipped" if reason else "ok", reason or "")
         item.planner_pick = algo.name == choice
         if reason is None:
-            item.workspace_bytes = algo.workspace_bytes(derived)
+            item.workspace_bytes = algo.workspace_bytes(derived, limit)
             calls[algo.name] = lucid_call(case, op, a, b, algo.name)
-    row(AUTO, "auto", choice).workspace_bytes = registry.get(choice).workspace_bytes(derived)
+    row(AUTO, "auto", choice).workspace_bytes = registry.get(choice).workspace_bytes(derived, limit)
     calls[AUTO] = lucid_call(case, op, a, b, AUTO)
     for peer in peers:
         call = peer_calls.make(peer, op, spec, a, b)
