@@ -158,6 +158,17 @@ class WeightCache:
         return self._value
 
 
+def ufunc_buffer_bytes(spec: ConvSpec) -> int:
+    """Transient bytes of one elementwise NumPy operation on strided operands.
+
+    NumPy 2.x's ufunc iterator allocates a ``np.getbufsize()``-element buffer
+    per non-contiguous input (two for a binary operation), even when it ends
+    up not using them; they live only during the call.  A plan counts this
+    once per thread that runs such operations (64 KiB per buffer in float64).
+    """
+    return 2 * np.getbufsize() * spec.itemsize
+
+
 def padded_input(spec: ConvSpec, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``x`` with ``spec.padding`` zeros on each side, written into ``out`` if given.
 

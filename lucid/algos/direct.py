@@ -47,14 +47,24 @@ _DEPTHWISE_BLOCK_BYTES = 1 << 16
 #: 2 MiB beat 256 and 512 KiB by 10-25 % on dense_k3_L4096, dense_k3_C256 and
 #: wavenet_k3_d8 (8 MiB: equal where the output still gives every thread a block).
 _TAP_BLOCK_BYTES = 1 << 21
+#: FLOPs from which the tap loop is cut into at least one block per pool thread
+#: even when its output is small: a single block runs on the caller with
+#: OpenBLAS's own threads, which stall under load (backward_data of N8
+#: C128->64 L161 K7 d8, 8 x 1.7M-MAC GEMMs per tap, took 26-860 ms instead of
+#: ~4 ms on the shared 2-core machine, 2026-11-26).
+_SPLIT_FLOPS = 1 << 24
 
 
 def _tap_blocks(spec: ConvSpec) -> list[Block]:
     """Output blocks of the tap loop: about ``_TAP_BLOCK_BYTES`` (no limit when
-    ``K = 1``: nothing to accumulate), and at least one per thread when large."""
+    ``K = 1``: nothing to accumulate), and at least one per thread when the
+    output or the work (``_SPLIT_FLOPS``) is large."""
     column = spec.c_out * spec.itemsize
     total = spec.n * spec.l_out * column
-    columns = max(1, split_cap(total, total if spec.kernel_size == 1 else _TAP_BLOCK_BYTES) // column)
+    cap = split_cap(total, total if spec.kernel_size == 1 else _TAP_BLOCK_BYTES)
+    if spec.direct_flops >= _SPLIT_FLOPS:
+        cap = min(cap, -(-total // THREADS))
+    columns = max(1, cap // column)
     return position_blocks(spec.n, spec.l_out, *block_shape(spec.n, spec.l_out, columns, True))
 
 

@@ -62,7 +62,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ._parallel import THREADS, parallel_for
-from .base import Algorithm, Plan, WeightCache, unit_roundoff
+from .base import Algorithm, Plan, WeightCache, ufunc_buffer_bytes, unit_roundoff
 from .registry import register
 from .spec import ConvSpec
 
@@ -134,7 +134,7 @@ def _layout(spec: ConvSpec, workspace_limit: int) -> _Layout:
     total = spec.n * rows * dil
     slots = min(THREADS, total)
     cache_tiles = _BLOCK_BYTES // (per_tile - 2 * spec.c_out * spec.itemsize)
-    limit_tiles = (workspace_limit - fixed) // (slots * per_tile)
+    limit_tiles = (workspace_limit - fixed - slots * ufunc_buffer_bytes(spec)) // (slots * per_tile)
     tile = max(1, min(cache_tiles, limit_tiles, -(-total // slots)))
     return _Layout(phases, dil, rows, tile, slots)
 
@@ -221,19 +221,33 @@ class WinogradPlan(Plan):
         self._chunk = max(1, _BLAS_SERIAL_MNK // (sp.cog * (self._cin // sp.groups)))
         # Tile order in V and M, axes of (C, n, b, q): q innermost or b innermost.
         self._order = (0, 3, 1, 2) if self._rows_inner else (0, 1, 2, 3)
+        self._u = np.empty((4, sp.c_out, len(lay.phases), sp.cig), dt)
         self._cache = WeightCache(self._kernel_transform)
         self._lock = threading.Lock()
 
     def _kernel_transform(self, w: np.ndarray) -> np.ndarray:
-        """``U = G w'`` of shape ``(4, groups, Cog, Cig')`` for the phase-stacked kernel ``w'``."""
-        sp = self.spec
-        stacked = np.zeros((sp.c_out, len(self.layout.phases), sp.cig, 3))
+        """``U = G w'`` of shape ``(4, groups, Cog, Cig')`` for the phase-stacked kernel ``w'``.
+
+        Accumulated tap by tap into the plan's ``U`` buffer (rows of ``G``:
+        ``[1,0,0]``, ``[1,1,1]/2``, ``[1,-1,1]/2``, ``[0,0,1]``), so no
+        weight-sized temporaries are allocated.
+        """
+        sp, u = self.spec, self._u
+        u.fill(0)
         for p, (_, taps) in enumerate(self.layout.phases):
             for k, j in taps:
-                stacked[:, p, :, j] = w[:, :, k]
-        w0, w1, w2 = stacked[..., 0], stacked[..., 1], stacked[..., 2]
-        u = np.stack([w0, (w0 + w1 + w2) / 2, (w0 - w1 + w2) / 2, w2])
-        return u.reshape(4, sp.groups, sp.cog, -1).astype(sp.np_dtype)
+                wk = w[:, :, k]
+                if j == 0:
+                    u[0, :, p] += wk
+                if j == 2:
+                    u[3, :, p] += wk
+                u[1, :, p] += wk
+                if j == 1:
+                    u[2, :, p] -= wk
+                else:
+                    u[2, :, p] += wk
+        u[1:3] *= 0.5
+        return u.reshape(4, sp.groups, sp.cog, -1)
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         sp = self.spec
@@ -375,12 +389,14 @@ class Winograd(Algorithm):
 
         The stacked input (``N * P * C_in * (2*rows + 2) * D`` elements), the
         kernel transform and its weight key are fixed; the per-slot V, M and tail
-        buffers shrink with the limit (down to one tile), so a limit below the
-        fixed part is exceeded by it.
+        buffers shrink with the limit (down to one tile), and each slot's
+        transforms need NumPy's transient ufunc buffers
+        (:func:`~lucid.algos.base.ufunc_buffer_bytes`), so a limit below that
+        floor is exceeded by it.
         """
         lay = _layout(spec, workspace_limit)
         fixed, per_tile = _sizes(spec, lay.phases, lay.dil)
-        return fixed + lay.slots * lay.tile * per_tile
+        return fixed + lay.slots * (lay.tile * per_tile + ufunc_buffer_bytes(spec))
 
     def error_bound(self, spec: ConvSpec) -> float:
         """Normwise relative bound ``4 * u * sqrt(3 * Cig')``.
