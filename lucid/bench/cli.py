@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _custom_case(args: argparse.Namespace) -> Case:
     n, c_in, c_out, length, k = args.shape
+    if n < 1:
+        raise UsageError(f"--shape: N must be >= 1 (an empty batch has nothing to time), got {n}")
     if args.padding == "same" and args.stride != 1:
         raise UsageError(f"--padding same needs --stride 1, got --stride {args.stride}")
     try:
