@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ._parallel import THREADS
@@ -93,20 +93,23 @@ class Geometry:
     nfft: int
     chunk: int
 
-    @property
-    def taps(self) -> int:
-        """Taps of one polyphase kernel, ``ceil(span / stride)``."""
-        return -(-self.spec.span // self.spec.stride)
+    #: Taps of one polyphase kernel, ``ceil(span / stride)``.
+    taps: int = field(init=False, repr=False, compare=False)
+    #: Valid outputs per window, ``nfft - taps + 1``.
+    hop: int = field(init=False, repr=False, compare=False)
+    #: Windows per sample, ``ceil(Lout / hop)``.
+    blocks: int = field(init=False, repr=False, compare=False)
+    #: All (sample, window) columns, at least 1.
+    columns: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def hop(self) -> int:
-        """Valid outputs per window, ``nfft - taps + 1``."""
-        return self.nfft - self.taps + 1
-
-    @property
-    def blocks(self) -> int:
-        """Windows per sample, ``ceil(Lout / hop)``."""
-        return -(-self.spec.l_out // self.hop)
+    def __post_init__(self) -> None:
+        # Derived once: the block-size search reads them for every candidate.
+        sp = self.spec
+        taps = -(-sp.span // sp.stride)
+        blocks = -(-sp.l_out // (self.nfft - taps + 1))
+        for name, value in (("taps", taps), ("hop", self.nfft - taps + 1), ("blocks", blocks),
+                            ("columns", max(1, sp.n * blocks))):
+            object.__setattr__(self, name, value)
 
     @property
     def bins(self) -> int:
@@ -124,11 +127,6 @@ class Geometry:
         return self.cig == 1
 
     @property
-    def columns(self) -> int:
-        """All (sample, window) columns, at least 1."""
-        return max(1, self.spec.n * self.blocks)
-
-    @property
     def chunks(self) -> int:
         """Number of chunks the columns are processed in."""
         if self.chunk >= self.blocks:
@@ -142,10 +140,8 @@ class Geometry:
         read by the transposing copy) by as many columns as fit
         ``MIX_BLOCK_BYTES``, but at least ``MIX_MIN_COLUMNS``.
         """
-        sp = self.spec
-        fb = min(self.bins, MIX_BINS)
-        per_column = sp.groups * fb * (2 * self.cig + sp.cog) * 2 * sp.itemsize
-        return fb, min(self.chunk, max(MIX_MIN_COLUMNS, MIX_BLOCK_BYTES // per_column))
+        fb, most = _mix_shape(self.spec, self.nfft)
+        return fb, min(self.chunk, most)
 
     @property
     def gemm_calls(self) -> int:
@@ -186,24 +182,39 @@ class Geometry:
         return self.fft_flops() + self.mix_flops()
 
 
-def _workspace(spec: ConvSpec, nfft: int, chunk: int) -> int:
-    """Bytes of: input windows and their spectra, output spectra and signals,
-    the kernel buffers and cached spectrum, the weight copy that keys the
-    cache (as large as the input in backward-filter problems) and the
-    per-tap phase/index tables, and the per-thread mixing scratch."""
+def _mix_shape(spec: ConvSpec, nfft: int) -> tuple[int, int]:
+    """``(bins, most columns)`` of a mixing tile of ``nfft`` transforms (see
+    :meth:`Geometry.mix_tile`, which caps the columns at the chunk)."""
+    fb = min(nfft // 2 + 1, MIX_BINS)
+    per_column = spec.groups * fb * (2 * spec.cig * spec.stride + spec.cog) * 2 * spec.itemsize
+    return fb, max(MIX_MIN_COLUMNS, MIX_BLOCK_BYTES // per_column)
+
+
+def _workspace_terms(spec: ConvSpec, nfft: int) -> tuple[int, int, int, int]:
+    """``(fixed, per_column, scratch_per_column, knee)``: the workspace of a
+    chunk of ``c`` columns is ``fixed + per_column*c + scratch_per_column*min(c, knee)``.
+
+    ``fixed``: the kernel buffers and cached spectrum, the weight copy that
+    keys the cache (as large as the input in backward-filter problems) and
+    the per-tap phase/index tables.  ``per_column``: input windows and their
+    spectra, output spectra and signals.  ``scratch_per_column``: the
+    per-thread mixing scratch, which grows up to a mixing tile's width.
+    """
     real, cplx = spec.itemsize, 2 * spec.itemsize
     bins = nfft // 2 + 1
     cig = spec.cig * spec.stride
-    cin = spec.c_in * spec.stride
-    columns = chunk * (cin * (nfft * real + bins * cplx) + spec.c_out * (nfft * real + bins * cplx))
+    per_column = (spec.c_in * spec.stride + spec.c_out) * (nfft * real + bins * cplx)
     kernel = 2 * spec.c_out * cig * bins * cplx    # in-place transform buffer, cached spectrum
     key = spec.c_out * spec.cig * spec.kernel_size * real + 2 * spec.kernel_size * 8   # + tap phase/index
-    scratch = 0
-    if cig > 1:
-        geometry = Geometry(spec, nfft, chunk)
-        fb, cb = geometry.mix_tile()
-        scratch = THREADS * fb * cb * spec.groups * (2 * cig + spec.cog) * cplx
-    return columns + kernel + key + scratch
+    fb, knee = _mix_shape(spec, nfft)
+    scratch = THREADS * fb * spec.groups * (2 * cig + spec.cog) * cplx if cig > 1 else 0
+    return kernel + key, per_column, scratch, knee
+
+
+def _workspace(spec: ConvSpec, nfft: int, chunk: int) -> int:
+    """Bytes of every buffer of a plan with ``chunk`` columns (see :func:`_workspace_terms`)."""
+    fixed, per_column, scratch, knee = _workspace_terms(spec, nfft)
+    return fixed + per_column * chunk + scratch * min(chunk, knee)
 
 
 def cost_units(geometry: Geometry) -> float:
@@ -218,16 +229,21 @@ def cost_units(geometry: Geometry) -> float:
 
 
 def _largest_chunk(spec: ConvSpec, nfft: int, limit: int) -> int:
-    """Most columns per chunk whose workspace fits ``limit`` (0 when none does)."""
+    """Most columns per chunk whose workspace fits ``limit`` (0 when none does).
+
+    The workspace is piecewise linear in the chunk: it grows by the column
+    buffers and the mixing scratch per column up to the mixing tile's width
+    (the knee), by the column buffers alone beyond it; solved in O(1).
+    """
     probe = Geometry(spec, nfft, 1)
     blocks, columns = probe.blocks, probe.columns
-    lo, hi = 0, columns
-    while lo < hi:                       # workspace grows with the chunk: bisect
-        mid = (lo + hi + 1) // 2
-        if _workspace(spec, nfft, mid) <= limit:
-            lo = mid
-        else:
-            hi = mid - 1
+    fixed, per_column, scratch, knee = _workspace_terms(spec, nfft)
+    knee = min(columns, knee)
+    at_knee = fixed + (per_column + scratch) * knee
+    if at_knee <= limit:
+        lo = min(columns, knee + (limit - at_knee) // per_column)
+    else:
+        lo = max(0, (limit - fixed) // (per_column + scratch))
     if lo >= blocks:
         lo -= lo % blocks                # whole samples per chunk
     return lo
