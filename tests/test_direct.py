@@ -42,7 +42,7 @@ def test_blocked_tap_loop(monkeypatch, spec, block_bytes):
         assert len(plan._blocks) > spec.n                     # several blocks per item
     x, w, want = case(spec)
     assert relative_error(plan.run(x, w), want) < 1e-12
-    assert sum(b.nbytes for b in plan._buffers.values()) == DIRECT.workspace_bytes(spec, 1 << 30) > 0
+    assert sum(b.nbytes for b in plan._buffers.values()) + direct._transient_bytes(spec) == DIRECT.workspace_bytes(spec, 1 << 30) > 0
 
 
 def test_pointwise_is_one_gemm_per_thread_without_tap_buffer(monkeypatch):
@@ -77,3 +77,28 @@ def test_two_threads_share_one_plan(monkeypatch):
     for t in threads:
         t.join()
     assert len(mismatches) == 80 and not any(mismatches)
+
+
+@pytest.mark.parametrize("block_bytes", [64, 1 << 21])
+@pytest.mark.parametrize("spec", [
+    ConvSpec(2, 4, 6, 20, 3, 1, (30, 25), 2, 1, "float64"),   # whole blocks inside the padding
+    ConvSpec(3, 4, 4, 40, 5, 3, (7, 0), 4, 2, "float64"),     # taps that miss x in some blocks
+], ids=lambda s: s.describe())
+def test_tap_loop_reads_unpadded_input_without_a_padded_copy(monkeypatch, spec, block_bytes):
+    monkeypatch.setattr(direct, "_TAP_BLOCK_BYTES", block_bytes)
+    plan = DIRECT.prepare(spec, 1 << 30)
+    assert "xpad" not in plan._buffers
+    x, w, want = case(spec)
+    got = plan.run(x, w)
+    assert relative_error(got, want) < 1e-12
+    assert np.array_equal(got == 0, want == 0)      # all-padding outputs are exact zeros
+
+
+def test_heavy_layer_with_a_small_output_is_split_over_the_pool(monkeypatch):
+    """backward_data of N8 C128->64 L161 K7 d8 (96 MFLOP, 0.8 MiB of output)
+    ran as one block on OpenBLAS's own threads, 26-860 ms under load."""
+    monkeypatch.setattr(_gemm, "THREADS", 2)
+    monkeypatch.setattr(direct, "THREADS", 2)
+    spec = ConvSpec(8, 64, 128, 161, 7, 1, (48, 48), 8, 1, "float32")
+    assert spec.direct_flops >= direct._SPLIT_FLOPS
+    assert len(DIRECT.prepare(spec, 1 << 30)._blocks) == 2

@@ -6,6 +6,9 @@ is multiplied by the weight slice ``w[..., k]`` and accumulated::
     y[n, g, :, :] += w[g, :, :, k] @ x_pad[n, g, :, k*d :: s][..., :Lout]
 
 (one batched matmul per tap over batch and groups; no column buffer).  The
+tap loop reads the unpadded ``x``: each tap is restricted to the outputs
+whose input lies inside ``x`` (padding zeros contribute nothing), so it needs
+no padded copy.  The
 output is cut into blocks of about ``_TAP_BLOCK_BYTES`` (whole items or runs
 of positions): tap 0 is written straight into the block of a fresh ``np.empty``
 output and every further tap goes through a block-sized buffer the plan owns
@@ -21,8 +24,9 @@ weight is read once per position, not once per batch item).  Depthwise layers (`
 shift-and-accumulate over row blocks on the thread pool.
 
 Cost: ``2*N*C_out*Lout*Cig*K`` FLOPs and ``min(K, Lout)`` Python iterations
-per block.  Workspace: the padded input copy when padding is non-zero, the
-tap buffers when ``K > 1`` and the window of the position loop.  A lock serialises runs of one plan (its buffers are
+per block.  Workspace: the tap buffers when ``K > 1``; the padded input copy
+(when padding is non-zero) and the window of the position loop; the padded
+copy for depthwise layers.  A lock serialises runs of one plan (its buffers are
 shared).  Exact summation order per output is fixed, so results are
 deterministic; error grows like ``Cig*K*u`` in the worst case (much less in
 practice).
@@ -34,9 +38,9 @@ import threading
 
 import numpy as np
 
-from ._gemm import Block, block_shape, dot_error_bound, position_blocks, run_in_slots, split_cap, tap_view
+from ._gemm import Block, block_shape, dot_error_bound, position_blocks, run_in_slots, split_cap
 from ._parallel import THREADS
-from .base import Algorithm, Plan, padded_input
+from .base import Algorithm, Plan, padded_input, ufunc_buffer_bytes
 from .registry import register
 from .spec import ConvSpec
 
@@ -83,14 +87,16 @@ def _slots(blocks: list) -> int:
 def _buffer_shapes(spec: ConvSpec) -> dict[str, tuple[int, ...]]:
     """Every buffer a plan allocates, by name; their sum is the workspace.
 
-    ``xpad``: the padded input.  ``tap``: one output block per thread for taps
+    ``xpad``: the padded input (the tap loop reads ``x`` itself, see
+    :func:`_tap_ranges`).  ``tap``: one output block per thread for taps
     ``1..K-1``.  ``cols``, ``res``: window and product of the position loop.
     ``dw``: one row block per thread for the depthwise taps ``1..K-1``.
     """
     shapes: dict[str, tuple[int, ...]] = {}
-    if any(spec.padding):
+    depthwise = spec.cig == spec.cog == 1
+    if any(spec.padding) and (depthwise or spec.kernel_size > spec.l_out):
         shapes["xpad"] = (spec.n, spec.c_in, spec.l_padded)
-    if spec.cig == spec.cog == 1:
+    if depthwise:
         blocks = _depthwise_blocks(spec)
         if spec.kernel_size > 1 and blocks:
             shapes["dw"] = (_slots(blocks), blocks[0][1] - blocks[0][0], spec.l_out)
@@ -105,6 +111,23 @@ def _buffer_shapes(spec: ConvSpec) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def _transient_bytes(spec: ConvSpec) -> int:
+    """NumPy's ufunc buffers of the strided ``out += tap`` accumulation, per
+    tap-loop thread (see :func:`~lucid.algos.base.ufunc_buffer_bytes`)."""
+    if spec.cig == spec.cog == 1 or not 1 < spec.kernel_size <= spec.l_out:
+        return 0
+    return _slots(_tap_blocks(spec)) * ufunc_buffer_bytes(spec)
+
+
+def _tap_ranges(spec: ConvSpec) -> list[tuple[int, int]]:
+    """Per tap ``k``: the outputs ``[lo, hi)`` whose input ``t*s + k*d - left``
+    lies inside ``x`` (outside it the padding contributes zeros, so the tap
+    loop skips those products and needs no padded copy)."""
+    left, s, d = spec.padding[0], spec.stride, spec.dilation
+    return [(max(0, -(-(left - k * d) // s)), max(0, min(spec.l_out, (spec.length - 1 - k * d + left) // s + 1)))
+            for k in range(spec.kernel_size)]
+
+
 class DirectPlan(Plan):
     """Per-shape state of :class:`Direct`: its buffers and output blocks."""
 
@@ -113,34 +136,51 @@ class DirectPlan(Plan):
         self._buffers = {k: np.empty(shape, spec.np_dtype) for k, shape in _buffer_shapes(spec).items()}
         self._depthwise = spec.cig == 1 and spec.cog == 1
         self._over_taps = spec.kernel_size <= spec.l_out
-        self._blocks = _tap_blocks(spec) if self._over_taps and not self._depthwise else []
+        tap_loop = self._over_taps and not self._depthwise
+        self._blocks = _tap_blocks(spec) if tap_loop else []
+        self._ranges = _tap_ranges(spec) if tap_loop else []
         self._lock = threading.Lock()
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         with self._lock:
+            if self._over_taps and not self._depthwise:
+                return self._tap_run(x, w)
             xp = padded_input(self.spec, x, self._buffers.get("xpad"))
             if self._depthwise:
                 return self._depthwise_run(xp, w)
-            if self._over_taps:
-                return self._tap_run(xp, w)
             return self._position_run(xp, w)
 
-    def _tap_run(self, xp: np.ndarray, w: np.ndarray) -> np.ndarray:
+    def _tap_run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Tap loop on the unpadded ``x``: tap ``k`` covers outputs ``_ranges[k]``
+        of each block; the first tap that covers any of a block writes it (and
+        zeros the rest), later ones go through the tap buffer and are added."""
         sp = self.spec
-        g, kk = sp.groups, sp.kernel_size
-        view = tap_view(xp.reshape(sp.n, g, sp.cig, sp.l_padded), sp.stride, sp.dilation, kk, sp.l_out)
-        wk = np.ascontiguousarray(w.reshape(g, sp.cog, sp.cig, kk).transpose(3, 0, 1, 2))
+        g, s, d, left = sp.groups, sp.stride, sp.dilation, sp.padding[0]
+        xg = x.reshape(sp.n, g, sp.cig, sp.length)
+        wk = np.ascontiguousarray(w.reshape(g, sp.cog, sp.cig, sp.kernel_size).transpose(3, 0, 1, 2))
         y = np.empty((sp.n, g, sp.cog, sp.l_out), sp.np_dtype)
 
         def block(slot: int, bounds: Block) -> None:
             n0, n1, t0, t1 = bounds
             out = y[n0:n1, :, :, t0:t1]
-            np.matmul(wk[0], view[n0:n1, :, :, 0, t0:t1], out=out)
-            if kk > 1:
-                tap = self._buffers["tap"][slot, :out.size].reshape(out.shape)
-                for k in range(1, kk):
-                    np.matmul(wk[k], view[n0:n1, :, :, k, t0:t1], out=tap)
-                    out += tap
+            written = False
+            for k, (lo, hi) in enumerate(self._ranges):
+                a, b = max(t0, lo), min(t1, hi)
+                if a >= b:
+                    continue
+                start = a * s + k * d - left
+                src = xg[n0:n1, :, :, start:start + s * (b - a - 1) + 1:s]
+                if not written:
+                    out[..., :a - t0] = 0
+                    out[..., b - t0:] = 0
+                    np.matmul(wk[k], src, out=out[..., a - t0:b - t0])
+                    written = True
+                else:
+                    tap = self._buffers["tap"][slot, :out[..., :b - a].size].reshape(out[..., :b - a].shape)
+                    np.matmul(wk[k], src, out=tap)
+                    out[..., a - t0:b - t0] += tap
+            if not written:
+                out[...] = 0
 
         run_in_slots(self._blocks, _slots(self._blocks), block)
         return y.reshape(sp.output_shape)
@@ -193,9 +233,11 @@ class Direct(Algorithm):
         return spec.direct_flops
 
     def workspace_bytes(self, spec: ConvSpec, workspace_limit: int) -> int:
-        """Bytes of every buffer of the plan (:func:`_buffer_shapes`).  Direct
-        does not chunk: this is also its floor, whatever ``workspace_limit``."""
-        return sum(math.prod(shape) for shape in _buffer_shapes(spec).values()) * spec.itemsize
+        """Bytes of every buffer of the plan (:func:`_buffer_shapes`) and of the
+        transient ufunc buffers (:func:`_transient_bytes`).  Direct does not
+        chunk: this is also its floor, whatever ``workspace_limit``."""
+        buffers = sum(math.prod(shape) for shape in _buffer_shapes(spec).values()) * spec.itemsize
+        return buffers + _transient_bytes(spec)
 
     def error_bound(self, spec: ConvSpec) -> float:
         return dot_error_bound(spec)
