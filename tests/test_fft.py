@@ -188,3 +188,22 @@ def test_empty_batch():
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_plans_start_estimated_and_are_measured_once_reused(monkeypatch):
+    """A new plan costs no FFTW_MEASURE; its MEASURE_AFTER-th run re-plans once
+    with FFTW_MEASURE (clobbering the buffers), and results stay right."""
+    fft_module = importlib.import_module("lucid.algos.fft")
+    monkeypatch.setattr(fft_module, "SMALL_TRANSFORM", 0)      # every transform counts as large
+    spec = ConvSpec(2, 8, 8, 3000, 33, 1, (16, 16), 1, 1, "float64")
+    plan = FFT.prepare(spec, LIMIT)
+    flags = lambda: {f for pair in plan._io._plans.values() for p in pair for f in p.flags}   # noqa: E731
+    assert "FFTW_MEASURE" not in flags() and "FFTW_MEASURE" not in plan._kernel_fft.flags
+    x, w = operands(spec)
+    want = reference(spec, x, w)
+    for run in range(1, fft_module.MEASURE_AFTER + 2):
+        assert relative_error(plan.run(x, w), want) <= TOLERANCE["float64"]
+        assert ("FFTW_MEASURE" in flags()) == (run >= fft_module.MEASURE_AFTER)
+    assert "FFTW_MEASURE" in plan._kernel_fft.flags
+    w2 = w[::-1].copy()                      # a new weight goes through the re-planned kernel transform
+    assert relative_error(plan.run(x, w2), reference(spec, x, w2)) <= TOLERANCE["float64"]

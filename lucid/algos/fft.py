@@ -31,10 +31,10 @@ column runs on one part with FFTW threaded over all cores.
 
 The kernel spectrum is cached per weight (:class:`~lucid.algos.base.WeightCache`,
 checked by value, so every weight update is seen).  FFTW plans and SIMD-aligned
-buffers are built once in :meth:`FFT.prepare`; planning uses ``FFTW_MEASURE``
-(at most :data:`PLANNING_TIME_LIMIT` s per transform) for large transforms and
-``FFTW_ESTIMATE`` for small ones; transforms run along the contiguous last
-axis only.
+buffers are built once in :meth:`FFT.prepare` with ``FFTW_ESTIMATE`` (cheap
+for a new length); a plan run :data:`MEASURE_AFTER` times re-plans its large
+transforms once with ``FFTW_MEASURE`` (at most :data:`PLANNING_TIME_LIMIT` s
+per transform); transforms run along the contiguous last axis only.
 
 Cost: ``2.5 * nfft * log2(nfft)`` FLOPs per real transform of every
 ``(column, channel)`` plus ``8 * Cout * Cig*s`` (GEMM) or ``6 * Cout``
@@ -84,16 +84,24 @@ PLANNING_TIME_LIMIT = 0.25
 #: Transforms with fewer samples (rows * length) are planned with FFTW_ESTIMATE
 #: on one thread: measuring or threading them costs more than it saves.
 SMALL_TRANSFORM = 1 << 16
+#: Runs after which a plan re-plans its transforms with FFTW_MEASURE.  A new
+#: plan starts with FFTW_ESTIMATE: measuring a new length cost 30-600 ms here
+#: (5-40 runs of N4 C32 K3 L2000-6000, 2026-11-26) for steady runs within
+#: noise of the estimated plans, so plans used a few times (a new length, or
+#: the planner's measure mode: 1 warm-up + 3 timed runs) never pay for it.
+MEASURE_AFTER = 8
 #: Normwise error constant: ``ERROR_SCALE * u * log2(nfft)`` (see :meth:`FFT.error_bound`).
 ERROR_SCALE = 2.0
 
 
-def _fftw(src: np.ndarray, dst: np.ndarray, direction: str, threads: int = THREADS) -> pyfftw.FFTW:
+def _fftw(src: np.ndarray, dst: np.ndarray, direction: str, threads: int = THREADS,
+          measure: bool = False) -> pyfftw.FFTW:
     """An FFTW plan of a real (forward) or complex-to-real (backward) transform
     along the last axis of ``src`` into ``dst`` on ``threads`` threads; ``src``
-    may be overwritten."""
+    may be overwritten.  ``FFTW_MEASURE`` when ``measure`` and not small (it
+    overwrites both arrays while planning), else ``FFTW_ESTIMATE``."""
     small = src.size < SMALL_TRANSFORM
-    flags = ("FFTW_ESTIMATE" if small else "FFTW_MEASURE", "FFTW_DESTROY_INPUT")
+    flags = ("FFTW_MEASURE" if measure and not small else "FFTW_ESTIMATE", "FFTW_DESTROY_INPUT")
     with PLANNER_LOCK:
         return pyfftw.FFTW(src, dst, axes=(-1,), direction=direction, flags=flags,
                            threads=1 if small else threads, planning_timelimit=PLANNING_TIME_LIMIT)
@@ -111,10 +119,15 @@ class _Transforms:
         self.spectra = pyfftw.empty_aligned((q, cin, geometry.bins), cplx)
         self.mixed = pyfftw.empty_aligned((q, sp.c_out, geometry.bins), cplx)
         self.outputs = pyfftw.empty_aligned((q, sp.c_out, geometry.nfft), real)
-        self._plans: dict[tuple[int, int], tuple[pyfftw.FFTW, pyfftw.FFTW]] = {}
-        for c0, c1, threads in ranges:
-            self._plans[c0, c1] = (_fftw(self.windows[c0:c1], self.spectra[c0:c1], "FFTW_FORWARD", threads),
-                                   _fftw(self.mixed[c0:c1], self.outputs[c0:c1], "FFTW_BACKWARD", threads))
+        self._ranges = ranges
+        self.plan(measure=False)
+
+    def plan(self, measure: bool) -> None:
+        """(Re)build the forward and inverse plans of every range (clobbers the buffers)."""
+        self._plans: dict[tuple[int, int], tuple[pyfftw.FFTW, pyfftw.FFTW]] = {
+            (c0, c1): (_fftw(self.windows[c0:c1], self.spectra[c0:c1], "FFTW_FORWARD", threads, measure),
+                       _fftw(self.mixed[c0:c1], self.outputs[c0:c1], "FFTW_BACKWARD", threads, measure))
+            for c0, c1, threads in self._ranges}
 
     def forward(self, c0: int, c1: int) -> None:
         """``spectra[c0:c1] = rfft(windows[c0:c1])``."""
@@ -199,6 +212,7 @@ class FftPlan(Plan):
             self._tiles = {(c0, c1): _tiles(geometry, c0, c1) for c0, c1, _ in ranges}
             fb, cb = geometry.mix_tile()
             self._scratch = [np.empty(2 * fb * cb * g * (2 * cig + spec.cog), real) for _ in range(THREADS)]
+        self._runs = 0
         self._lock = threading.Lock()
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -207,6 +221,10 @@ class FftPlan(Plan):
         if sp.n == 0:
             return out
         with self._lock:
+            self._runs += 1
+            if self._runs == MEASURE_AFTER:      # reused: now FFTW_MEASURE pays off
+                self._io.plan(measure=True)
+                self._kernel_fft = _fftw(self._kernel, self._kernel_spectrum, "FFTW_FORWARD", measure=True)
             spectrum = self._weights.get(w)
             for parts in self._work:
                 parallel_for(len(parts), lambda lo, hi: [
