@@ -3,7 +3,9 @@
 The interface (see :mod:`lucid.algos.base`): an algorithm has a ``name`` and
 
 - ``supports(spec)`` -> ``None`` or the reason it cannot run ``spec``, in words;
-- ``flops(spec)``, ``workspace_bytes(spec)``, ``error_bound(spec)`` -> its cost;
+- ``flops(spec)``, ``error_bound(spec)`` -> its cost;
+  ``workspace_bytes(spec, workspace_limit)`` -> the bytes its plan would
+  allocate under that limit (more than the limit: it cannot fit);
 - ``prepare(spec, workspace_limit)`` -> a per-shape :class:`~lucid.algos.base.Plan`
   whose ``run(x, w)`` computes the forward problem and caches weight transforms.
 
