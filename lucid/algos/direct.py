@@ -183,7 +183,21 @@ class DirectPlan(Plan):
                 out[...] = 0
 
         run_in_slots(self._blocks, _slots(self._blocks), block)
+        if any(sp.padding) and not np.isfinite(wk).all():
+            self._padding_products(wk, y)
         return y.reshape(sp.output_shape)
+
+    def _padding_products(self, wk: np.ndarray, y: np.ndarray) -> None:
+        """Add the skipped ``0 * w`` products, which are NaN where ``w`` is NaN/Inf.
+
+        The definition multiplies the padding zeros too (IEEE: ``0 * Inf = NaN``),
+        as PyTorch does; only a non-finite weight makes that visible, so this
+        ``O(C_out * Cig * K + outputs)`` pass runs only then.
+        """
+        for k, (lo, hi) in enumerate(self._ranges):
+            zero_products = (wk[k] * 0).sum(axis=-1)[None, :, :, None]    # (1, g, Cog, 1): 0 or NaN
+            y[..., :lo] += zero_products
+            y[..., hi:] += zero_products
 
     def _position_run(self, xp: np.ndarray, w: np.ndarray) -> np.ndarray:
         sp = self.spec
