@@ -1,0 +1,66 @@
+"""What the non-finite check costs on the suite (issue 7: must stay under 3 % of a call).
+
+For every suite workload the planner's own choice (``auto``) runs forward; the
+check is one dot product over the raw output, and only for algorithms that are
+not ``local_nonfinite``.  Because a 1 % effect drowns in the ±20 % noise of a
+shared machine, the script times the check itself (``planner._finite_sum`` on
+the real output, median of 15) and divides by the median call time (check
+included); it also reports the interleaved on/off call medians for reference.
+
+Run: ``python benchmarks/check_finite_cost.py [results/check-finite-cost.json]``
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from lucid import algos
+from lucid.algos import planner, registry
+from lucid.suite import SUITE
+
+
+def _median_seconds(call, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(path: str | None = None) -> list[dict]:
+    rows = []
+    rng = np.random.default_rng(0)
+    for workload in SUITE:
+        spec = workload.spec()
+        x = rng.standard_normal(spec.input_shape).astype(np.float32)
+        w = rng.standard_normal(spec.weight_shape).astype(np.float32)
+        chosen = algos.choose(spec)
+        checked = not registry.get(chosen).local_nonfinite
+        y = planner.execute("forward", spec, x, w)
+        check_s = _median_seconds(lambda: planner._finite_sum(y), 15) if checked else 0.0
+        on, off = [], []
+        for _ in range(5):                       # interleaved on/off calls
+            for flag, bucket in ((True, on), (False, off)):
+                with algos.use(check_finite=flag):
+                    bucket.append(_median_seconds(lambda: planner.execute("forward", spec, x, w), 1))
+                time.sleep(0.13)
+        call_s = statistics.median(on)
+        rows.append({"workload": workload.name, "algorithm": chosen, "checked": checked,
+                     "check_ms": round(check_s * 1e3, 4), "call_ms": round(call_s * 1e3, 3),
+                     "check_share_pct": round(100 * check_s / call_s, 3),
+                     "call_on_off_ratio": round(call_s / statistics.median(off), 3)})
+        print(f"{workload.name:18s} {chosen:9s} check {check_s * 1e3:7.3f} ms of {call_s * 1e3:8.2f} ms "
+              f"= {100 * check_s / call_s:5.2f} %   (on/off {rows[-1]['call_on_off_ratio']:.3f})", flush=True)
+    if path:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump({"fingerprint": algos.fingerprint(), "rows": rows}, handle, indent=1)
+    return rows
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else None)
