@@ -32,6 +32,27 @@ def _median_seconds(call, repeats: int) -> float:
     return statistics.median(times)
 
 
+def _row(name: str, spec, x: np.ndarray, w: np.ndarray, algorithm: str, forced: str | None) -> dict:
+    checked = not registry.get(algorithm).local_nonfinite
+    y = planner.execute("forward", spec, x, w, algorithm=forced)
+    check_s = _median_seconds(lambda: planner._finite_sum(y), 15) if checked else 0.0
+    on, off = [], []
+    for _ in range(5):                           # interleaved on/off calls
+        for flag, bucket in ((True, on), (False, off)):
+            with algos.use(check_finite=flag):
+                bucket.append(_median_seconds(lambda: planner.execute("forward", spec, x, w, algorithm=forced), 1))
+            time.sleep(0.13)
+    call_s = statistics.median(on)
+    row = {"workload": name, "algorithm": algorithm, "forced": forced is not None, "checked": checked,
+           "check_ms": round(check_s * 1e3, 4), "call_ms": round(call_s * 1e3, 3),
+           "check_share_pct": round(100 * check_s / call_s, 3),
+           "call_on_off_ratio": round(call_s / statistics.median(off), 3)}
+    print(f"{name:18s} {algorithm:9s}{' (forced)' if forced else ' (auto)  '} check {check_s * 1e3:7.3f} ms of "
+          f"{call_s * 1e3:8.2f} ms = {100 * check_s / call_s:5.2f} %   (on/off {row['call_on_off_ratio']:.3f})",
+          flush=True)
+    return row
+
+
 def main(path: str | None = None) -> list[dict]:
     rows = []
     rng = np.random.default_rng(0)
@@ -40,22 +61,10 @@ def main(path: str | None = None) -> list[dict]:
         x = rng.standard_normal(spec.input_shape).astype(np.float32)
         w = rng.standard_normal(spec.weight_shape).astype(np.float32)
         chosen = algos.choose(spec)
-        checked = not registry.get(chosen).local_nonfinite
-        y = planner.execute("forward", spec, x, w)
-        check_s = _median_seconds(lambda: planner._finite_sum(y), 15) if checked else 0.0
-        on, off = [], []
-        for _ in range(5):                       # interleaved on/off calls
-            for flag, bucket in ((True, on), (False, off)):
-                with algos.use(check_finite=flag):
-                    bucket.append(_median_seconds(lambda: planner.execute("forward", spec, x, w), 1))
-                time.sleep(0.13)
-        call_s = statistics.median(on)
-        rows.append({"workload": workload.name, "algorithm": chosen, "checked": checked,
-                     "check_ms": round(check_s * 1e3, 4), "call_ms": round(call_s * 1e3, 3),
-                     "check_share_pct": round(100 * check_s / call_s, 3),
-                     "call_on_off_ratio": round(call_s / statistics.median(off), 3)})
-        print(f"{workload.name:18s} {chosen:9s} check {check_s * 1e3:7.3f} ms of {call_s * 1e3:8.2f} ms "
-              f"= {100 * check_s / call_s:5.2f} %   (on/off {rows[-1]['call_on_off_ratio']:.3f})", flush=True)
+        spreading = [a.name for a in registry.algorithms()
+                     if not a.local_nonfinite and a.name != chosen and a.supports(spec) is None]
+        for forced in [None] + spreading:        # the planner's pick, and every checked algorithm forced
+            rows.append(_row(workload.name, spec, x, w, forced or chosen, forced))
     if path:
         with open(path, "w", encoding="utf-8") as handle:
             json.dump({"fingerprint": algos.fingerprint(), "rows": rows}, handle, indent=1)
