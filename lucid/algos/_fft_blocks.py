@@ -255,7 +255,11 @@ def choose(spec: ConvSpec, workspace_limit: int) -> Geometry:
 
     Candidates are the even 5-smooth ``nfft`` from the smallest ``>= taps`` to
     the first that holds a whole sample in one window (``>= Lout + taps - 1``);
-    for each, the largest chunk that fits.  ``O(#candidates * log columns)``.
+    for each, the largest chunk that fits.  A candidate with as many windows
+    as the previous one, when that one took all columns in one chunk with
+    full mixing tiles, is skipped: it transforms longer windows and mixes more
+    frequencies in at least as many chunks and tiles, so it costs more.
+    ``O(#candidates)``.
 
     Raises
     ------
@@ -277,13 +281,18 @@ def choose(spec: ConvSpec, workspace_limit: int) -> Geometry:
     taps = -(-spec.span // spec.stride)
     start = _bisect(max(taps, 2))
     best, best_cost = None, math.inf
+    dominated = 0          # windows per sample that a longer window cannot beat
     for nfft in _LENGTHS[start:]:
-        chunk = _largest_chunk(spec, nfft, workspace_limit)
-        if chunk > 0:
-            geometry = Geometry(spec, nfft, chunk)
-            cost = cost_units(geometry)
-            if cost < best_cost:
-                best, best_cost = geometry, cost
+        blocks = -(-spec.l_out // (nfft - taps + 1))
+        if blocks != dominated:
+            chunk = _largest_chunk(spec, nfft, workspace_limit)
+            if chunk > 0:
+                geometry = Geometry(spec, nfft, chunk)
+                cost = cost_units(geometry)
+                if cost < best_cost:
+                    best, best_cost = geometry, cost
+            full = chunk == max(1, spec.n * blocks) and nfft // 2 + 1 >= MIX_BINS
+            dominated = blocks if full else 0
         if nfft >= spec.l_out + taps - 1:
             break
     if best is None:
