@@ -14,6 +14,8 @@ allocates inside C (its plans' scratch) is invisible to tracemalloc.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import tracemalloc
 
 import numpy as np
@@ -39,7 +41,8 @@ SHAPES = [
     ConvSpec(1, 4, 4, 10000, 129, 1, (64, 64), 2, 2),
 ]
 CASES = [(name, op, spec) for name in registry.names() for spec in SHAPES
-         for op in ("forward", "backward_data", "backward_filter")]
+         for op in ("forward", "backward_data", "backward_filter")
+         if registry.get(name).supports(lower(op, spec).spec) is None]     # only what each can run
 
 
 def allowed(workspace: int) -> int:
@@ -65,8 +68,6 @@ def allocated(plan_of, x: np.ndarray, w: np.ndarray) -> tuple[int, np.ndarray]:
 def test_algorithm_allocates_at_most_its_reported_workspace(name, op, spec):
     algorithm = registry.get(name)
     derived = lower(op, spec).spec
-    if algorithm.supports(derived) is not None:
-        pytest.skip(f"{name} does not support {op} of {spec.describe()}")
     rng = np.random.default_rng(0)
     x = rng.standard_normal(derived.input_shape).astype(derived.np_dtype)
     w = rng.standard_normal(derived.weight_shape).astype(derived.np_dtype)
@@ -90,16 +91,18 @@ def fresh():
 @pytest.mark.parametrize("name", ["im2col", "fft", "winograd"])
 def test_prepare_under_a_tiny_limit_chunks_within_it(name):
     algorithm = registry.get(name)
-    if algorithm.supports(SPEC) is not None:
-        pytest.skip(f"{name} does not support {SPEC.describe()}")
-    assert algorithm.workspace_bytes(SPEC, DEFAULT_WORKSPACE_LIMIT) > TINY, "the limit must force chunking"
-    assert algorithm.workspace_bytes(SPEC, TINY) <= TINY
+    # winograd (K=3 only) keeps a stacked copy of the input, so its case is one item: floor < TINY.
+    spec = SPEC if algorithm.supports(SPEC) is None else dataclasses.replace(
+        SPEC, n=1, length=1024, kernel_size=3, padding=(1, 1))
+    assert algorithm.supports(spec) is None
+    assert algorithm.workspace_bytes(spec, DEFAULT_WORKSPACE_LIMIT) > TINY, "the limit must force chunking"
+    assert algorithm.workspace_bytes(spec, TINY) <= TINY
     rng = np.random.default_rng(1)
-    x = rng.standard_normal(SPEC.input_shape).astype(np.float32)
-    w = rng.standard_normal(SPEC.weight_shape).astype(np.float32)
-    used, y = allocated(lambda: algorithm.prepare(SPEC, TINY), x, w)
+    x = rng.standard_normal(spec.input_shape).astype(np.float32)
+    w = rng.standard_normal(spec.weight_shape).astype(np.float32)
+    used, y = allocated(lambda: algorithm.prepare(spec, TINY), x, w)
     assert used <= allowed(TINY), f"{name}: allocated {used} B under workspace_limit={TINY}"
-    want = conv1d_ref_taps(x.astype(np.float64), w.astype(np.float64), padding=4)
+    want = conv1d_ref_taps(x.astype(np.float64), w.astype(np.float64), padding=spec.padding[0])
     assert np.linalg.norm(y - want) / np.linalg.norm(want) < 2e-5
 
 
