@@ -5,13 +5,13 @@ one-GEMM pointwise path and sharing a plan between threads.
 """
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import pytest
 
 from lucid.algos import _gemm, direct
 from lucid.algos.spec import ConvSpec
+from concurrency import assert_concurrent_runs_match
 from reference import conv1d_ref
 
 DIRECT = direct.Direct()
@@ -64,19 +64,7 @@ def test_two_threads_share_one_plan(monkeypatch):
     plan = DIRECT.prepare(spec, 1 << 30)       # many blocks through the shared tap buffer
     rng = np.random.default_rng(0)
     cases = [(rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape)) for _ in range(4)]
-    wants = [plan.run(x, w) for x, w in cases]
-    mismatches: list[bool] = []
-
-    def worker(i: int) -> None:
-        for _ in range(20):
-            mismatches.append(not np.array_equal(plan.run(*cases[i]), wants[i]))
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(cases))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(mismatches) == 80 and not any(mismatches)
+    assert_concurrent_runs_match(plan, cases)
 
 
 @pytest.mark.parametrize("block_bytes", [64, 1 << 21])

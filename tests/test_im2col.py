@@ -6,7 +6,6 @@ orientation, thread safety and float32 accuracy on the benchmark suite.
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from lucid.algos.im2col import Im2col, chunking
 from lucid.algos.lowering import lower
 from lucid.algos.spec import ConvSpec
 from lucid.suite import SUITE
+from concurrency import assert_concurrent_runs_match
 from reference import conv1d_grads_ref, conv1d_ref
 
 IM2COL = Im2col()
@@ -121,20 +121,8 @@ def test_two_threads_share_one_plan():
     spec = ConvSpec(2, 16, 16, 2000, 3, 1, (1, 1), 1, 1, "float64")
     plan = IM2COL.prepare(spec, 1 << 17)      # many chunks: a race would corrupt results
     cases = [operands(spec, seed) for seed in range(4)]
-    wants = [plan.run(x, w) for x, w in cases]
-    assert relative_error(wants[0], reference(spec, *cases[0])) < 1e-12
-    mismatches: list[bool] = []
-
-    def worker(i: int) -> None:
-        for _ in range(20):
-            mismatches.append(not np.array_equal(plan.run(*cases[i]), wants[i]))
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(cases))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(mismatches) == 80 and not any(mismatches)
+    assert relative_error(plan.run(*cases[0]), reference(spec, *cases[0])) < 1e-12
+    assert_concurrent_runs_match(plan, cases)
 
 
 #: Workloads whose kernel makes a column matrix hundreds of times the input (fft's job).
