@@ -67,18 +67,24 @@ def conv1d_ref(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, padding_
     return y
 
 
-def conv1d_grads_ref(x, w, dy, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
-    """Exact ``(dx, dw, db)`` of ``sum(dy * conv1d_ref(x, w, b))`` by the chain rule, term by term."""
+def _grad_operands(x, w, dy, padding, dilation, padding_mode):
+    """float64 operands, ``src[j]`` (the input sample padded position ``j`` copies, -1 for
+    a zero; found by padding an index ramp) and the padded input."""
     x = np.asarray(x, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
     dy = np.asarray(dy, dtype=np.float64)
-    n_batch, c_in, length = x.shape
-    c_out, cig, kernel_size = w.shape
-    left, right = _pad_amounts(padding, length, kernel_size, dilation)
-    # Which input sample each padded position copies (or None for a zero).
+    length = x.shape[-1]
+    left, right = _pad_amounts(padding, length, w.shape[-1], dilation)
     ramp = np.arange(1, length + 1, dtype=np.float64)[None, :]
-    src = np.rint(pad_ref(ramp, left, right, padding_mode)[0]).astype(int) - 1   # -1: a zero
-    xp = pad_ref(x, left, right, padding_mode)
+    src = np.rint(pad_ref(ramp, left, right, padding_mode)[0]).astype(int) - 1
+    return x, w, dy, src, pad_ref(x, left, right, padding_mode)
+
+
+def conv1d_grads_ref(x, w, dy, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
+    """Exact ``(dx, dw, db)`` of ``sum(dy * conv1d_ref(x, w, b))`` by the chain rule, term by term."""
+    x, w, dy, src, xp = _grad_operands(x, w, dy, padding, dilation, padding_mode)
+    n_batch = x.shape[0]
+    c_out, cig, kernel_size = w.shape
     cog = c_out // groups
     dx = np.zeros_like(x)
     dw = np.zeros_like(w)
@@ -141,15 +147,8 @@ def conv1d_grads_ref_taps(x, w, dy, stride=1, padding=0, dilation=1, groups=1, p
     Padding is differentiated by padding an index ramp: each padded position
     knows which input sample (if any) it copies.
     """
-    x = np.asarray(x, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
-    dy = np.asarray(dy, dtype=np.float64)
-    length = x.shape[-1]
+    x, w, dy, src, xp = _grad_operands(x, w, dy, padding, dilation, padding_mode)
     c_out, cig, kernel_size = w.shape
-    left, right = _pad_amounts(padding, length, kernel_size, dilation)
-    ramp = np.arange(1, length + 1, dtype=np.float64)[None, :]
-    src = np.rint(pad_ref(ramp, left, right, padding_mode)[0]).astype(int) - 1   # -1: a zero
-    xp = pad_ref(x, left, right, padding_mode)
     cog = c_out // groups
     l_out = dy.shape[-1]
     last = stride * (l_out - 1) + 1
