@@ -20,16 +20,12 @@ import numpy as np
 
 from lucid import algos
 from lucid.algos import planner, registry
+from lucid.bench.timing import clock
 from lucid.suite import SUITE
 
 
 def _median_seconds(call, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(clock(call)[0] for _ in range(repeats))
 
 
 def _row(name: str, spec, x: np.ndarray, w: np.ndarray, algorithm: str, forced: str | None) -> dict:

@@ -91,15 +91,19 @@ def test_algorithm_matches_reference_on_sweep(name):
     assert checked > 100, f"{name} ran only {checked} cases of the sweep"
 
 
+def plan_for(name, spec):
+    """The plan of algorithm ``name`` for ``spec`` (K=3, which every algorithm here supports)."""
+    algorithm = registry.get(name)
+    assert algorithm.supports(spec) is None, f"{name} should support {spec.describe()}"
+    return algorithm.prepare(spec, 1 << 30)
+
+
 @pytest.mark.parametrize("name", ALGORITHMS)
 def test_plan_reuse_sees_weight_updates(name):
     """A plan run twice with an in-place-changed weight must not serve a stale transform."""
-    algorithm = registry.get(name)
     spec = ConvSpec(2, 4, 4, 33, 3, 1, (1, 1), 1, 1, "float64")
-    if algorithm.supports(spec) is not None:
-        pytest.skip(f"{name} does not support the dense k=3 spec")
+    plan = plan_for(name, spec)
     x, w, *_ = case(spec)
-    plan = algorithm.prepare(spec, 1 << 30)
     w = w.copy()
     first = plan.run(x, w)
     w *= -2.0
@@ -112,12 +116,9 @@ def test_plan_reuse_sees_weight_updates(name):
 @pytest.mark.parametrize("name", ALGORITHMS)
 def test_output_is_fresh_array(name):
     """Results never alias plan buffers: a second call must not change the first result."""
-    algorithm = registry.get(name)
     spec = ConvSpec(1, 2, 2, 20, 3, 1, (0, 0), 1, 1, "float64")
-    if algorithm.supports(spec) is not None:
-        pytest.skip(f"{name} does not support the spec")
+    plan = plan_for(name, spec)
     x, w, *_ = case(spec)
-    plan = algorithm.prepare(spec, 1 << 30)
     first = plan.run(x, w)
     keep = first.copy()
     plan.run(x * 3.0, w)
