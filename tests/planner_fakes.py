@@ -33,10 +33,11 @@ class FakePlan(Plan):
 class Fake(Algorithm):
     """A configurable stand-in; ``predicted_s`` is its whole cost-model prediction."""
 
-    def __init__(self, name, predicted_s=1e-3, *, max_kernel=None, workspace=0, bound=1e-7,
-                 deterministic=True, sleep_s=0.0, fail=False, prepare_s=0.0) -> None:
+    def __init__(self, name, predicted_s=1e-3, *, max_kernel=None, max_length=None, workspace=0, bound=1e-7,
+                 deterministic=True, local_nonfinite=True, sleep_s=0.0, fail=False, prepare_s=0.0) -> None:
         self.name = name
         self.predicted_s, self.max_kernel, self.workspace, self.bound = predicted_s, max_kernel, workspace, bound
+        self.max_length, self.local_nonfinite = max_length, local_nonfinite
         self.deterministic, self.sleep_s, self.fail, self.prepare_s = deterministic, sleep_s, fail, prepare_s
         self.prepares = self.runs = 0
         self._count_lock = threading.Lock()
@@ -44,6 +45,8 @@ class Fake(Algorithm):
     def supports(self, spec):
         if self.max_kernel is not None and spec.kernel_size > self.max_kernel:
             return f"{self.name}: needs kernel_size <= {self.max_kernel}, got {spec.kernel_size}"
+        if self.max_length is not None and spec.length > self.max_length:
+            return f"{self.name}: needs length <= {self.max_length}, got {spec.length}"
         return None
 
     def flops(self, spec):

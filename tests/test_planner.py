@@ -168,6 +168,46 @@ def test_measured_decision_reused_across_length_bucket():
         assert chosen == algos.records()[0]["algorithm"]
 
 
+def test_reused_bucket_decision_assesses_only_the_winner():
+    with fakes(Fake("fastest", 1e-9), Fake("other", 1e-3, sleep_s=0.002), only=True):
+        with algos.use(mode="measure"):
+            algos.choose(SPEC)
+            measured = candidate(last(), "other")["measured_s"]
+            algos.choose(ConvSpec(2, 4, 6, 41, 3, 1, (1, 1), 1, 1, "float64"))
+        rec = last()
+    assert rec["cache_hit"] and rec["algorithm"] == "fastest" and "Lb21" in rec["reason"]
+    winner, other = candidate(rec, "fastest"), candidate(rec, "other")
+    assert winner["supported"] is True and winner["predicted_s"] == pytest.approx(1e-9)
+    assert winner["measured_s"] is not None
+    assert other["supported"] is None and other["predicted_s"] is None and other["measured_s"] == measured >= 0.002
+    assert other["note"] == "not assessed: the bucket's measured decision was reused"
+
+
+def test_bucket_winner_that_cannot_run_the_new_length_is_measured_again():
+    with fakes(Fake("short", 1e-9, max_length=40), Fake("long", 1e-3, sleep_s=0.002), only=True):
+        with algos.use(mode="measure"):
+            assert algos.choose(SPEC) == "short"
+            assert algos.choose(ConvSpec(2, 4, 6, 41, 3, 1, (1, 1), 1, 1, "float64")) == "long"
+        rec = last()
+    assert not rec["cache_hit"] and "needs length <= 40" in candidate(rec, "short")["reason"]
+    assert candidate(rec, "long")["measured_s"] >= 0.002
+
+
+def test_nonfinite_replan_keeps_its_own_bucket():
+    """A re-plan for NaN operands (which excludes spreading algorithms) must not
+    overwrite the bucket's decision for ordinary operands."""
+    with fakes(Fake("spready", 1e-9, local_nonfinite=False), Fake("careful", 1e-3, sleep_s=0.002), only=True):
+        x, w = operands()
+        with algos.use(mode="measure"):
+            algos.execute("forward", SPEC, x, w)
+            assert last()["algorithm"] == "spready"
+            x[0, 0, 5] = np.nan
+            algos.execute("forward", SPEC, x, w)
+            assert last()["algorithm"] == "careful" and "NaN/Inf" in last()["reason"]
+            assert algos.choose(ConvSpec(2, 4, 6, 41, 3, 1, (1, 1), 1, 1, "float64")) == "spready"
+            assert last()["cache_hit"]
+
+
 def test_lru_eviction_and_clear():
     algos.set_cache_size(2)
     try:

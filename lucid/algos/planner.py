@@ -51,6 +51,10 @@ from .spec import ConvSpec
 DEFAULT_CACHE_SIZE = 512
 #: Measured decisions are shared by lengths with equal ``round(BUCKETS_PER_OCTAVE * log2(L))``.
 BUCKETS_PER_OCTAVE = 4
+#: Measure mode races the candidates predicted within this factor of the best prediction
+#: first and tries the rest with the time left.  On the 120-shape regret grid (2026-11-26)
+#: the fastest algorithm was predicted within 2x of the best prediction on 112 shapes.
+LEADER_RATIO = 2.0
 
 
 class _Entry:
@@ -183,11 +187,16 @@ def _size(nbytes: float) -> str:
     return f"{int(nbytes)} B"
 
 
-def _assess(algorithm, spec: ConvSpec, settings: config.Settings) -> dict:
-    """One candidate's record: support, predicted time, workspace, error bound, and why it is skipped."""
-    cand = {"name": algorithm.name, "supported": False, "reason": None, "predicted_s": None,
+def _blank(algorithm) -> dict:
+    """A candidate's record before assessment."""
+    return {"name": algorithm.name, "supported": False, "reason": None, "predicted_s": None,
             "measured_s": None, "workspace_bytes": None, "error_bound": None,
             "deterministic": bool(algorithm.deterministic), "note": None}
+
+
+def _assess(algorithm, spec: ConvSpec, settings: config.Settings) -> dict:
+    """One candidate's record: support, predicted time, workspace, error bound, and why it is skipped."""
+    cand = _blank(algorithm)
     try:
         cand["reason"] = algorithm.supports(spec)
         if cand["reason"] is not None:
@@ -238,7 +247,7 @@ def _bucket_key(op: str, spec: ConvSpec, settings: config.Settings) -> str:
     shape = spec.describe().replace(f" L{spec.length} ", f" Lb{bucket} ")
     tolerance = "inf" if math.isinf(settings.tolerance) else f"{settings.tolerance:.3g}"
     return (f"{op} {shape} ws{settings.workspace_limit} tol{tolerance} "
-            f"det{int(settings.deterministic)} t{THREADS}")
+            f"det{int(settings.deterministic)} nonfinite{int(settings.nonfinite_operands)} t{THREADS}")
 
 
 def _no_candidate(op: str, spec: ConvSpec, cands: list[dict]) -> ValueError:
@@ -247,25 +256,51 @@ def _no_candidate(op: str, spec: ConvSpec, cands: list[dict]) -> ValueError:
     return ValueError(f"no algorithm can run {op} of {spec.describe()} under the current settings{hint}: {notes}")
 
 
-def _measure_choice(op, source: ConvSpec, lowering: Lowering, eligible: list[dict], settings, operands):
-    """Measure-mode decision: (name, plan or None, reason, reused?); fills ``measured_s``."""
-    by_name = {c["name"]: c for c in eligible}
+def _reused(op: str, source: ConvSpec, spec: ConvSpec, settings: config.Settings):
+    """The length bucket's measured decision, when its winner can run ``spec``:
+    ``(candidates, name, None, reason, True)``, else None.
+
+    Only the winner is assessed for the new length (support and workspace
+    change with it); the other candidates are listed with the bucket's
+    measured times and ``supported=None``: not assessed, because nothing is
+    decided here.  This is what keeps a new length in a measured bucket cheap.
+    """
     bucket = _bucket_key(op, source, settings)
     known = wisdom.lookup(bucket)
-    if known is not None and known["algorithm"] in by_name:
-        for name, seconds in known["measured"].items():
-            if name in by_name:
-                by_name[name]["measured_s"] = seconds
-        return known["algorithm"], None, f"{known['algorithm']}: measured decision of bucket reused", True
+    if known is None or known["algorithm"] not in registry.names():
+        return None
+    winner = _assess(registry.get(known["algorithm"]), spec, settings)
+    if winner["reason"] is not None:
+        return None
+    cands = []
+    for algorithm in registry.algorithms():
+        cand = winner if algorithm.name == winner["name"] else {
+            **_blank(algorithm), "supported": None, "note": "not assessed: the bucket's measured decision was reused"}
+        cand["measured_s"] = known["measured"].get(algorithm.name)
+        cands.append(cand)
+    shape = bucket.split(" ws")[0]
+    return cands, winner["name"], None, f"{winner['name']}: measured decision of bucket {shape} reused", True
+
+
+def _measure_choice(op, source: ConvSpec, lowering: Lowering, eligible: list[dict], settings, operands):
+    """Measure-mode decision: ``(name, plan, reason)``; fills ``measured_s`` and stores it in wisdom.
+
+    Candidates are timed best-predicted first; those predicted within
+    :data:`LEADER_RATIO` of the best prediction are raced first, the rest
+    only with the time left (:func:`lucid.algos.measure.time_plans`).
+    """
+    by_name = {c["name"]: c for c in eligible}
     spec = lowering.spec
     x, w = lowering.operands(*operands) if operands is not None else random_operands(spec)
+    ranked = sorted(eligible, key=lambda c: c["predicted_s"])
     plans = {}
-    for cand in sorted(eligible, key=lambda c: c["predicted_s"]):
+    for cand in ranked:
         try:
             plans[cand["name"]] = registry.get(cand["name"]).prepare(spec, settings.workspace_limit)
         except Exception as exc:     # a plan that cannot be built loses, with the reason recorded
             cand["measured_s"], cand["reason"] = math.inf, f"prepare failed: {type(exc).__name__}: {exc}"
-    times, notes = time_plans(plans, x, w, settings.time_limit)
+    leaders = sum(c["predicted_s"] <= LEADER_RATIO * ranked[0]["predicted_s"] for c in ranked if c["name"] in plans)
+    times, notes = time_plans(plans, x, w, settings.time_limit, leaders=leaders)
     for name, seconds in times.items():
         by_name[name]["measured_s"] = seconds
         if name in notes:
@@ -274,22 +309,28 @@ def _measure_choice(op, source: ConvSpec, lowering: Lowering, eligible: list[dic
     if not finite:
         raise RuntimeError(f"every candidate failed while measuring {op} of {source.describe()}: {notes}")
     name = min(finite, key=finite.get)
-    wisdom.store(bucket, name, times)
-    return name, plans[name], _explain(name, eligible, [], "measured_s"), False
+    wisdom.store(_bucket_key(op, source, settings), name, times)
+    return name, plans[name], _explain(name, eligible, [], "measured_s")
 
 
-def _auto(op, source, lowering, cands, settings, operands):
-    """(name, plan or None, reason, reused?) of the best eligible candidate in the current mode."""
+def _auto(op, source, lowering, settings, operands, cands=None):
+    """``(candidates, name, plan or None, reason, reused?)`` of the best eligible
+    candidate in the current mode (``cands``: the assessment, if already made)."""
+    if settings.mode == "measure":
+        reused = _reused(op, source, lowering.spec, settings)
+        if reused is not None:
+            return reused
+    if cands is None:
+        cands = [_assess(algorithm, lowering.spec, settings) for algorithm in registry.algorithms()]
     eligible = [c for c in cands if c["reason"] is None]
     if not eligible:
         raise _no_candidate(op, source, cands)
     skipped = [c for c in cands if c["reason"] is not None]
     if settings.mode == "measure":
-        name, plan, reason, reused = _measure_choice(op, source, lowering, eligible, settings, operands)
-        tail = "".join(f"; {_skip_note(c)}" for c in skipped)
-        return name, plan, reason + tail, reused
+        name, plan, reason = _measure_choice(op, source, lowering, eligible, settings, operands)
+        return cands, name, plan, reason + "".join(f"; {_skip_note(c)}" for c in skipped), False
     name = min(eligible, key=lambda c: c["predicted_s"])["name"]
-    return name, None, _explain(name, eligible, skipped, "predicted_s"), False
+    return cands, name, None, _explain(name, eligible, skipped, "predicted_s"), False
 
 
 def _plan(key: tuple, operands: tuple | None) -> _Entry:
@@ -299,18 +340,18 @@ def _plan(key: tuple, operands: tuple | None) -> _Entry:
     lowering = lower(op, source)
     with PLANNING_LOCK:
         wisdom.auto_load()
-        cands = [_assess(algorithm, lowering.spec, settings) for algorithm in registry.algorithms()]
         forced = settings.algorithm
         if forced == config.AUTO:
-            name, plan, reason, reused = _auto(op, source, lowering, cands, settings, operands)
+            cands, name, plan, reason, reused = _auto(op, source, lowering, settings, operands)
         else:
+            cands = [_assess(algorithm, lowering.spec, settings) for algorithm in registry.algorithms()]
             mine = next(c for c in cands if c["name"] == forced)
             if mine["reason"] is None:
                 name, plan, reason, reused = forced, None, f"{forced}: forced", False
             elif op == "forward" and not settings.nonfinite_operands:
                 raise ValueError(f"algorithm={forced!r} cannot run forward of {source.describe()}: {mine['reason']}")
             else:
-                name, plan, reason, reused = _auto(op, source, lowering, cands, settings, operands)
+                cands, name, plan, reason, reused = _auto(op, source, lowering, settings, operands, cands)
                 reason = f"forced {forced} cannot serve {op} ({_skip_note(mine)}); fell back to {reason}"
         if plan is None:
             plan = registry.get(name).prepare(lowering.spec, settings.workspace_limit)

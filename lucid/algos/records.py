@@ -8,7 +8,8 @@ A record is a ``dict`` with the fixed fields
 where each candidate is ``{"name", "supported", "reason", "predicted_s",
 "measured_s", "workspace_bytes", "error_bound", "deterministic"}`` (``reason``
 is ``None`` for a candidate that was eligible, else why it was skipped;
-``measured_s`` is ``None`` unless it was timed).  ``cache_hit`` is true when
+``measured_s`` is ``None`` unless it was timed; ``supported`` is ``None``
+for a candidate not assessed because a measured bucket decision was reused).  ``cache_hit`` is true when
 the decision was reused from a measured length bucket or from wisdom instead of
 being planned afresh.
 

@@ -1,0 +1,81 @@
+"""Measure mode's stopwatch (lucid.algos.measure.time_plans) on plans with scripted run times.
+
+Sleeps only ever overrun, so a plan scripted to sleep longer is reliably
+timed slower; the tests assert orders and counts, never absolute times.
+"""
+import math
+import time
+
+import numpy as np
+import pytest
+
+from lucid.algos import measure
+
+X = W = np.zeros(1)
+
+
+class Scripted:
+    """A stand-in plan whose ``run`` sleeps the next of ``seconds`` (cycling) and logs its name."""
+
+    def __init__(self, name, log, *seconds, fail=False):
+        self.name, self.log, self.seconds, self.fail, self.runs = name, log, seconds, fail, 0
+
+    def run(self, x, w):
+        self.log.append(self.name)
+        pause = self.seconds[self.runs % len(self.seconds)]
+        self.runs += 1
+        if self.fail:
+            raise RuntimeError("scripted failure")
+        time.sleep(pause)
+        return x
+
+
+def plans(log, **specs):
+    return {name: Scripted(name, log, *spec) if isinstance(spec, tuple) else Scripted(name, log, spec)
+            for name, spec in specs.items()}
+
+
+def test_leaders_are_raced_before_the_long_shot_which_still_can_win():
+    log = []
+    times, notes = measure.time_plans(plans(log, a=0.004, b=0.0045, c=0.001), X, W, 5.0, leaders=2)
+    first_c = log.index("c")
+    assert log[:4] == ["a", "a", "b", "b"]                       # warm-up + first timed run each
+    assert log[:first_c].count("a") == log[:first_c].count("b") == 1 + measure.MIN_SAMPLES
+    assert min(times, key=times.get) == "c"
+    assert notes["a"].startswith("pruned") and notes["b"].startswith("pruned")
+
+
+def test_time_is_the_fastest_timed_run_and_the_warm_up_is_not_counted():
+    log = []
+    times, _ = measure.time_plans({"only": Scripted("only", log, 0.05, 0.002, 0.03)}, X, W, 5.0)
+    assert log == ["only", "only"]          # a single candidate needs no race
+    assert 0.002 <= times["only"] < 0.03
+
+
+def test_equal_candidates_get_max_samples_each():
+    log = []
+    measure.time_plans(plans(log, a=0.001, b=0.001), X, W, 10.0, max_samples=4)
+    assert log.count("a") == log.count("b") == 5         # warm-up + 4
+
+
+def test_out_of_time_only_the_first_is_timed():
+    log = []
+    times, notes = measure.time_plans(plans(log, a=0.002, b=0.001), X, W, 0.0)
+    assert log == ["a", "a"] and times["b"] is None and notes["b"] == "time limit reached"
+    assert times["a"] >= 0.002
+
+
+def test_a_failing_candidate_loses_with_its_error():
+    log = []
+    ps = plans(log, good=0.001)
+    ps["bad"] = Scripted("bad", log, 0.0, fail=True)
+    times, notes = measure.time_plans(ps, X, W, 5.0)
+    assert math.isinf(times["bad"]) and notes["bad"] == "failed: RuntimeError: scripted failure"
+    assert math.isfinite(times["good"])
+
+
+@pytest.mark.parametrize("leaders", [0, 1, 3])
+def test_every_candidate_is_timed_when_time_allows(leaders):
+    log = []
+    times, _ = measure.time_plans(plans(log, a=0.001, b=0.0011, c=0.0012), X, W, 5.0, leaders=leaders)
+    assert all(t is not None and math.isfinite(t) for t in times.values())
