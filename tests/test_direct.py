@@ -5,11 +5,12 @@ one-GEMM pointwise path and sharing a plan between threads.
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
-from lucid.algos import _gemm, direct
+import threading
+
+from lucid.algos import _gemm, base, direct
 from lucid.algos.spec import ConvSpec
 from concurrency import assert_concurrent_runs_match
 from reference import conv1d_ref
@@ -42,7 +43,7 @@ def test_blocked_tap_loop(monkeypatch, spec, block_bytes):
         assert len(plan._blocks) > spec.n                     # several blocks per item
     x, w, want = case(spec)
     assert relative_error(plan.run(x, w), want) < 1e-12
-    assert sum(b.nbytes for b in plan._buffers.values()) + direct._transient_bytes(spec) == DIRECT.workspace_bytes(spec, 1 << 30) > 0
+    assert "tap" not in plan._buffers and DIRECT.workspace_bytes(spec, 1 << 30) > 0    # tap block: per thread
 
 
 def test_pointwise_is_one_gemm_per_thread_without_tap_buffer(monkeypatch):
@@ -90,3 +91,39 @@ def test_heavy_layer_with_a_small_output_is_split_over_the_pool(monkeypatch):
     spec = ConvSpec(8, 64, 128, 161, 7, 1, (48, 48), 8, 1, "float32")
     assert spec.direct_flops >= direct._SPLIT_FLOPS
     assert len(DIRECT.prepare(spec, 1 << 30)._blocks) == 2
+
+
+def test_thread_scratch_is_reused_by_one_thread_and_private_to_each():
+    first = base.thread_scratch(1000, np.float32)
+    smaller = base.thread_scratch(10, np.float64)
+    assert first.dtype == np.float32 and first.size == 1000 and smaller.size == 10
+    assert np.shares_memory(first, smaller)                  # reused, not reallocated
+    more = base._thread_scratch.buffer.nbytes // 4 + 1          # beyond what this thread holds
+    larger = base.thread_scratch(more, np.float32)
+    assert larger.size == more and not np.shares_memory(first, larger)       # grown
+    other = []
+    thread = threading.Thread(target=lambda: other.append(base.thread_scratch(more, np.float32)))
+    thread.start()
+    thread.join()
+    assert not np.shares_memory(larger, other[0])
+
+
+def test_plans_of_other_shapes_run_concurrently_on_their_threads():
+    """Two plans (different lengths, one shared per-thread tap buffer per thread) from two threads."""
+    specs = [ConvSpec(2, 16, 16, n, 3, 1, (1, 1), 1, 1, "float64") for n in (1500, 1800)]
+    results, errors = {}, []
+
+    def work(spec):
+        try:
+            plan = DIRECT.prepare(spec, 1 << 30)
+            x, w, want = case(spec, seed=spec.length)
+            results[spec.length] = max(relative_error(plan.run(x, w), want) for _ in range(20))
+        except Exception as exc:   # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(spec,)) for spec in specs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and all(err < 1e-12 for err in results.values()) and len(results) == 2

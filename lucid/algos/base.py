@@ -24,6 +24,7 @@ supports the derived spec can serve them.
 from __future__ import annotations
 
 import abc
+import threading
 from typing import ClassVar
 
 import numpy as np
@@ -184,3 +185,25 @@ def padded_input(spec: ConvSpec, x: np.ndarray, out: np.ndarray | None = None) -
     out[:, :, left + spec.length:] = 0
     out[:, :, left:left + spec.length] = x
     return out
+
+
+_thread_scratch = threading.local()
+
+
+def thread_scratch(count: int, dtype: np.dtype) -> np.ndarray:
+    """A 1-D buffer of ``count`` items of ``dtype``, private to the calling thread.
+
+    Per-block scratch is borrowed from here instead of being owned by a plan:
+    each thread keeps one buffer, grown to the largest request and reused by
+    every plan, so a new shape's plan neither allocates nor page-faults its
+    scratch (a measure-mode loop over many lengths otherwise paid ~1.5 us per
+    fresh 4 KiB page on each new plan's first run, 2026-11-26) and the plan
+    cache does not hold one copy per shape.  The contents are valid until the
+    calling thread's next request; a thread must not hold two at once.
+    Workspace accounting is unchanged: the plan still reports this scratch.
+    """
+    nbytes = count * np.dtype(dtype).itemsize
+    buffer = getattr(_thread_scratch, "buffer", None)
+    if buffer is None or buffer.nbytes < nbytes:
+        buffer = _thread_scratch.buffer = np.empty(nbytes, np.uint8)
+    return buffer[:nbytes].view(dtype)

@@ -8,12 +8,13 @@ is multiplied by the weight slice ``w[..., k]`` and accumulated::
 (one batched matmul per tap over batch and groups; no column buffer).  The
 tap loop reads the unpadded ``x``: each tap is restricted to the outputs
 whose input lies inside ``x`` (padding zeros contribute nothing), so it needs
-no padded copy.  The
-output is cut into blocks of about ``_TAP_BLOCK_BYTES`` (whole items or runs
-of positions): tap 0 is written straight into the block of a fresh ``np.empty``
-output and every further tap goes through a block-sized buffer the plan owns
-and is added while both are still in cache, so the output is written once
-from memory's point of view (no zero fill, no full-size temporaries).  With
+no padded copy.  The output is cut into blocks of about
+``_TAP_BLOCK_BYTES`` (whole items or runs of positions): tap 0 is written
+straight into the block of a fresh ``np.empty`` output and every further tap
+goes through a block-sized per-thread buffer (shared by every plan, see
+``base.thread_scratch``) and is added while both are still in cache, so the
+output is written once from memory's point of view (no zero fill, no
+full-size temporaries).  With
 ``K = 1`` (pointwise) each thread's half of the layer is one batched GEMM
 into the output.  The blocks are shared out over the pool threads (one tap
 buffer each) with single-threaded BLAS (see ``_gemm.run_in_slots``).  When
@@ -40,7 +41,7 @@ import numpy as np
 
 from ._gemm import Block, block_shape, dot_error_bound, position_blocks, run_in_slots, split_cap
 from ._parallel import THREADS
-from .base import Algorithm, Plan, padded_input, ufunc_buffer_bytes
+from .base import Algorithm, Plan, padded_input, thread_scratch, ufunc_buffer_bytes
 from .registry import register
 from .spec import ConvSpec
 
@@ -85,12 +86,14 @@ def _slots(blocks: list) -> int:
 
 
 def _buffer_shapes(spec: ConvSpec) -> dict[str, tuple[int, ...]]:
-    """Every buffer a plan allocates, by name; their sum is the workspace.
+    """Every buffer a run uses, by name; their sum is the workspace.
 
     ``xpad``: the padded input (the tap loop reads ``x`` itself, see
     :func:`_tap_ranges`).  ``tap``: one output block per thread for taps
     ``1..K-1``.  ``cols``, ``res``: window and product of the position loop.
     ``dw``: one row block per thread for the depthwise taps ``1..K-1``.
+    The per-thread ``tap`` and ``dw`` blocks are borrowed from
+    :func:`~lucid.algos.base.thread_scratch`; the plan owns the others.
     """
     shapes: dict[str, tuple[int, ...]] = {}
     depthwise = spec.cig == spec.cog == 1
@@ -109,6 +112,10 @@ def _buffer_shapes(spec: ConvSpec) -> dict[str, tuple[int, ...]]:
         largest = max(((n1 - n0) * (t1 - t0) for n0, n1, t0, t1 in blocks), default=0)
         shapes["tap"] = (_slots(blocks), largest * spec.c_out)
     return shapes
+
+
+#: Buffers of :func:`_buffer_shapes` borrowed per thread rather than owned by the plan.
+_PER_THREAD = ("tap", "dw")
 
 
 def _transient_bytes(spec: ConvSpec) -> int:
@@ -133,7 +140,8 @@ class DirectPlan(Plan):
 
     def __init__(self, algorithm: "Direct", spec: ConvSpec) -> None:
         super().__init__(algorithm, spec)
-        self._buffers = {k: np.empty(shape, spec.np_dtype) for k, shape in _buffer_shapes(spec).items()}
+        self._buffers = {k: np.empty(shape, spec.np_dtype) for k, shape in _buffer_shapes(spec).items()
+                         if k not in _PER_THREAD}
         self._depthwise = spec.cig == 1 and spec.cog == 1
         self._over_taps = spec.kernel_size <= spec.l_out
         tap_loop = self._over_taps and not self._depthwise
@@ -176,7 +184,7 @@ class DirectPlan(Plan):
                     np.matmul(wk[k], src, out=out[..., a - t0:b - t0])
                     written = True
                 else:
-                    tap = self._buffers["tap"][slot, :out[..., :b - a].size].reshape(out[..., :b - a].shape)
+                    tap = thread_scratch(out[..., :b - a].size, sp.np_dtype).reshape(out[..., :b - a].shape)
                     np.matmul(wk[k], src, out=tap)
                     out[..., a - t0:b - t0] += tap
             if not written:
@@ -226,7 +234,7 @@ class DirectPlan(Plan):
             out = y[b0:b1]
             np.multiply(xr[b0:b1, 0:s * (lo - 1) + 1:s], wr[b0:b1, 0:1], out=out)
             for k in range(1, sp.kernel_size):
-                t = self._buffers["dw"][slot, :b1 - b0]
+                t = thread_scratch((b1 - b0) * lo, sp.np_dtype).reshape(b1 - b0, lo)
                 start = k * d
                 np.multiply(xr[b0:b1, start:start + s * (lo - 1) + 1:s], wr[b0:b1, k:k + 1], out=t)
                 out += t
@@ -255,6 +263,20 @@ class Direct(Algorithm):
 
     def error_bound(self, spec: ConvSpec) -> float:
         return dot_error_bound(spec)
+
+    def cost_features(self, spec: ConvSpec) -> dict[str, float]:
+        """The default features with direct's own loop count: ``taps`` is the
+        Python iterations of its loop (blocks x taps of the tap loop or of the
+        depthwise loop, or ``L_out`` of the position loop)."""
+        features = super().cost_features(spec)
+        if spec.cig == spec.cog == 1:
+            steps = len(_depthwise_blocks(spec)) * spec.kernel_size
+        elif spec.kernel_size > spec.l_out:
+            steps = spec.l_out
+        else:
+            steps = max(1, len(_tap_blocks(spec))) * spec.kernel_size
+        features["taps"] = float(steps)
+        return features
 
     def prepare(self, spec: ConvSpec, workspace_limit: int) -> DirectPlan:
         """The per-shape :class:`DirectPlan`; ValueError when its buffers
