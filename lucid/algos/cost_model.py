@@ -13,7 +13,8 @@ of a Python iteration / of one small batched matrix product.  The coefficients
 of all algorithms are fitted together (:func:`fit_problems`) by a robust fit of
 the *log* ratio predicted/measured on problems timed side by side, because the
 planner compares ratios of predictions.  The shipped direct fit reads as
-~180 GFLOP/s sustained and 6 µs per tap; fft pays ~120 µs per call.
+~100 GFLOP/s sustained (both cores) and 7 µs per Python step; fft pays
+~150 µs per call.
 
 Provenance of :data:`CALIBRATED` is in :data:`PROVENANCE`.  An algorithm
 without calibrated constants (a newly added fifth one) and any feature missing
@@ -22,10 +23,10 @@ machine model, so a new algorithm competes on its flops and bytes from day one.
 
 Notes
 -----
-Measured accuracy (:data:`PROVENANCE`): median predicted/measured 1.03-1.19
-per algorithm, but single problems are off by up to ~40x, and ranking the
-calibration grid with these constants costs 1.25x (geometric mean) over the
-best algorithm.  A linear model cannot see cache effects, BLAS efficiency on
+Measured accuracy (:data:`PROVENANCE`): median predicted/measured 1.02-1.13
+per algorithm, but single problems are off by up to ~27x, and ranking the
+calibration grid with these constants costs 1.15x (geometric mean) over the
+best algorithm (1.13x on a separate 120-shape grid).  A linear model cannot see cache effects, BLAS efficiency on
 skinny matrices or thread-pool hand-offs, so its weak regions are small
 problems (overheads dominate, choices differ by tens of microseconds) and
 few-channel problems where direct and im2col are close.  Measure mode
@@ -51,27 +52,29 @@ GENERIC: dict[str, float] = {OVERHEAD: 50e-6, "flops": 1 / 30e9, "bytes": 1 / 5e
 #: Fitted on this machine by :func:`lucid.algos.calibration.calibrate`; see PROVENANCE.
 #: (fft reports ``column_bytes = 0``, so that coefficient is unidentified and shipped as 0.)
 CALIBRATED: dict[str, dict[str, float]] = {
-    "direct": {OVERHEAD: 6.11e-11, "flops": 5.47e-12, "bytes": 5.99e-11, "column_bytes": 1.0e-10,
-               "taps": 6.21e-06, "gemms": 3.71e-08},
-    "im2col": {OVERHEAD: 3.19e-05, "flops": 6.18e-12, "bytes": 5.6e-11, "column_bytes": 6.09e-11,
-               "taps": 5.39e-07, "gemms": 1.35e-13},
-    "fft": {OVERHEAD: 1.19e-04, "flops": 3.93e-11, "bytes": 4.17e-11, "column_bytes": 0.0,
-            "taps": 2.79e-09, "gemms": 5.77e-07},
-    "winograd": {OVERHEAD: 2.07e-04, "flops": 1.28e-11, "bytes": 1.73e-10, "column_bytes": 3.74e-11,
-                 "taps": 1.39e-10, "gemms": 4.19e-13},
+    "direct": {OVERHEAD: 2.59e-06, "flops": 9.84e-12, "bytes": 6.46e-11, "column_bytes": 2.13e-11,
+               "taps": 6.67e-06, "gemms": 6.54e-08},
+    "im2col": {OVERHEAD: 4.10e-05, "flops": 8.43e-12, "bytes": 5.40e-11, "column_bytes": 5.29e-11,
+               "taps": 4.03e-06, "gemms": 3.33e-07},
+    "fft": {OVERHEAD: 1.52e-04, "flops": 4.49e-11, "bytes": 4.61e-11, "column_bytes": 0.0,
+            "taps": 6.27e-09, "gemms": 4.41e-07},
+    "winograd": {OVERHEAD: 2.33e-04, "flops": 1.21e-11, "bytes": 1.97e-10, "column_bytes": 2.43e-16,
+                 "taps": 1.79e-10, "gemms": 6.93e-08},
 }
 
 #: Where CALIBRATED came from.
 PROVENANCE = {
     "machine": "AMD EPYC (KVM guest), 2 cores, AVX-512; numpy 2.4.6 + scipy-openblas 0.3.31, pyFFTW 0.15.1",
-    "date": "2026-11-26T15:45Z..15:51Z",
+    "date": "2026-11-26T16:55Z..16:59Z",
     "fit": "fit_problems (soft-L1 log ratio, per-problem load offsets) on calibration.grid(): two runs of "
-           "time_grid (the whole 285-problem grid each), per problem and algorithm the minimum of both",
-    "samples": 840,
-    "conditions": "shared machine, load average 0.6-2.9 during the runs (other engineers' jobs); earlier "
-                  "runs at load 6-10 were discarded (run-to-run time ratios 0.07-6.6)",
-    "fit_quality": "predicted/measured median 1.03-1.19 per algorithm, worst 35-47x (small problems); "
-                   "choice regret on the grid itself geomean 1.25, 77 of 274 problems over 1.15x",
+           "time_grid (the whole 285-problem grid each, fastest of up to 15 interleaved runs), both runs' "
+           "samples together; direct and im2col report their real loop counts as taps/gemms",
+    "samples": 1668,
+    "conditions": "shared machine, load average 0.4-1.6 during the runs",
+    "fit_quality": "predicted/measured median 1.02-1.13 per algorithm, worst 3.7-27x (small problems); "
+                   "choice regret on the calibration grid geomean 1.15; out of sample, on the 120-shape "
+                   "grid of benchmarks/planner_regret.py timed back to back at 16:46Z: geomean 1.13 "
+                   "(the previous constants and features: 1.27)",
 }
 
 #: Iteration cap of the joint fit (it converges in tens; the cap bounds a pathological case).

@@ -273,6 +273,16 @@ class Im2col(Algorithm):
     def error_bound(self, spec: ConvSpec) -> float:
         return dot_error_bound(spec)
 
+    def cost_features(self, spec: ConvSpec) -> dict[str, float]:
+        """The default features with im2col's own loop counts: ``taps`` is its
+        Python steps (one gather and GEMM per column chunk and reduction
+        block), ``gemms`` the BLAS calls (one per group of each step)."""
+        chunks = chunking(spec, DEFAULT_WORKSPACE_LIMIT)
+        steps = -(-spec.n // chunks.items) * -(-spec.l_out // chunks.positions) * chunks.row_blocks
+        features = super().cost_features(spec)
+        features.update(taps=float(steps), gemms=float(steps * spec.groups))
+        return features
+
     def prepare(self, spec: ConvSpec, workspace_limit: int) -> Im2colPlan:
         return Im2colPlan(self, spec, chunking(spec, workspace_limit))
 
