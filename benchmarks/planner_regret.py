@@ -8,8 +8,10 @@ Builds a grid of convolution problems (K 1..2049, dilation 1..64, dense /
 grouped / depthwise, lengths 64..65536, batch 1..64, forward and both backward
 ops, each capped at a moderate amount of work), times every algorithm that
 supports each one (forced) and ``auto`` in heuristic mode, interleaved round by
-round with medians, and reports the regret ``time(auto's choice) / time(best
-forced)``: geometric mean and worst case.  With the suite (default) it also
+round (rotated order, back to back as a network's layers run: on the shared
+2-core VM an idle pause before each call made calls 30-100 % slower and far
+noisier, 2026-11-26) with medians, and reports the regret ``time(auto's
+choice) / time(best forced)``: geometric mean and worst case.  With the suite (default) it also
 times every :data:`lucid.suite.SUITE` workload forced, heuristic and measured.
 Writes a JSON file with the per-shape times and the summary.
 """
@@ -32,11 +34,11 @@ from lucid import algos                                     # noqa: E402
 from lucid.algos import config, registry                   # noqa: E402
 from lucid.algos.lowering import derived_spec              # noqa: E402
 from lucid.algos.spec import ConvSpec                      # noqa: E402
+from lucid.bench.timing import interleaved                 # noqa: E402
 from lucid.suite import SUITE                              # noqa: E402
 
 #: Work per problem (direct FLOPs of the derived problem): enough to time, small enough to finish.
 FLOPS_RANGE = (2e5, 4e8)
-ROUNDS = 5
 
 
 def grid(count: int, seed: int = 0) -> list[tuple[str, ConvSpec]]:
@@ -84,23 +86,6 @@ def _supported(op: str, spec: ConvSpec) -> list[str]:
             if a.supports(derived) is None and a.workspace_bytes(derived, config.DEFAULT_WORKSPACE_LIMIT) <= config.DEFAULT_WORKSPACE_LIMIT]
 
 
-def time_methods(op: str, spec: ConvSpec, methods: dict, idle_s: float, budget_s: float) -> dict[str, float]:
-    """Median seconds of each ``methods[name]()`` over interleaved rounds (first call is warm-up)."""
-    for call in methods.values():
-        call()
-    samples: dict[str, list[float]] = {name: [] for name in methods}
-    deadline = time.perf_counter() + budget_s
-    for round_ in range(ROUNDS):
-        for name, call in methods.items():
-            time.sleep(idle_s)
-            start = time.perf_counter()
-            call()
-            samples[name].append(time.perf_counter() - start)
-        if round_ >= 2 and time.perf_counter() > deadline:
-            break
-    return {name: statistics.median(times) for name, times in samples.items()}
-
-
 def _methods(op, spec, a, b, names, modes):
     methods = {name: (lambda n=name: algos.execute(op, spec, a, b, algorithm=n)) for name in names}
     for mode in modes:
@@ -111,11 +96,12 @@ def _methods(op, spec, a, b, names, modes):
     return methods
 
 
-def measure_problem(op: str, spec: ConvSpec, modes, idle_s: float, budget_s: float) -> dict:
+def measure_problem(op: str, spec: ConvSpec, modes, rounds: int, idle_s: float) -> dict:
     """Times, choices and regrets of one problem."""
     a, b = _operands(op, spec, np.random.default_rng(0))
     names = _supported(op, spec)
-    times = time_methods(op, spec, _methods(op, spec, a, b, names, modes), idle_s, budget_s)
+    timings = interleaved(_methods(op, spec, a, b, names, modes), rounds, idle_s=idle_s)
+    times = {name: timing.median_s for name, timing in timings.items()}
     best = min(names, key=times.get)
     row = {"op": op, "shape": spec.describe(), "flops": derived_spec(op, spec).direct_flops,
            "times_s": times, "best": best}
@@ -141,22 +127,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shapes", type=int, default=120)
     parser.add_argument("--out", default=os.path.join("results", "planner-regret.json"))
-    parser.add_argument("--idle", type=float, default=0.03, help="seconds idle before each timed call")
-    parser.add_argument("--budget", type=float, default=1.5, help="timing seconds per problem")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved timed rounds per grid problem")
+    parser.add_argument("--suite-rounds", type=int, default=11, help="interleaved timed rounds per suite workload")
+    parser.add_argument("--idle", type=float, default=0.0,
+                        help="seconds idle before each timed call (default none: back to back, as layers run)")
     parser.add_argument("--no-suite", action="store_true", help="skip the suite workloads")
     args = parser.parse_args(argv)
     result = {"fingerprint": algos.fingerprint(), "algorithms": list(registry.names()),
               "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "grid": [], "suite": []}
     started = time.perf_counter()
     for i, (op, spec) in enumerate(grid(args.shapes)):
-        row = measure_problem(op, spec, ("heuristic",), args.idle, args.budget)
+        row = measure_problem(op, spec, ("heuristic",), args.rounds, args.idle)
         result["grid"].append(row)
         print(f"[{i + 1:3d}] {op:15s} {spec.describe():52s} best {row['best']:8s} "
               f"auto {row['choice_heuristic']:8s} regret {row['regret_heuristic']:.2f}", flush=True)
     result["summary"] = {"heuristic": summary(result["grid"], "heuristic")}
     if not args.no_suite:
         for workload in SUITE:
-            row = measure_problem("forward", workload.spec(), ("heuristic", "measure"), 0.15, 3.0)
+            row = measure_problem("forward", workload.spec(), ("heuristic", "measure"), args.suite_rounds, args.idle)
             row["workload"] = workload.name
             result["suite"].append(row)
             print(f"suite {workload.name:18s} best {row['best']:8s} heuristic {row['choice_heuristic']:8s} "
