@@ -94,15 +94,16 @@ def test_heavy_layer_with_a_small_output_is_split_over_the_pool(monkeypatch):
 
 
 def test_thread_scratch_is_reused_by_one_thread_and_private_to_each():
-    first = base.thread_scratch(1000, np.float32)
-    smaller = base.thread_scratch(10, np.float64)
+    first = base.thread_scratch("test", 1000, np.float32)
+    smaller = base.thread_scratch("test", 10, np.float64)
     assert first.dtype == np.float32 and first.size == 1000 and smaller.size == 10
     assert np.shares_memory(first, smaller)                  # reused, not reallocated
-    more = base._thread_scratch.buffer.nbytes // 4 + 1          # beyond what this thread holds
-    larger = base.thread_scratch(more, np.float32)
+    assert not np.shares_memory(first, base.thread_scratch("test.other", 10, np.float32))     # other name
+    more = base._thread_scratch.buffers["test"].nbytes // 4 + 1          # beyond what this thread holds
+    larger = base.thread_scratch("test", more, np.float32)
     assert larger.size == more and not np.shares_memory(first, larger)       # grown
     other = []
-    thread = threading.Thread(target=lambda: other.append(base.thread_scratch(more, np.float32)))
+    thread = threading.Thread(target=lambda: other.append(base.thread_scratch("test", more, np.float32)))
     thread.start()
     thread.join()
     assert not np.shares_memory(larger, other[0])

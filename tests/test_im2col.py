@@ -6,11 +6,12 @@ orientation, thread safety and float32 accuracy on the benchmark suite.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import pytest
 
-from lucid.algos import registry
+from lucid.algos import base, im2col, registry
 from lucid.algos.im2col import Im2col, chunking
 from lucid.algos.lowering import lower
 from lucid.algos.spec import ConvSpec
@@ -42,20 +43,34 @@ def relative_error(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.linalg.norm(got - want) / np.linalg.norm(want))
 
 
-def allocated_bytes(plan) -> int:
-    return sum(b.nbytes for slot in plan._buffers for b in slot.values())
+def scratch_of_run(monkeypatch, plan, x, w) -> tuple[int, np.ndarray]:
+    """Scratch bytes one run of ``plan`` borrows (the largest request per thread
+    and buffer name, summed over both), and its output."""
+    largest, lock = {}, threading.Lock()
+
+    def recording(name, count, dtype):
+        with lock:
+            key = (threading.get_ident(), name)
+            largest[key] = max(largest.get(key, 0), count * np.dtype(dtype).itemsize)
+        return base.thread_scratch(name, count, dtype)
+
+    monkeypatch.setattr(im2col, "thread_scratch", recording)
+    y = plan.run(x, w)
+    monkeypatch.undo()
+    return sum(largest.values()), y
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.describe())
 @pytest.mark.parametrize("limit", [1 << 30, 4096, 600, "minimum"])
-def test_chunked_plan_is_correct_and_within_limit(spec, limit):
+def test_chunked_plan_is_correct_and_within_limit(monkeypatch, spec, limit):
     if limit == "minimum":
         limit = _minimum(spec)
     plan = IM2COL.prepare(spec, limit)
-    assert plan.chunks.workspace_bytes <= limit
-    assert allocated_bytes(plan) == plan.chunks.workspace_bytes == IM2COL.workspace_bytes(spec, limit)
+    assert plan.chunks.workspace_bytes == IM2COL.workspace_bytes(spec, limit) <= limit
     x, w = operands(spec)
-    assert relative_error(plan.run(x, w), reference(spec, x, w)) < 1e-12
+    scratch, y = scratch_of_run(monkeypatch, plan, x, w)
+    assert 0 < scratch <= plan.chunks.workspace_bytes
+    assert relative_error(y, reference(spec, x, w)) < 1e-12
 
 
 def _minimum(spec: ConvSpec) -> int:
@@ -88,14 +103,13 @@ def test_limit_below_one_column_raises():
 
 
 @pytest.mark.parametrize("limit", [1 << 30, 20_000, 3000])
-def test_backward_filter_orientation(limit):
+def test_backward_filter_orientation(monkeypatch, limit):
     """Derived problem with K' = L_out of the forward and only K outputs per row."""
     spec = ConvSpec(3, 4, 6, 200, 3, 2, (1, 2), 2, 2, "float64")
     lowering = lower("backward_filter", spec)
     derived = lowering.spec
     assert derived.kernel_size == spec.l_out and derived.l_out == spec.kernel_size
     plan = IM2COL.prepare(derived, limit)
-    assert allocated_bytes(plan) <= limit
     if limit == 1 << 30:
         assert plan.chunks.folded and plan.chunks.row_blocks == 1   # one wide GEMM per group
     else:
@@ -106,8 +120,9 @@ def test_backward_filter_orientation(limit):
     dy = rng.standard_normal(spec.output_shape)
     xp = np.pad(x, ((0, 0), (0, 0), spec.padding))
     _, dw_ref, _ = conv1d_grads_ref(xp, w, dy, spec.stride, 0, spec.dilation, spec.groups)
-    dw = lowering.result(plan.run(*lowering.operands(dy, x)))
-    assert relative_error(dw, dw_ref) < 1e-12
+    scratch, raw = scratch_of_run(monkeypatch, plan, *lowering.operands(dy, x))
+    assert scratch <= limit
+    assert relative_error(lowering.result(raw), dw_ref) < 1e-12
 
 
 def test_flops_and_error_bound():

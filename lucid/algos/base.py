@@ -190,20 +190,25 @@ def padded_input(spec: ConvSpec, x: np.ndarray, out: np.ndarray | None = None) -
 _thread_scratch = threading.local()
 
 
-def thread_scratch(count: int, dtype: np.dtype) -> np.ndarray:
+def thread_scratch(name: str, count: int, dtype: np.dtype) -> np.ndarray:
     """A 1-D buffer of ``count`` items of ``dtype``, private to the calling thread.
 
-    Per-block scratch is borrowed from here instead of being owned by a plan:
-    each thread keeps one buffer, grown to the largest request and reused by
-    every plan, so a new shape's plan neither allocates nor page-faults its
-    scratch (a measure-mode loop over many lengths otherwise paid ~1.5 us per
-    fresh 4 KiB page on each new plan's first run, 2026-11-26) and the plan
-    cache does not hold one copy per shape.  The contents are valid until the
-    calling thread's next request; a thread must not hold two at once.
-    Workspace accounting is unchanged: the plan still reports this scratch.
+    Per-call scratch is borrowed from here instead of being owned by a plan:
+    each thread keeps one buffer per ``name``, grown to the largest request
+    and reused by every plan, so a new shape's plan neither allocates nor
+    page-faults its scratch (a measure-mode loop over many lengths otherwise
+    paid ~1.5 us per fresh 4 KiB page on each new plan's first run, up to
+    1.5 ms per call for im2col, 2026-11-26) and the plan cache does not hold
+    one copy per shape.  The contents are valid until the calling thread's
+    next request of the same ``name``.  Workspace accounting is unchanged:
+    plans still report this scratch, and one thread's scratch never exceeds
+    the largest workspace among the plans it ran.
     """
     nbytes = count * np.dtype(dtype).itemsize
-    buffer = getattr(_thread_scratch, "buffer", None)
+    buffers = getattr(_thread_scratch, "buffers", None)
+    if buffers is None:
+        buffers = _thread_scratch.buffers = {}
+    buffer = buffers.get(name)
     if buffer is None or buffer.nbytes < nbytes:
-        buffer = _thread_scratch.buffer = np.empty(nbytes, np.uint8)
+        buffer = buffers[name] = np.empty(nbytes, np.uint8)
     return buffer[:nbytes].view(dtype)

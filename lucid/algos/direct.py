@@ -34,6 +34,7 @@ practice).
 """
 from __future__ import annotations
 
+import functools
 import math
 import threading
 
@@ -60,17 +61,23 @@ _TAP_BLOCK_BYTES = 1 << 21
 _SPLIT_FLOPS = 1 << 24
 
 
-def _tap_blocks(spec: ConvSpec) -> list[Block]:
+def _tap_blocks(spec: ConvSpec) -> tuple[Block, ...]:
     """Output blocks of the tap loop: about ``_TAP_BLOCK_BYTES`` (no limit when
     ``K = 1``: nothing to accumulate), and at least one per thread when the
-    output or the work (``_SPLIT_FLOPS``) is large."""
+    output or the work (``_SPLIT_FLOPS``) is large.  Memoised: workspace,
+    cost features and the plan all ask for them."""
+    return _tap_blocks_of(spec, _TAP_BLOCK_BYTES, THREADS)
+
+
+@functools.lru_cache(maxsize=1024)
+def _tap_blocks_of(spec: ConvSpec, block_bytes: int, threads: int) -> tuple[Block, ...]:
     column = spec.c_out * spec.itemsize
     total = spec.n * spec.l_out * column
-    cap = split_cap(total, total if spec.kernel_size == 1 else _TAP_BLOCK_BYTES)
+    cap = split_cap(total, total if spec.kernel_size == 1 else block_bytes)
     if spec.direct_flops >= _SPLIT_FLOPS:
-        cap = min(cap, -(-total // THREADS))
+        cap = min(cap, -(-total // threads))
     columns = max(1, cap // column)
-    return position_blocks(spec.n, spec.l_out, *block_shape(spec.n, spec.l_out, columns, True))
+    return tuple(position_blocks(spec.n, spec.l_out, *block_shape(spec.n, spec.l_out, columns, True)))
 
 
 def _depthwise_blocks(spec: ConvSpec) -> list[tuple[int, int]]:
@@ -145,7 +152,7 @@ class DirectPlan(Plan):
         self._depthwise = spec.cig == 1 and spec.cog == 1
         self._over_taps = spec.kernel_size <= spec.l_out
         tap_loop = self._over_taps and not self._depthwise
-        self._blocks = _tap_blocks(spec) if tap_loop else []
+        self._blocks = list(_tap_blocks(spec)) if tap_loop else []
         self._ranges = _tap_ranges(spec) if tap_loop else []
         self._lock = threading.Lock()
 
@@ -184,7 +191,7 @@ class DirectPlan(Plan):
                     np.matmul(wk[k], src, out=out[..., a - t0:b - t0])
                     written = True
                 else:
-                    tap = thread_scratch(out[..., :b - a].size, sp.np_dtype).reshape(out[..., :b - a].shape)
+                    tap = thread_scratch("direct.tap", out[..., :b - a].size, sp.np_dtype).reshape(out[..., :b - a].shape)
                     np.matmul(wk[k], src, out=tap)
                     out[..., a - t0:b - t0] += tap
             if not written:
@@ -234,7 +241,7 @@ class DirectPlan(Plan):
             out = y[b0:b1]
             np.multiply(xr[b0:b1, 0:s * (lo - 1) + 1:s], wr[b0:b1, 0:1], out=out)
             for k in range(1, sp.kernel_size):
-                t = thread_scratch((b1 - b0) * lo, sp.np_dtype).reshape(b1 - b0, lo)
+                t = thread_scratch("direct.depthwise", (b1 - b0) * lo, sp.np_dtype).reshape(b1 - b0, lo)
                 start = k * d
                 np.multiply(xr[b0:b1, start:start + s * (lo - 1) + 1:s], wr[b0:b1, k:k + 1], out=t)
                 out += t

@@ -7,8 +7,9 @@ row per reduction index ``(c, k)``::
     y[n, g*Cog + o, t]      = (W[g] @ cols[g])[o, (n, t)],   W[g] = w[g*Cog:(g+1)*Cog].reshape(Cog, Cig*K)
 
 The copy reads a strided view (:func:`~lucid.algos._gemm.tap_view`, no index
-arrays) into a column buffer the plan owns, so no page is touched for the first
-time after the first call.  The matrix, ``Cig*K`` times bigger than the output
+arrays) into a per-thread column buffer that every plan reuses
+(:func:`~lucid.algos.base.thread_scratch`), so a new shape's first call
+touches no fresh page unless it needs a larger buffer than any before it.  The matrix, ``Cig*K`` times bigger than the output
 positions it covers, is processed in chunks (:class:`Chunking`) so the plan's
 workspace never exceeds ``workspace_limit``:
 
@@ -45,7 +46,7 @@ import numpy as np
 
 from ._gemm import block_shape, dot_error_bound, even_block, position_blocks, run_in_slots, split_cap, tap_view
 from ._parallel import THREADS, parallel_for
-from .base import Algorithm, Plan
+from .base import Algorithm, Plan, thread_scratch
 from .config import DEFAULT_WORKSPACE_LIMIT
 from .registry import register
 from .spec import ConvSpec
@@ -173,7 +174,7 @@ def _copy(dst: np.ndarray, src: np.ndarray, pooled: bool) -> None:
 
 
 class Im2colPlan(Plan):
-    """Per-shape state of :class:`Im2col`: the chunk lists and one buffer set per slot.
+    """Per-shape state of :class:`Im2col`: the chunking and chunk lists (buffers are per thread).
 
     With several column chunks, each pool thread (slot) runs its run of chunks
     with single-threaded BLAS; a lone chunk uses the pool for its copies and
@@ -184,17 +185,15 @@ class Im2colPlan(Plan):
     def __init__(self, algorithm: "Im2col", spec: ConvSpec, chunks: Chunking) -> None:
         super().__init__(algorithm, spec)
         self.chunks = chunks
-        shapes = chunks.buffer_shapes()
-        self._buffers = [{k: np.empty(math.prod(s), spec.np_dtype) for k, s in shapes.items()}
-                         for _ in range(chunks.slots)]
         self._lock = threading.Lock()
         sp, ch = spec, chunks
         self._columns = position_blocks(sp.n, sp.l_out, ch.items, ch.positions)
         self._rows = [(c0, min(c0 + ch.channels, sp.cig), k0, min(k0 + ch.taps, sp.kernel_size))
                       for c0 in range(0, sp.cig, ch.channels) for k0 in range(0, sp.kernel_size, ch.taps)]
 
-    def _buffer(self, slot: int, name: str, *shape: int) -> np.ndarray:
-        return self._buffers[slot][name][:math.prod(shape)].reshape(shape)
+    def _buffer(self, name: str, *shape: int) -> np.ndarray:
+        """This thread's ``name`` buffer (:func:`~lucid.algos.base.thread_scratch`) as ``shape``."""
+        return thread_scratch(f"im2col.{name}", math.prod(shape), self.spec.np_dtype).reshape(shape)
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         sp = self.spec
@@ -203,27 +202,27 @@ class Im2colPlan(Plan):
                     np.ascontiguousarray(w).reshape(sp.groups, sp.cog, sp.cig, sp.kernel_size),
                     y.reshape(sp.n, sp.groups, sp.cog, sp.l_out))
         with self._lock:
-            run_in_slots(self._columns, self.chunks.slots, lambda slot, block: self._chunk(slot, *operands, *block))
+            run_in_slots(self._columns, self.chunks.slots, lambda slot, block: self._chunk(*operands, *block))
         return y
 
-    def _chunk(self, slot: int, x4, w4, y4, n0: int, n1: int, l0: int, l1: int) -> None:
+    def _chunk(self, x4, w4, y4, n0: int, n1: int, l0: int, l1: int) -> None:
         """Columns ``(n0:n1, l0:l1)``: gather and multiply every reduction block."""
         sp = self.spec
         m = (n1 - n0) * (l1 - l0)
-        out = self._buffer(slot, "acc", sp.groups, sp.cog, m) if self.chunks.folded else y4[n0, :, :, l0:l1]
+        out = self._buffer("acc", sp.groups, sp.cog, m) if self.chunks.folded else y4[n0, :, :, l0:l1]
         for i, (c0, c1, k0, k1) in enumerate(self._rows):
-            cols = self._gather(slot, x4[n0:n1, :, c0:c1], l0, l1, k0, k1)
+            cols = self._gather(x4[n0:n1, :, c0:c1], l0, l1, k0, k1)
             wg = w4[:, :, c0:c1, k0:k1].reshape(sp.groups, sp.cog, -1)
             if i == 0:
                 np.matmul(wg, cols, out=out)
             else:
-                part = self._buffer(slot, "part", sp.groups, sp.cog, m)
+                part = self._buffer("part", sp.groups, sp.cog, m)
                 np.matmul(wg, cols, out=part)
                 out += part
         if self.chunks.folded:
             y4[n0:n1] = out.reshape(sp.groups, sp.cog, n1 - n0, sp.l_out).transpose(2, 0, 1, 3)
 
-    def _gather(self, slot: int, xs: np.ndarray, l0: int, l1: int, k0: int, k1: int) -> np.ndarray:
+    def _gather(self, xs: np.ndarray, l0: int, l1: int, k0: int, k1: int) -> np.ndarray:
         """The column block of input rows ``xs`` (items, groups, channels, L), as ``(G, rows, cols)``."""
         sp = self.spec
         if self.chunks.in_place:
@@ -231,18 +230,18 @@ class Im2colPlan(Plan):
         s, d = sp.stride, sp.dilation
         start = l0 * s + k0 * d
         span = s * (l1 - l0 - 1) + d * (k1 - k0 - 1) + 1
-        src = self._window(slot, xs, start, span) if any(sp.padding) else xs[..., start:start + span]
+        src = self._window(xs, start, span) if any(sp.padding) else xs[..., start:start + span]
         view = tap_view(src, s, d, k1 - k0, l1 - l0).transpose(1, 2, 3, 0, 4)
-        cols = self._buffer(slot, "cols", *view.shape)
+        cols = self._buffer("cols", *view.shape)
         _copy(cols, view, pooled=self.chunks.slots == 1)
         return cols.reshape(sp.groups, -1, view.shape[3] * view.shape[4])
 
-    def _window(self, slot: int, xs: np.ndarray, start: int, span: int) -> np.ndarray:
+    def _window(self, xs: np.ndarray, start: int, span: int) -> np.ndarray:
         """Padded samples ``start:start+span`` of ``xs``, zeros outside the input."""
         a = start - self.spec.padding[0]
         lo = min(max(a, 0), a + span)
         hi = max(min(a + span, self.spec.length), lo)
-        win = self._buffer(slot, "window", *xs.shape[:3], span)
+        win = self._buffer("window", *xs.shape[:3], span)
         win[..., :lo - a] = 0
         win[..., hi - a:] = 0
         _copy(win[..., lo - a:hi - a], xs[..., lo:hi], pooled=self.chunks.slots == 1)
