@@ -6,10 +6,12 @@
 * ``varying lengths``: in measure mode, once every length bucket has been
   measured, a loop over 200 different lengths must cost less than
   :data:`VARYING_LIMIT` times the same loop at one fixed length (PyTorch
-  re-benchmarks each new length, pytorch#2759: 30-100x).
+  re-benchmarks each new length, pytorch#2759: 30-100x); the median of
+  :data:`LOOPS` such loops, each planning every length afresh.
 
 Both compare against a peer timed in the same process, interleaved, with
-medians, so machine noise cancels; they assert under ``--benchmark-disable`` too.
+medians, so machine noise cancels; they assert only in timed runs (CI runs
+them under ``--benchmark-disable``, which exercises the code and times nothing).
 """
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ from lucid.bench.timing import clock
 
 DISPATCH_LIMIT_S = 30e-6
 VARYING_LIMIT = 2.0
+#: Whole 200-length loops compared; their median ratio is asserted (one stall of the
+#: shared machine inside a loop of ~1 ms calls would otherwise decide the verdict).
+LOOPS = 3
 LENGTHS = [1500 + 13 * i for i in range(200)]      # 1500..4087: 200 new lengths over 6 buckets
 FIXED = 2800
 
@@ -66,14 +71,17 @@ def test_varying_lengths_cost_less_than_twice_fixed(benchmark):
     buckets = {round(planner.BUCKETS_PER_OCTAVE * np.log2(n)): n for n in LENGTHS + [FIXED]}
     for length in buckets.values():                # measure the first length of every bucket once
         _call(length, weight)
-    algos.clear_plans()
-    _call(FIXED, weight)
-    varying, fixed = 0.0, 0.0
-    for length in LENGTHS:                          # interleaved call by call, so load hits both alike
-        varying += _call(length, weight)
-        fixed += _call(FIXED, weight)
-    ratio = varying / fixed
-    benchmark.extra_info.update(varying_s=varying, fixed_s=fixed, ratio=ratio, limit=VARYING_LIMIT)
+    ratios = []
+    for _ in range(LOOPS):                          # each loop plans all 200 lengths afresh
+        algos.clear_plans()                         # (the measured bucket decisions stay in wisdom)
+        _call(FIXED, weight)
+        varying, fixed = 0.0, 0.0
+        for length in LENGTHS:                      # interleaved call by call, so load hits both alike
+            varying += _call(length, weight)
+            fixed += _call(FIXED, weight)
+        ratios.append(varying / fixed)
+    ratio = statistics.median(ratios)
+    benchmark.extra_info.update(ratios=ratios, ratio=ratio, limit=VARYING_LIMIT)
     benchmark.pedantic(_call, args=(FIXED, weight), rounds=3, iterations=1)
     if not benchmark.disabled:     # CI (--benchmark-disable) runs the loops but times nothing
-        assert ratio < VARYING_LIMIT, f"200 lengths cost {ratio:.2f}x the fixed-length loop"
+        assert ratio < VARYING_LIMIT, f"200 lengths cost {ratio:.2f}x the fixed-length loop (loops: {ratios})"
