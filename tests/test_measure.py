@@ -4,6 +4,7 @@ Sleeps only ever overrun, so a plan scripted to sleep longer is reliably
 timed slower; the tests assert orders and counts, never absolute times.
 """
 import math
+import statistics
 import time
 
 import numpy as np
@@ -46,11 +47,30 @@ def test_leaders_are_raced_before_the_long_shot_which_still_can_win():
     assert notes["a"].startswith("pruned") and notes["b"].startswith("pruned")
 
 
-def test_time_is_the_fastest_timed_run_and_the_warm_up_is_not_counted():
+def test_warm_up_is_not_counted_and_a_lone_candidate_runs_once():
     log = []
     times, _ = measure.time_plans({"only": Scripted("only", log, 0.05, 0.002, 0.03)}, X, W, 5.0)
     assert log == ["only", "only"]          # a single candidate needs no race
     assert 0.002 <= times["only"] < 0.03
+
+
+def test_median_decides_where_the_minimum_would_be_fooled_by_one_lucky_run():
+    """``lucky`` has one fast run among slow ones: the minimum (calibration) prefers it,
+    the median (measure mode) prefers the steadily faster ``steady``."""
+    def race(statistic):
+        ps = {"lucky": Scripted("lucky", [], 0.0, 0.004, 0.02, 0.02), "steady": Scripted("steady", [], 0.01)}
+        times, _ = measure.time_plans(ps, X, W, 10.0, max_samples=5, statistic=statistic)
+        return min(times, key=times.get)
+    assert race(statistics.median) == "steady"
+    assert race(min) == "lucky"
+
+
+def test_one_slow_first_run_does_not_prune():
+    log = []
+    # b: warm-up, a stalled first run (2.5x a's time, past PRUNE but not PRUNE_FIRST), then fast runs
+    ps = {"a": Scripted("a", log, 0.006), "b": Scripted("b", log, 0.0, 0.015, *[0.001] * 8)}
+    times, notes = measure.time_plans(ps, X, W, 10.0, max_samples=5)
+    assert "b" not in notes and min(times, key=times.get) == "b"
 
 
 def test_equal_candidates_get_max_samples_each():

@@ -78,7 +78,7 @@ def _time_all(spec: ConvSpec, budget_s: float) -> dict[str, float]:
         if not plans:
             return {}
         x, w = random_operands(spec)
-        times, _ = time_plans(plans, x, w, budget_s, max_samples=REPEATS)
+        times, _ = time_plans(plans, x, w, budget_s, max_samples=REPEATS, statistic=min)
     return {name: t for name, t in times.items() if t is not None and np.isfinite(t) and t > 0}
 
 

@@ -11,19 +11,22 @@ so that the budget goes where the decision is made:
 3. the long shots get their warm-up and timed run with what is left;
 4. the race goes on, up to :data:`MAX_SAMPLES` runs each, while time is left.
 
-A candidate whose time is :data:`PRUNE` times the best stops being timed; a
-race with one survivor stops.  A candidate's time is the *minimum* of its
-timed runs: on a shared machine interference only ever adds time, so the
-fastest run is the least disturbed one (FFTW's timer keeps the minimum too).
-When the budget runs out the best time so far wins; the first candidate is
-always timed.  A candidate that raises gets an infinite time and the error as
-its note.
+A candidate's time is the *median* of its timed runs, what a layer calling
+it over and over sees (calibration, which wants the undisturbed speed, asks
+for the minimum).  A candidate whose time is :data:`PRUNE` times the best so
+far stops being timed (after a single run only at :data:`PRUNE_FIRST` times:
+one run can hit a stall of the shared machine); a race with one survivor
+stops.  When the budget runs out the best time so far wins; the first
+candidate is always timed.  A candidate that raises gets an infinite time
+and the error as its note.
 """
 from __future__ import annotations
 
 import math
+import statistics
 import threading
 import time
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -37,8 +40,10 @@ PLANNING_LOCK = threading.RLock()
 MIN_SAMPLES = 3
 #: Most timed runs per candidate.
 MAX_SAMPLES = 10
-#: A candidate this many times slower than the best so far stops being timed.
+#: A candidate whose time is this many times the best so far stops being timed...
 PRUNE = 1.5
+#: ...or this many times, when it has been timed only once.
+PRUNE_FIRST = 3.0
 
 
 def random_operands(spec: ConvSpec, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -51,8 +56,9 @@ def random_operands(spec: ConvSpec, seed: int = 0) -> tuple[np.ndarray, np.ndarr
 class _Race:
     """Timed runs of named plans on shared operands, against one deadline."""
 
-    def __init__(self, plans: dict[str, Plan], x: np.ndarray, w: np.ndarray, budget_s: float) -> None:
-        self.plans, self.x, self.w = plans, x, w
+    def __init__(self, plans: dict[str, Plan], x: np.ndarray, w: np.ndarray, budget_s: float,
+                 statistic: Callable[[Sequence[float]], float]) -> None:
+        self.plans, self.x, self.w, self.statistic = plans, x, w, statistic
         self.deadline = time.perf_counter() + budget_s
         self.samples: dict[str, list[float]] = {name: [] for name in plans}
         self.notes: dict[str, str] = {}
@@ -60,7 +66,10 @@ class _Race:
         self.alive: list[str] = []
 
     def best(self) -> float:
-        return min((min(s) for s in self.samples.values() if s), default=math.inf)
+        return min((self.time(name) for name, s in self.samples.items() if s), default=math.inf)
+
+    def time(self, name: str) -> float:
+        return self.statistic(self.samples[name])
 
     def out_of_time(self) -> bool:
         """The deadline has passed and something has been timed (so there is a winner)."""
@@ -82,9 +91,9 @@ class _Race:
     def _prune(self) -> None:
         best = self.best()
         for name in list(self.alive):
-            fastest = min(self.samples[name])
-            if fastest > PRUNE * best:
-                self.notes[name] = f"pruned: {fastest / best:.1f}x slower than the best"
+            mine = self.time(name)
+            if mine > (PRUNE if len(self.samples[name]) > 1 else PRUNE_FIRST) * best:
+                self.notes[name] = f"pruned: {mine / best:.1f}x slower than the best"
                 self.alive.remove(name)
 
     def enter(self, names: list[str]) -> None:
@@ -105,7 +114,7 @@ class _Race:
         """Interleaved rounds of the survivors, fastest first, until each has ``samples``
         runs, one survivor is left, or time is up."""
         while len(self.alive) > 1 and min(len(self.samples[n]) for n in self.alive) < samples:
-            for name in sorted(self.alive, key=lambda n: min(self.samples[n])):
+            for name in sorted(self.alive, key=self.time):
                 if self.out_of_time():
                     return
                 if name in self.alive and len(self.samples[name]) < samples:
@@ -115,13 +124,14 @@ class _Race:
             self._prune()
 
     def times(self) -> dict[str, float | None]:
-        """Fastest run of each candidate: ``inf`` if it failed, None if never timed."""
-        return {name: math.inf if name in self.failed else min(s) if s else None
+        """Each candidate's time: ``inf`` if it failed, None if never timed."""
+        return {name: math.inf if name in self.failed else self.time(name) if s else None
                 for name, s in self.samples.items()}
 
 
 def time_plans(plans: dict[str, Plan], x: np.ndarray, w: np.ndarray, budget_s: float, *,
-               leaders: int | None = None, max_samples: int = MAX_SAMPLES
+               leaders: int | None = None, max_samples: int = MAX_SAMPLES,
+               statistic: Callable[[Sequence[float]], float] = statistics.median
                ) -> tuple[dict[str, float | None], dict[str, str]]:
     """Race the plans in ``plans`` (ordered best guess first) on ``(x, w)``.
 
@@ -140,11 +150,14 @@ def time_plans(plans: dict[str, Plan], x: np.ndarray, w: np.ndarray, budget_s: f
         before the rest are tried (all of them by default).
     max_samples : int
         Most timed runs per candidate.
+    statistic : callable
+        How a candidate's timed runs are reduced (median by default;
+        calibration takes the minimum).
 
     Returns
     -------
     (times, notes)
-        ``times[name]`` is its fastest timed run in seconds, ``inf`` if it
+        ``times[name]`` is the statistic of its timed runs in seconds, ``inf`` if it
         raised, ``None`` if the budget ran out before it ran; ``notes[name]``
         explains failures, pruning and budget exhaustion.
 
@@ -155,7 +168,7 @@ def time_plans(plans: dict[str, Plan], x: np.ndarray, w: np.ndarray, budget_s: f
     """
     names = list(plans)
     head = len(names) if leaders is None else max(1, leaders)
-    race = _Race(plans, x, w, budget_s)
+    race = _Race(plans, x, w, budget_s, statistic)
     race.enter(names[:head])
     race.rounds(min(MIN_SAMPLES, max_samples))
     race.enter(names[head:])
