@@ -38,8 +38,8 @@ from .spec import ConvSpec
 PLANNING_LOCK = threading.RLock()
 #: Timed runs each leader gets before the long shots are tried (budget permitting).
 MIN_SAMPLES = 3
-#: Most timed runs per candidate.
-MAX_SAMPLES = 10
+#: Most timed runs per candidate (the time limit usually ends the race first on layers over ~5 ms).
+MAX_SAMPLES = 25
 #: A candidate whose time is this many times the best so far stops being timed...
 PRUNE = 1.5
 #: ...or this many times, when it has been timed only once.
