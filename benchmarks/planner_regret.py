@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shapes", type=int, default=120)
     parser.add_argument("--out", default=os.path.join("results", "planner-regret.json"))
     parser.add_argument("--rounds", type=int, default=5, help="interleaved timed rounds per grid problem")
-    parser.add_argument("--suite-rounds", type=int, default=11, help="interleaved timed rounds per suite workload")
+    parser.add_argument("--suite-rounds", type=int, default=21, help="interleaved timed rounds per suite workload")
     parser.add_argument("--idle", type=float, default=0.0,
                         help="seconds idle before each timed call (default none: back to back, as layers run)")
     parser.add_argument("--no-suite", action="store_true", help="skip the suite workloads")
