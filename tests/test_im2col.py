@@ -6,18 +6,18 @@ orientation, thread safety and float32 accuracy on the benchmark suite.
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 import pytest
 
-from lucid.algos import base, im2col, registry
+from lucid.algos import im2col, registry
 from lucid.algos.im2col import Im2col, chunking
 from lucid.algos.lowering import lower
 from lucid.algos.spec import ConvSpec
 from lucid.suite import SUITE
 from concurrency import assert_concurrent_runs_match
 from reference import conv1d_grads_ref, conv1d_ref
+from scratch import scratch_of_run
 
 IM2COL = Im2col()
 
@@ -43,23 +43,6 @@ def relative_error(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.linalg.norm(got - want) / np.linalg.norm(want))
 
 
-def scratch_of_run(monkeypatch, plan, x, w) -> tuple[int, np.ndarray]:
-    """Scratch bytes one run of ``plan`` borrows (the largest request per thread
-    and buffer name, summed over both), and its output."""
-    largest, lock = {}, threading.Lock()
-
-    def recording(name, count, dtype):
-        with lock:
-            key = (threading.get_ident(), name)
-            largest[key] = max(largest.get(key, 0), count * np.dtype(dtype).itemsize)
-        return base.thread_scratch(name, count, dtype)
-
-    monkeypatch.setattr(im2col, "thread_scratch", recording)
-    y = plan.run(x, w)
-    monkeypatch.undo()
-    return sum(largest.values()), y
-
-
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.describe())
 @pytest.mark.parametrize("limit", [1 << 30, 4096, 600, "minimum"])
 def test_chunked_plan_is_correct_and_within_limit(monkeypatch, spec, limit):
@@ -68,7 +51,7 @@ def test_chunked_plan_is_correct_and_within_limit(monkeypatch, spec, limit):
     plan = IM2COL.prepare(spec, limit)
     assert plan.chunks.workspace_bytes == IM2COL.workspace_bytes(spec, limit) <= limit
     x, w = operands(spec)
-    scratch, y = scratch_of_run(monkeypatch, plan, x, w)
+    scratch, y = scratch_of_run(monkeypatch, im2col, plan, x, w)
     assert 0 < scratch <= plan.chunks.workspace_bytes
     assert relative_error(y, reference(spec, x, w)) < 1e-12
 
@@ -120,7 +103,7 @@ def test_backward_filter_orientation(monkeypatch, limit):
     dy = rng.standard_normal(spec.output_shape)
     xp = np.pad(x, ((0, 0), (0, 0), spec.padding))
     _, dw_ref, _ = conv1d_grads_ref(xp, w, dy, spec.stride, 0, spec.dilation, spec.groups)
-    scratch, raw = scratch_of_run(monkeypatch, plan, *lowering.operands(dy, x))
+    scratch, raw = scratch_of_run(monkeypatch, im2col, plan, *lowering.operands(dy, x))
     assert scratch <= limit
     assert relative_error(lowering.result(raw), dw_ref) < 1e-12
 

@@ -1,16 +1,19 @@
 """Winograd F(2,3): accuracy on the suite, tails, stride, dilation, groups, blocking, threads."""
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
 import pytest
 
 from lucid.algos import registry
+from lucid.algos import winograd as winograd_module
 from lucid.algos.lowering import lower
 from lucid.algos.spec import ConvSpec
 from lucid.suite import SUITE
 from reference import conv1d_ref
+from scratch import scratch_of_run
 
 WINOGRAD = registry.get("winograd")
 DIRECT = registry.get("direct")
@@ -103,16 +106,21 @@ def test_blocking_under_tiny_workspace_limit(extra, dilation):
     assert relative_error(plan.run(x, w), reference(spec, x, w)) <= 1e-13
 
 
-def test_workspace_respects_limit_and_counts_buffers():
+def test_workspace_respects_limit_and_counts_buffers(monkeypatch):
     spec = SUITE[0].spec()
     unlimited = WINOGRAD.workspace_bytes(spec, 1 << 30)
     plan = WINOGRAD.prepare(spec, 1 << 30)
-    owned = plan._xs.nbytes + sum(b.nbytes for b in plan._buffers)
-    assert owned <= unlimited
-    limit = owned // 2 + plan._xs.nbytes // 2
+    x, w = operands(spec)
+    used, y = scratch_of_run(monkeypatch, winograd_module, plan, x, w)
+    assert plan._u.nbytes + used <= unlimited
+    assert relative_error(y, reference(spec, x, w)) <= 1e-5
+    stacked = math.prod(plan._xs_shape) * spec.itemsize
+    limit = (plan._u.nbytes + used) // 2 + stacked // 2
     small = WINOGRAD.prepare(spec, limit)
     assert WINOGRAD.workspace_bytes(spec, limit) <= limit
     assert small.layout.tile < plan.layout.tile
+    used_small, y_small = scratch_of_run(monkeypatch, winograd_module, small, x, w)
+    assert used_small < used and relative_error(y_small, reference(spec, x, w)) <= 1e-5
 
 
 def test_flops_are_two_thirds_of_direct_at_unit_stride_and_more_with_stride():

@@ -31,7 +31,8 @@ sample, but without the discarded outputs or a subsampling pass.  For
 ``(w_k, 0, 0)``, ``D = 1``): twice the direct FLOPs, a case where direct or
 im2col should be chosen.  Phase ``p`` of the stacked input is
 ``x_pad[s*m + d*k_p]`` (``k_p`` its first tap), gathered once per call into a
-plan buffer that also holds the zero padding and the zero tail of the last tile.
+per-thread buffer (:func:`~lucid.algos.base.thread_scratch`) that also holds
+the zero padding and the zero tail of the last tile.
 
 **Blocking and threads.**  Tiles ``(n, b, q)`` are cut into boxes of about
 ``_BLOCK_BYTES`` of transform data; each box runs input transform -> 4 GEMMs
@@ -62,7 +63,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ._parallel import THREADS, parallel_for
-from .base import Algorithm, Plan, WeightCache, ufunc_buffer_bytes, unit_roundoff
+from .base import Algorithm, Plan, WeightCache, thread_scratch, ufunc_buffer_bytes, unit_roundoff
 from .registry import register
 from .spec import ConvSpec
 
@@ -195,11 +196,13 @@ def _output_transform(m: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> None:
 
 
 class WinogradPlan(Plan):
-    """Per-shape state of :class:`Winograd`: stacked input, per-slot buffers, kernel cache.
+    """Per-shape state of :class:`Winograd`: layout, boxes and the kernel cache.
 
     ``run`` is serialised by a per-plan lock, so two threads may share a plan;
-    inside, the boxes are split over the thread pool, each slot with its own
-    V, M and tail buffers (allocated once, reused every call).
+    inside, the boxes are split over the thread pool, each thread with its own
+    V, M and tail buffer.  That buffer and the stacked input are borrowed from
+    :func:`~lucid.algos.base.thread_scratch` (shared by every plan, so a new
+    shape touches no fresh pages); the kernel transform ``U`` is the plan's.
     """
 
     def __init__(self, algorithm: "Winograd", spec: ConvSpec, layout: _Layout) -> None:
@@ -212,10 +215,10 @@ class WinogradPlan(Plan):
         # so every transform pass reads contiguous runs; else position order.
         self._rows_inner = lay.dil < _CONTIGUOUS_RUN
         lanes, self._step = (2 * lay.dil, 2 * lay.dil) if self._rows_inner else (1, 1)
-        self._xs = np.empty((sp.n, sp.groups, len(lay.phases), sp.cig, lanes, lay.width // lanes), dt)
+        self._xs_shape = (sp.n, sp.groups, len(lay.phases), sp.cig, lanes, lay.width // lanes)
         self._boxes = _boxes(sp.n, lay.rows, lay.dil, lay.tile)
-        size = lay.tile * (4 * self._cin + 6 * sp.c_out)
-        self._buffers = [np.empty(size, dt) for _ in range(min(lay.slots, len(self._boxes)))]
+        self._box_size = lay.tile * (4 * self._cin + 6 * sp.c_out)
+        self._slots = min(lay.slots, len(self._boxes))
         self._full_rows = sp.l_out // (2 * lay.dil)
         self._depthwise = self._cin == sp.groups and sp.cog == 1
         self._chunk = max(1, _BLAS_SERIAL_MNK // (sp.cog * (self._cin // sp.groups)))
@@ -252,21 +255,22 @@ class WinogradPlan(Plan):
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         sp = self.spec
         y = np.empty(sp.output_shape, sp.np_dtype)
+        xs = thread_scratch("winograd.stack", math.prod(self._xs_shape), sp.np_dtype).reshape(self._xs_shape)
         with self._lock:
             u = self._cache.get(w)
-            parallel_for(sp.n, lambda lo, hi: self._stack(x, lo, hi))
+            parallel_for(sp.n, lambda lo, hi: self._stack(xs[lo:hi], x, lo, hi))
             queue, take = iter(self._boxes), threading.Lock()
-            parallel_for(len(self._buffers), lambda lo, hi: self._slot_run(lo, queue, take, u, y))
+            parallel_for(self._slots, lambda lo, hi: self._slot_run(xs, queue, take, u, y))
         return y
 
-    def _stack(self, x: np.ndarray, n0: int, n1: int) -> None:
+    def _stack(self, xs: np.ndarray, x: np.ndarray, n0: int, n1: int) -> None:
         """Gather phase ``p``: position ``m`` of ``xs[n, :, p]`` is ``x_pad[n, :, s*m + d*k_p]``.
 
         Positions are lanes ``(q, e)`` x rows ``r`` (``m = r*step + e*D + q``; one lane
         when ``step == 1``).  Rows inside ``x`` are one strided copy; the few rows
         touching the padding or the zero tail are filled lane by lane.
         """
-        sp, xs = self.spec, self._xs[n0:n1]
+        sp = self.spec
         s, step, rows = sp.stride, self._step, xs.shape[-1]
         q_lanes, e_lanes = (self.layout.dil, 2) if self._rows_inner else (1, 1)
         xg = x[n0:n1].reshape(n1 - n0, sp.groups, sp.cig, sp.length)
@@ -297,26 +301,27 @@ class WinogradPlan(Plan):
             first = start + step * lo
             out[..., lo:hi] = xg[..., first:first + step * (hi - lo - 1) + 1:step]
 
-    def _slot_run(self, slot: int, queue, take: threading.Lock, u: np.ndarray, y: np.ndarray) -> None:
-        """Run boxes from the shared ``queue`` on this slot's buffers until it is empty
+    def _slot_run(self, xs: np.ndarray, queue, take: threading.Lock, u: np.ndarray, y: np.ndarray) -> None:
+        """Run boxes from the shared ``queue`` on this thread's box buffer until it is empty
         (dynamic shares: a descheduled thread does not leave the other one waiting)."""
+        buf = thread_scratch("winograd.box", self._box_size, self.spec.np_dtype)
         while True:
             with take:
                 box = next(queue, None)
             if box is None:
                 return
-            self._box(box, self._buffers[slot], u, y)
+            self._box(box, xs, buf, u, y)
 
-    def _sources(self, n0: int, n1: int, b0: int, bb: int, q0: int, q1: int) -> list[np.ndarray]:
+    def _sources(self, xs: np.ndarray, n0: int, n1: int, b0: int, bb: int, q0: int, q1: int) -> list[np.ndarray]:
         """Views of input chunks ``2b + i`` (``i = 0..3``) of the box's tiles, in V's memory order."""
         nn, cin, rows, dil = n1 - n0, self._cin, self.layout.rows, self.layout.dil
         if self._rows_inner:     # lanes (q, e), rows r: chunk 2b + i is lane (q, i % 2), row b + i // 2
-            lanes = self._xs[n0:n1].reshape(nn, cin, dil, 2, rows + 1)[:, :, q0:q1]
+            lanes = xs[n0:n1].reshape(nn, cin, dil, 2, rows + 1)[:, :, q0:q1]
             return [lanes[:, :, :, i % 2, b0 + i // 2:b0 + i // 2 + bb].transpose(1, 2, 0, 3) for i in range(4)]
-        chunks = self._xs[n0:n1].reshape(nn, cin, 2 * rows + 2, dil)[:, :, 2 * b0:, q0:q1]
+        chunks = xs[n0:n1].reshape(nn, cin, 2 * rows + 2, dil)[:, :, 2 * b0:, q0:q1]
         return [chunks[:, :, i:i + 2 * bb:2].transpose(1, 0, 2, 3) for i in range(4)]
 
-    def _box(self, box: tuple, buf: np.ndarray, u: np.ndarray, y: np.ndarray) -> None:
+    def _box(self, box: tuple, xs: np.ndarray, buf: np.ndarray, u: np.ndarray, y: np.ndarray) -> None:
         """Input transform -> 4 GEMMs -> output transform for the tiles of one box."""
         sp, dil = self.spec, self.layout.dil
         n0, n1, b0, b1, q0, q1 = box
@@ -326,7 +331,7 @@ class WinogradPlan(Plan):
         dims = tuple((nn, bb, qq)[a - 1] for a in order[1:])      # tile axes in memory order
         v = buf[:4 * cin * t].reshape((4, cin) + dims)
         m = buf[4 * cin * t:4 * (cin + sp.c_out) * t].reshape((4, sp.c_out) + dims)
-        _input_transform(self._sources(n0, n1, b0, bb, q0, q1), v)
+        _input_transform(self._sources(xs, n0, n1, b0, bb, q0, q1), v)
         if self._depthwise:
             np.multiply(u[..., 0], v.reshape(4, g, t), out=m.reshape(4, g, t))
         else:
