@@ -219,6 +219,11 @@ def _assess(algorithm, spec: ConvSpec, settings: config.Settings) -> dict:
     return cand
 
 
+def _assess_all(spec: ConvSpec, settings: config.Settings) -> list[dict]:
+    """:func:`_assess` of every registered algorithm, in registry order."""
+    return [_assess(algorithm, spec, settings) for algorithm in registry.algorithms()]
+
+
 def _skip_note(cand: dict) -> str:
     reason = cand["reason"]
     return reason if reason.startswith(cand["name"]) else f"{cand['name']} skipped: {reason}"
@@ -321,7 +326,7 @@ def _auto(op, source, lowering, settings, operands, cands=None):
         if reused is not None:
             return reused
     if cands is None:
-        cands = [_assess(algorithm, lowering.spec, settings) for algorithm in registry.algorithms()]
+        cands = _assess_all(lowering.spec, settings)
     eligible = [c for c in cands if c["reason"] is None]
     if not eligible:
         raise _no_candidate(op, source, cands)
@@ -344,7 +349,7 @@ def _plan(key: tuple, operands: tuple | None) -> _Entry:
         if forced == config.AUTO:
             cands, name, plan, reason, reused = _auto(op, source, lowering, settings, operands)
         else:
-            cands = [_assess(algorithm, lowering.spec, settings) for algorithm in registry.algorithms()]
+            cands = _assess_all(lowering.spec, settings)
             mine = next(c for c in cands if c["name"] == forced)
             if mine["reason"] is None:
                 name, plan, reason, reused = forced, None, f"{forced}: forced", False
