@@ -201,8 +201,9 @@ def thread_scratch(name: str, count: int, dtype: np.dtype) -> np.ndarray:
     1.5 ms per call for im2col, 2026-11-26) and the plan cache does not hold
     one copy per shape.  The contents are valid until the calling thread's
     next request of the same ``name``.  Workspace accounting is unchanged:
-    plans still report this scratch, and one thread's scratch never exceeds
-    the largest workspace among the plans it ran.
+    plans still report this scratch, and no run borrows more than its plan
+    reports.  Caveat: a thread keeps, per name, the largest buffer it was ever
+    asked for, until it exits (the pool's threads live as long as the process).
     """
     nbytes = count * np.dtype(dtype).itemsize
     buffers = getattr(_thread_scratch, "buffers", None)

@@ -14,9 +14,8 @@ straight into the block of a fresh ``np.empty`` output and every further tap
 goes through a block-sized per-thread buffer (shared by every plan, see
 ``base.thread_scratch``) and is added while both are still in cache, so the
 output is written once from memory's point of view (no zero fill, no
-full-size temporaries).  With
-``K = 1`` (pointwise) each thread's half of the layer is one batched GEMM
-into the output.  The blocks are shared out over the pool threads (one tap
+full-size temporaries).  With ``K = 1`` (pointwise) each thread's half of the
+layer is one batched GEMM into the output.  The blocks are shared out over the pool threads (one tap
 buffer each) with single-threaded BLAS (see ``_gemm.run_in_slots``).  When
 the kernel is longer than the output (``K > Lout``, as in the backward-filter
 problem whose "kernel" is ``dy``) it loops over output positions instead, each

@@ -9,9 +9,10 @@ row per reduction index ``(c, k)``::
 The copy reads a strided view (:func:`~lucid.algos._gemm.tap_view`, no index
 arrays) into a per-thread column buffer that every plan reuses
 (:func:`~lucid.algos.base.thread_scratch`), so a new shape's first call
-touches no fresh page unless it needs a larger buffer than any before it.  The matrix, ``Cig*K`` times bigger than the output
-positions it covers, is processed in chunks (:class:`Chunking`) so the plan's
-workspace never exceeds ``workspace_limit``:
+touches no fresh page unless it needs a larger buffer than any before it.
+The matrix, ``Cig*K`` times bigger than the output positions it covers, is
+processed in chunks (:class:`Chunking`) so the plan's workspace never exceeds
+``workspace_limit``:
 
 - columns are cut along ``N*L_out``: a run of positions of one batch item, or,
   when ``L_out < FOLD_BELOW``, several whole items folded into one wider GEMM
