@@ -190,7 +190,8 @@ class DirectPlan(Plan):
                     np.matmul(wk[k], src, out=out[..., a - t0:b - t0])
                     written = True
                 else:
-                    tap = thread_scratch("direct.tap", out[..., :b - a].size, sp.np_dtype).reshape(out[..., :b - a].shape)
+                    shape = out[..., :b - a].shape
+                    tap = thread_scratch("direct.tap", math.prod(shape), sp.np_dtype).reshape(shape)
                     np.matmul(wk[k], src, out=tap)
                     out[..., a - t0:b - t0] += tap
             if not written:
