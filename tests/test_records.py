@@ -55,6 +55,19 @@ def test_report_is_a_table_of_decisions():
     assert algos.report([]) == "0 planner decision(s)"
 
 
+def test_report_of_a_reused_bucket_decision_marks_what_was_not_assessed():
+    with fakes(Fake("quick", 1e-9), Fake("slow", 1e-3, sleep_s=0.002), only=True):
+        with algos.use(mode="measure"):
+            algos.choose(SPEC)
+            algos.choose(ConvSpec(1, 2, 2, 65, 5, 1, (2, 2)))
+        reused = algos.report(algos.records()[-1:])
+    assert "-> quick (reused)" in reused
+    slow = next(line for line in reused.splitlines() if line.startswith("  slow"))
+    name, predicted, measured, unit, workspace, bound = slow.split()[:6]
+    assert (predicted, unit, workspace, bound) == ("-", "ms", "-", "-") and float(measured) >= 2
+    assert slow.endswith("not assessed: the bucket's measured decision was reused")
+
+
 def test_export_records_writes_json(tmp_path):
     algos.choose(SPEC)
     path = tmp_path / "records.json"

@@ -107,6 +107,10 @@ def _seconds(value: float | None) -> str:
     return f"{value * 1e6:.3g} us"
 
 
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
 def _bound(value: float | None) -> str:
     return "-" if value is None else f"{value:.1e}"
 
@@ -130,6 +134,6 @@ def report(records_: list[dict] | None = None) -> str:
         for cand in record.get("candidates", []):
             mark = "*" if cand["name"] == record["algorithm"] else " "
             lines.append(f" {mark}{cand['name']:<10} {_seconds(cand.get('predicted_s')):>10} "
-                         f"{_seconds(cand.get('measured_s')):>10} {cand.get('workspace_bytes') or 0:>11} "
+                         f"{_seconds(cand.get('measured_s')):>10} {_count(cand.get('workspace_bytes')):>11} "
                          f"{_bound(cand.get('error_bound')):>9}  {cand.get('reason') or cand.get('note') or ''}")
     return "\n".join(lines)
