@@ -10,6 +10,8 @@ import contextlib
 import threading
 import time
 
+import numpy as np
+
 from lucid.algos import clear_plans, clear_records, cost_model, registry, wisdom
 from lucid.algos.base import Algorithm, Plan
 from lucid.algos.direct import Direct
@@ -19,6 +21,7 @@ class FakePlan(Plan):
     def __init__(self, algorithm: "Fake", spec) -> None:
         super().__init__(algorithm, spec)
         self._inner = Direct().prepare(spec, 1 << 30)
+        self._held = np.zeros(algorithm.holds, np.uint8)      # what held_bytes() should count
 
     def run(self, x, w):
         fake = self.algorithm
@@ -34,10 +37,11 @@ class Fake(Algorithm):
     """A configurable stand-in; ``predicted_s`` is its whole cost-model prediction."""
 
     def __init__(self, name, predicted_s=1e-3, *, max_kernel=None, max_length=None, workspace=0, bound=1e-7,
-                 deterministic=True, local_nonfinite=True, sleep_s=0.0, fail=False, prepare_s=0.0) -> None:
+                 deterministic=True, local_nonfinite=True, sleep_s=0.0, fail=False, prepare_s=0.0,
+                 holds=0) -> None:
         self.name = name
         self.predicted_s, self.max_kernel, self.workspace, self.bound = predicted_s, max_kernel, workspace, bound
-        self.max_length, self.local_nonfinite = max_length, local_nonfinite
+        self.max_length, self.local_nonfinite, self.holds = max_length, local_nonfinite, holds
         self.deterministic, self.sleep_s, self.fail, self.prepare_s = deterministic, sleep_s, fail, prepare_s
         self.prepares = self.runs = 0
         self._count_lock = threading.Lock()

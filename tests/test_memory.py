@@ -77,6 +77,28 @@ def test_algorithm_allocates_at_most_its_reported_workspace(name, op, spec):
                                        f"reports {reported} B (allowed {allowed(reported)})")
 
 
+@pytest.mark.parametrize("name,op,spec", CASES, ids=[f"{n}-{o}-{s.describe()}" for n, o, s in CASES])
+def test_plan_holds_at_most_its_reported_workspace(name, op, spec):
+    """What the plan cache counts (``held_bytes``) after a run stays within the workspace."""
+    algorithm = registry.get(name)
+    derived = lower(op, spec).spec
+    x = np.ones(derived.input_shape, derived.np_dtype)
+    w = np.ones(derived.weight_shape, derived.np_dtype)
+    plan = algorithm.prepare(derived, DEFAULT_WORKSPACE_LIMIT)
+    plan.run(x, w)
+    assert plan.held_bytes() <= allowed(algorithm.workspace_bytes(derived, DEFAULT_WORKSPACE_LIMIT))
+
+
+def test_held_bytes_counts_each_allocation_once_through_views_and_containers():
+    plan = registry.get("direct").prepare(ConvSpec(1, 1, 1, 8, 1), DEFAULT_WORKSPACE_LIMIT)
+    base = np.zeros(1000, np.uint8)
+    plan.views = [base[:10], base.view(np.uint16), base[::2]]
+    plan.nested = {"cache": (np.zeros(24, np.float64), base)}
+    assert plan.held_bytes() == 1000 + 24 * 8
+    fft = registry.get("fft").prepare(SHAPES[1], DEFAULT_WORKSPACE_LIMIT)
+    assert fft.held_bytes() > 0 and fft.geometry.workspace_bytes() >= fft.held_bytes()
+
+
 TINY = 256 << 10      # well below every algorithm's default-geometry workspace for SPEC
 SPEC = ConvSpec(4, 16, 16, 8192, 9, 1, (4, 4))
 

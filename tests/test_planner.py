@@ -224,6 +224,25 @@ def test_lru_eviction_and_clear():
         algos.set_cache_size(0)
 
 
+def test_cache_is_bounded_by_the_bytes_its_plans_hold():
+    mib = 1 << 20
+    with fakes(Fake("heavy", 1e-9, holds=4 * mib)):
+        algos.set_cache_size(100, max_bytes=10 * mib)
+        try:
+            for length in range(20, 26):
+                algos.choose(ConvSpec(1, 1, 1, length, 3))
+            info = algos.cache_info()
+            assert info["size"] == 2 and 8 * mib <= info["bytes"] <= 10 * mib and info["max_bytes"] == 10 * mib
+            algos.choose(ConvSpec(1, 1, 1, 24, 3))             # still cached: no new decision
+            assert len(algos.records()) == 6
+            algos.set_cache_size(100, max_bytes=mib)            # smaller than one plan: the newest stays
+            assert algos.cache_info()["size"] == 1
+            algos.clear_plans()
+            assert algos.cache_info()["bytes"] == 0
+        finally:
+            algos.set_cache_size(planner.DEFAULT_CACHE_SIZE, max_bytes=planner.DEFAULT_CACHE_BYTES)
+
+
 def test_concurrent_first_calls_plan_once():
     with fakes(Fake("slowplan", 1e-9, prepare_s=0.05)) as (fake,):
         x, w = operands()

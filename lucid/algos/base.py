@@ -62,6 +62,34 @@ class Plan(abc.ABC):
             A fresh array the caller owns (never a view of plan buffers).
         """
 
+    def held_bytes(self) -> int:
+        """Bytes of the arrays this plan keeps between calls (its own buffers,
+        cached weight transforms): every ndarray reachable from its attributes
+        through lists, tuples, dicts and lucid objects, each allocation counted
+        once however many views of it there are.  Scratch borrowed per thread
+        (:func:`thread_scratch`) is not the plan's.  The planner bounds its
+        plan cache by the sum.  Cost: a walk over the plan's attributes.
+        """
+        seen: set[int] = set()
+        allocations: dict[int, int] = {}
+        stack: list = [vars(self)]
+        while stack:
+            item = stack.pop()
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            if isinstance(item, np.ndarray):
+                while isinstance(item.base, np.ndarray):
+                    item = item.base
+                allocations[id(item)] = item.nbytes
+            elif isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, (list, tuple)):
+                stack.extend(item)
+            elif type(item).__module__.startswith("lucid.") and hasattr(item, "__dict__"):
+                stack.append(vars(item))
+        return sum(allocations.values())
+
 
 class Algorithm(abc.ABC):
     """Base class of the algorithms; see the module docstring for the contract."""

@@ -1,8 +1,9 @@
 """The planner: which algorithm runs each convolution, planned once per shape and cached.
 
 Every call of :func:`execute` resolves its settings (:mod:`lucid.algos.config`)
-and looks up the plan for the key ``(op, spec, settings, threads)`` in a
-bounded LRU cache.  On a miss it decides, builds the winner's plan and records
+and looks up the plan for the key ``(op, spec, settings, threads)`` in an
+LRU cache bounded by count and by the bytes its plans hold
+(:func:`set_cache_size`, :meth:`~lucid.algos.base.Plan.held_bytes`).  On a miss it decides, builds the winner's plan and records
 the decision (:mod:`lucid.algos.records`):
 
 * **forced** (``algorithm="fft"``, ``use("fft")``, ``LUCID_CONV_ALGO``): that
@@ -49,6 +50,10 @@ from .spec import ConvSpec
 
 #: Default number of cached plans.
 DEFAULT_CACHE_SIZE = 512
+#: Default bound on the bytes the cached plans hold (:meth:`Plan.held_bytes`): an fft plan
+#: keeps its buffers and kernel spectrum (10-350 MB on the suite), so a loop over many
+#: lengths would otherwise keep gigabytes alive.
+DEFAULT_CACHE_BYTES = 2 << 30
 #: Measured decisions are shared by lengths with equal ``round(BUCKETS_PER_OCTAVE * log2(L))``.
 BUCKETS_PER_OCTAVE = 4
 #: Measure mode races the candidates predicted within this factor of the best prediction
@@ -60,12 +65,13 @@ LEADER_RATIO = 2.0
 class _Entry:
     """A cached plan with the lowering around it and the lock that serialises its runs."""
 
-    __slots__ = ("plan", "lowering", "lock", "algorithm", "local_nonfinite")
+    __slots__ = ("plan", "lowering", "lock", "algorithm", "local_nonfinite", "nbytes")
 
     def __init__(self, plan: Plan, lowering: Lowering) -> None:
         self.plan, self.lowering, self.lock = plan, lowering, threading.Lock()
         self.algorithm = plan.algorithm.name
         self.local_nonfinite = plan.algorithm.local_nonfinite
+        self.nbytes = plan.held_bytes()
 
     def run(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The derived problem's raw output (before ``lowering.result``).
@@ -81,6 +87,8 @@ _cache: collections.OrderedDict = collections.OrderedDict()
 _inflight: dict = {}
 _cache_lock = threading.Lock()
 _capacity = DEFAULT_CACHE_SIZE
+_max_bytes = DEFAULT_CACHE_BYTES
+_held = 0        # bytes held by the cached plans
 _stats = {"hits": 0, "misses": 0}
 
 
@@ -128,29 +136,49 @@ def choose(spec: ConvSpec, op: str = "forward", algorithm: str | None = None) ->
 
 def clear_plans() -> None:
     """Drop every cached plan (decisions in wisdom and records are kept)."""
+    global _held
     with _cache_lock:
         _cache.clear()
+        _held = 0
 
 
-def set_cache_size(n: int) -> None:
-    """Keep at most ``n`` plans (least recently used are evicted first)."""
-    global _capacity
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+def _positive_int(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= 1
+
+
+def set_cache_size(n: int, max_bytes: int | None = None) -> None:
+    """Keep at most ``n`` plans holding at most ``max_bytes`` together
+    (:meth:`~lucid.algos.base.Plan.held_bytes`; unchanged when None, default
+    :data:`DEFAULT_CACHE_BYTES`).  Least recently used plans are evicted first;
+    the newest plan is always kept, whatever its size."""
+    global _capacity, _max_bytes
+    if not _positive_int(n):
         raise ValueError(f"set_cache_size: n must be a positive int, got {n!r}")
+    if max_bytes is not None and not _positive_int(max_bytes):
+        raise ValueError(f"set_cache_size: max_bytes must be a positive int or None, got {max_bytes!r}")
     with _cache_lock:
         _capacity = int(n)
-        while len(_cache) > _capacity:
-            _cache.popitem(last=False)
+        _max_bytes = _max_bytes if max_bytes is None else int(max_bytes)
+        _evict()
 
 
 def cache_info() -> dict:
-    """``{"hits", "misses", "size", "capacity"}`` of the plan cache."""
+    """``{"hits", "misses", "size", "capacity", "bytes", "max_bytes"}`` of the plan cache."""
     with _cache_lock:
-        return {**_stats, "size": len(_cache), "capacity": _capacity}
+        return {**_stats, "size": len(_cache), "capacity": _capacity, "bytes": _held, "max_bytes": _max_bytes}
+
+
+def _evict() -> None:
+    """Drop least recently used plans beyond the count or byte bound (caller holds the lock)."""
+    global _held
+    while len(_cache) > _capacity or (_held > _max_bytes and len(_cache) > 1):
+        _, entry = _cache.popitem(last=False)
+        _held -= entry.nbytes
 
 
 def _entry(key: tuple, operands: tuple | None) -> _Entry:
     """The cached entry of ``key``, planning it once if absent (other callers wait)."""
+    global _held
     with _cache_lock:
         entry = _cache.get(key)
         if entry is not None:
@@ -173,8 +201,8 @@ def _entry(key: tuple, operands: tuple | None) -> _Entry:
         raise
     with _cache_lock:
         _cache[key] = entry
-        while len(_cache) > _capacity:
-            _cache.popitem(last=False)
+        _held += entry.nbytes
+        _evict()
         del _inflight[key]
     future.set_result(entry)
     return entry
