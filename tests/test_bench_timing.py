@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from lucid.bench import timing as timing_module
 from lucid.bench.timing import Timing, interleaved
 
 
@@ -33,3 +34,16 @@ def test_median_and_min_of_the_samples():
 def test_repeats_must_be_positive():
     with pytest.raises(ValueError, match="repeats must be a positive int, got 0"):
         interleaved({"a": lambda: None}, 0)
+
+
+def test_idle_pause_only_after_spinning_methods(monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr(timing_module.time, "sleep", slept.append)
+    methods = {name: (lambda: None) for name in ("lucid", "torch", "other")}
+    interleaved(methods, 3, idle_s=0.5, spinning=["torch"])
+    # warm-ups lucid torch other, then rounds lucid torch other | torch other lucid |
+    # other lucid torch: a pause before each timed call that follows a torch call
+    assert slept == [0.5, 0.5]
+    slept.clear()
+    interleaved(methods, 3, idle_s=0.5)
+    assert slept == []

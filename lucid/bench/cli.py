@@ -30,8 +30,9 @@ table per workload: median and min ms, GFLOP/s (definition FLOPs), x vs the
 fastest, normwise error vs a float64 reference, workspace, and `*` on the
 planner's pick.  Algorithms that cannot run a shape are listed with the reason.
 
-Timing: one warm-up call per method, then interleaved rounds with a 0.13 s
-pause before each timed call; the figures are medians.  A method whose
+Timing: one warm-up call per method, then interleaved rounds, back to back
+except for a 0.13 s pause after each peer call (PyTorch's threads spin after
+returning); the figures are medians.  A method whose
 warm-up and first timed call both take longer than --cap seconds is not timed
 again (its n column shows 1), so the huge-kernel workloads (direct, im2col and
 torch at K=1025) stay within budget; its figure is then a single call, not a

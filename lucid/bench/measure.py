@@ -189,7 +189,7 @@ def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None
         if progress is not None:
             progress(method)
 
-    timings = interleaved(calls, repeats, cap_s=cap_s, on_warmup=check)
+    timings = interleaved(calls, repeats, cap_s=cap_s, spinning=[p for p in peers if p in calls], on_warmup=check)
     for method, timing in timings.items():
         item = rows[method]
         item.median_ms, item.min_ms = timing.median_s * 1e3, timing.min_s * 1e3

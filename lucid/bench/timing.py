@@ -2,10 +2,12 @@
 
 Each method is called once to warm up (plans, FFTW wisdom, caches), then the
 methods are timed in rounds — one call of every method per round, in a rotated
-order — with an idle pause before each timed call.  Interleaving spreads slow
-drifts of the machine (other processes, frequency) over all methods alike, and
-the pause lets OpenBLAS worker threads stop spinning after the previous call so
-they do not steal a core from the next one.  The figure to trust is the median
+order — back to back, except for an idle pause after the methods named as
+spinning (a peer like PyTorch, whose OpenMP workers keep spinning after a call
+and would steal a core from the next one).  Interleaving spreads slow drifts
+of the machine (other processes, frequency) over all methods alike.  Measured
+on the shared 2-core VM (2026-11-26): a pause before *every* call made lucid's
+calls 30-100 % slower and far noisier than back to back.  The figure to trust is the median
 of a method relative to its peers in the same run, never a lone absolute time.
 """
 from __future__ import annotations
@@ -13,9 +15,9 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Collection, Mapping
 
-#: Pause before each timed call, seconds (OpenBLAS spins ~0.1 s after a call).
+#: Pause after a spinning method's call, seconds (OpenMP/OpenBLAS workers spin ~0.1 s).
 IDLE_S = 0.13
 
 
@@ -45,7 +47,8 @@ def clock(fn: Callable[[], object]) -> tuple[float, object]:
 
 
 def interleaved(methods: Mapping[str, Callable[[], object]], repeats: int, *, cap_s: float = float("inf"),
-                idle_s: float = IDLE_S, on_warmup: Callable[[str, object], None] | None = None) -> dict[str, Timing]:
+                idle_s: float = IDLE_S, spinning: Collection[str] = (),
+                on_warmup: Callable[[str, object], None] | None = None) -> dict[str, Timing]:
     """Time every method ``repeats`` times, interleaved, after one warm-up call each.
 
     Parameters
@@ -60,7 +63,9 @@ def interleaved(methods: Mapping[str, Callable[[], object]], repeats: int, *, ca
         calls, not ``repeats + 1`` (two, because the warm-up includes planning
         and either call may have been slowed by another process).
     idle_s : float
-        Sleep before each timed call.
+        Sleep before a timed call that follows a call of a ``spinning`` method.
+    spinning : collection of str
+        Methods whose worker threads keep a core busy after they return.
     on_warmup : callable, optional
         Called as ``on_warmup(name, result)`` after each warm-up call, to check
         the result and report progress.
@@ -71,7 +76,7 @@ def interleaved(methods: Mapping[str, Callable[[], object]], repeats: int, *, ca
 
     Notes
     -----
-    Cost: ``sum(calls) * (repeats + 1) + idle_s * repeats * len(methods)``.
+    Cost: ``sum(calls) * (repeats + 1) + idle_s * repeats * len(spinning)``.
     Round ``r`` starts at method ``r mod len(methods)`` so no method always
     follows the same neighbour.
     """
@@ -84,10 +89,13 @@ def interleaved(methods: Mapping[str, Callable[[], object]], repeats: int, *, ca
             on_warmup(name, value)
     samples: dict[str, list[float]] = {name: [] for name in methods}
     names = list(methods)
+    previous = names[-1]
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
             if r > 0 and min(warm[name], samples[name][0]) > cap_s:
                 continue
-            time.sleep(idle_s)
+            if previous in spinning:
+                time.sleep(idle_s)
             samples[name].append(clock(methods[name])[0])
+            previous = name
     return {name: Timing(tuple(samples[name]), warm[name]) for name in names}
