@@ -128,3 +128,16 @@ def test_plans_of_other_shapes_run_concurrently_on_their_threads():
     for thread in threads:
         thread.join()
     assert not errors and all(err < 1e-12 for err in results.values()) and len(results) == 2
+
+
+@pytest.mark.parametrize("inner", [1, 3])
+def test_gemm_matmul_equals_numpy_matmul_with_outer_products_as_broadcasts(inner):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 5, inner)).astype(np.float32)
+    b = rng.standard_normal((4, 2, inner, 7)).astype(np.float32)[..., ::-1]     # strided, like tap views
+    out = np.empty((4, 2, 5, 7), np.float32)
+    _gemm.matmul(a, b, out=out)
+    want = np.matmul(a, b)
+    if inner == 1:
+        assert np.array_equal(out, a * b)             # a single product per output, exactly
+    np.testing.assert_allclose(out, want, rtol=1e-6)

@@ -39,7 +39,7 @@ import threading
 
 import numpy as np
 
-from ._gemm import Block, block_shape, dot_error_bound, position_blocks, run_in_slots, split_cap
+from ._gemm import Block, block_shape, dot_error_bound, matmul, position_blocks, run_in_slots, split_cap
 from ._parallel import THREADS
 from .base import Algorithm, Plan, padded_input, thread_scratch, ufunc_buffer_bytes
 from .registry import register
@@ -187,12 +187,12 @@ class DirectPlan(Plan):
                 if not written:
                     out[..., :a - t0] = 0
                     out[..., b - t0:] = 0
-                    np.matmul(wk[k], src, out=out[..., a - t0:b - t0])
+                    matmul(wk[k], src, out=out[..., a - t0:b - t0])
                     written = True
                 else:
                     shape = out[..., :b - a].shape
                     tap = thread_scratch("direct.tap", math.prod(shape), sp.np_dtype).reshape(shape)
-                    np.matmul(wk[k], src, out=tap)
+                    matmul(wk[k], src, out=tap)
                     out[..., a - t0:b - t0] += tap
             if not written:
                 out[...] = 0

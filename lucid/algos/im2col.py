@@ -45,7 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._gemm import block_shape, dot_error_bound, even_block, position_blocks, run_in_slots, split_cap, tap_view
+from ._gemm import (block_shape, dot_error_bound, even_block, matmul, position_blocks, run_in_slots, split_cap,
+                    tap_view)
 from ._parallel import THREADS, parallel_for
 from .base import Algorithm, Plan, thread_scratch
 from .config import DEFAULT_WORKSPACE_LIMIT
@@ -215,10 +216,10 @@ class Im2colPlan(Plan):
             cols = self._gather(x4[n0:n1, :, c0:c1], l0, l1, k0, k1)
             wg = w4[:, :, c0:c1, k0:k1].reshape(sp.groups, sp.cog, -1)
             if i == 0:
-                np.matmul(wg, cols, out=out)
+                matmul(wg, cols, out=out)
             else:
                 part = self._buffer("part", sp.groups, sp.cog, m)
-                np.matmul(wg, cols, out=part)
+                matmul(wg, cols, out=part)
                 out += part
         if self.chunks.folded:
             y4[n0:n1] = out.reshape(sp.groups, sp.cog, n1 - n0, sp.l_out).transpose(2, 0, 1, 3)

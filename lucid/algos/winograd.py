@@ -62,6 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ._gemm import matmul
 from ._parallel import THREADS, parallel_for
 from .base import Algorithm, Plan, WeightCache, thread_scratch, ufunc_buffer_bytes, unit_roundoff
 from .registry import register
@@ -173,9 +174,9 @@ def _gemm(u: np.ndarray, v: np.ndarray, m: np.ndarray, chunk: int) -> None:
         shape = v.shape[:2] + (v.shape[2], body // chunk, chunk)
         vv = np.reshape(v[..., :body], shape, copy=False).transpose(0, 1, 3, 2, 4)
         mm = np.reshape(m[..., :body], m.shape[:3] + shape[3:], copy=False).transpose(0, 1, 3, 2, 4)
-        np.matmul(u[:, :, None], vv, out=mm)
+        matmul(u[:, :, None], vv, out=mm)
     if body < t:
-        np.matmul(u, v[..., body:], out=m[..., body:])
+        matmul(u, v[..., body:], out=m[..., body:])
 
 
 def _rows(a: np.ndarray, axis: int, lo: int, hi: int) -> np.ndarray:
