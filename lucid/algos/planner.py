@@ -40,7 +40,7 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from .._errors import bad_type
+from .._errors import bad_type, check_int
 from . import config, cost_model, records, registry, wisdom
 from ._parallel import THREADS
 from .base import Plan
@@ -142,23 +142,17 @@ def clear_plans() -> None:
         _held = 0
 
 
-def _positive_int(value) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= 1
-
-
 def set_cache_size(n: int, max_bytes: int | None = None) -> None:
     """Keep at most ``n`` plans holding at most ``max_bytes`` together
     (:meth:`~lucid.algos.base.Plan.held_bytes`; unchanged when None, default
     :data:`DEFAULT_CACHE_BYTES`).  Least recently used plans are evicted first;
     the newest plan is always kept, whatever its size."""
     global _capacity, _max_bytes
-    if not _positive_int(n):
-        raise ValueError(f"set_cache_size: n must be a positive int, got {n!r}")
-    if max_bytes is not None and not _positive_int(max_bytes):
-        raise ValueError(f"set_cache_size: max_bytes must be a positive int or None, got {max_bytes!r}")
+    n = check_int("set_cache_size", "n", n, 1)
+    max_bytes = None if max_bytes is None else check_int("set_cache_size", "max_bytes", max_bytes, 1)
     with _cache_lock:
-        _capacity = int(n)
-        _max_bytes = _max_bytes if max_bytes is None else int(max_bytes)
+        _capacity = n
+        _max_bytes = _max_bytes if max_bytes is None else max_bytes
         _evict()
 
 
