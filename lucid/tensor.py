@@ -264,19 +264,8 @@ class Tensor:
             seed = np.asarray(gradient, dtype=self._data.dtype)
             if seed.shape != self.shape:
                 raise bad_value("backward", "gradient", f"of the tensor's shape {self.shape}", seed)
-        order, seen, stack = [], {id(self)}, [(self, False)]
-        while stack:                          # iterative post-order DFS: parents before children
-            node, done = stack.pop()
-            if done:
-                order.append(node)
-                continue
-            stack.append((node, True))
-            for parent in node._parents:
-                if parent.requires_grad and id(parent) not in seen:
-                    seen.add(id(parent))
-                    stack.append((parent, False))
         grads = {id(self): seed}
-        for node in reversed(order):
+        for node in _backward_order(self):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
@@ -371,6 +360,33 @@ class Tensor:
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> "Tensor":
         """Mean over ``dim`` (all dims when ``None``); floating-point tensors only."""
         return _reduce(self, dim, keepdim, "Mean")
+
+
+def _backward_order(root: Tensor) -> list[Tensor]:
+    """The nodes behind ``root`` that require grad, each once, every node before all of its parents.
+
+    An iterative depth-first post-order (no recursion limit), reversed.  A node
+    is marked when it is *expanded*, not when it is pushed: a node reached
+    through two paths may sit on the stack twice, and only its first expansion
+    counts, so it is emitted after every consumer that owes it a gradient.
+    Cost: one visit per node and edge.
+    """
+    order: list[Tensor] = []
+    expanded: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            order.append(node)
+            continue
+        if id(node) in expanded:
+            continue
+        expanded.add(id(node))
+        stack.append((node, True))
+        stack.extend((parent, False) for parent in node._parents
+                     if parent.requires_grad and id(parent) not in expanded)
+    order.reverse()
+    return order
 
 
 def _array(value: Any) -> np.ndarray | numbers.Number:
