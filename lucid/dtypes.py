@@ -61,15 +61,21 @@ def to_dtype(value: DTypeLike, where: str = "tensor", argument: str = "dtype") -
     return DTYPES[name]
 
 
-def infer_dtype(array: np.ndarray) -> dtype:
-    """The dtype lucid stores ``array`` as: floats keep float64/float32 (other
-    floats become float32), integers and bools become int64."""
+SUPPORTED = "float32, float64 or int64 (lucid has no other dtypes; convert with .astype(numpy.float32))"
+
+
+def infer_dtype(array: np.ndarray, where: str = "tensor", argument: str = "data") -> dtype:
+    """The dtype lucid stores ``array`` as: float32 and float64 are kept, integers
+    and bools become int64.  Other float widths (float16, longdouble) raise a
+    TypeError rather than being converted without a word."""
     kind = array.dtype.kind
     if kind == "f":
+        if array.dtype not in (np.float32, np.float64):
+            raise bad_type(where, argument, SUPPORTED, array)
         return float64 if array.dtype == np.float64 else float32
     if kind in "biu":
         return int64
-    raise bad_type("tensor", "data", "numbers (float or int)", array)
+    raise bad_type(where, argument, "numbers (float or int)", array)
 
 
 def _check_cpu(where: str, argument: str, value: Any) -> None:

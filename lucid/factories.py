@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._errors import bad_type, check_int
-from .dtypes import DTypeLike, DeviceLike, float32, int64, to_device, to_dtype
+from .dtypes import DTypeLike, DeviceLike, float32, infer_dtype, int64, to_device, to_dtype
 from .tensor import Tensor
 
 _generator = np.random.default_rng()
@@ -119,5 +119,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor sharing ``ndarray``'s memory (float32, float64 or int64 arrays)."""
     if not isinstance(ndarray, np.ndarray):
         raise bad_type("from_numpy", "ndarray", "a numpy.ndarray", ndarray)
+    if ndarray.dtype.kind == "f":
+        infer_dtype(ndarray, "from_numpy", "ndarray")
     to_dtype(ndarray.dtype, "from_numpy", "ndarray.dtype")
     return Tensor._wrap(ndarray)

@@ -24,7 +24,8 @@ def w(*shape, dtype="float32"):
 
 CASES = [
     # ---- nn.Conv1d constructor
-    ("in_channels zero", lambda: nn.Conv1d(0, 8, 3), ValueError, r"Conv1d\(\): in_channels must be a positive int"),
+    ("in_channels negative", lambda: nn.Conv1d(-1, 8, 3), ValueError,
+     r"Conv1d\(\): in_channels must be a non-negative int"),
     ("out_channels negative", lambda: nn.Conv1d(4, -1, 3), ValueError, "out_channels must be a positive int"),
     ("kernel_size zero", lambda: nn.Conv1d(4, 8, 0), ValueError, "kernel_size must be a positive int, got 0"),
     ("kernel_size float", lambda: nn.Conv1d(4, 8, 3.0), TypeError, r"kernel_size must be .*int, got 3.0 \(float\)"),
@@ -75,7 +76,8 @@ CASES = [
      "input must be at least 17 samples long"),
     ("kernel longer than input with padding", lambda: F.conv1d(x(2, 4, 2), w(8, 4, 7), padding=1), ValueError,
      "input must be at least 5 samples long.*padding adds 2"),
-    ("empty length", lambda: F.conv1d(x(2, 4, 0), w(), padding=2), ValueError, "input must be non-empty"),
+    ("empty length", lambda: F.conv1d(x(2, 4, 0), w(), padding=2), ValueError,
+     r"input must be a tensor with a length \(last dimension\) of at least 1"),
     ("bias shape", lambda: F.conv1d(x(), w(), lucid.zeros(7)), ValueError,
      r"bias must be None or a tensor of shape \(8,\)"),
     ("bias dtype", lambda: F.conv1d(x(), w(), lucid.zeros(8, dtype="float64")), ValueError, "bias must be None or"),

@@ -48,7 +48,7 @@ SPEC = ConvSpec(1, 2, 2, 10, 5)
 
 CASES = [
     # ---- nn.Conv1d: argument types and values not in test_bad_input.py
-    ("Conv1d in_channels bool", lambda: nn.Conv1d(True, 8, 3), TypeError, "in_channels must be a positive int"),
+    ("Conv1d in_channels bool", lambda: nn.Conv1d(True, 8, 3), TypeError, "in_channels must be a non-negative int"),
     ("Conv1d out_channels float", lambda: nn.Conv1d(4, 8.0, 3), TypeError, "out_channels must be a positive int"),
     ("Conv1d kernel_size None", lambda: nn.Conv1d(4, 8, None), TypeError, "kernel_size must be a positive int"),
     ("Conv1d kernel_size str", lambda: nn.Conv1d(4, 8, "3"), TypeError, "kernel_size must be a positive int"),
@@ -127,7 +127,7 @@ CASES = [
     ("export_records None", lambda: algos.export_records(None), TypeError, "path"),
     ("calibrate budget str", lambda: algos.calibrate(budget_s="x"), TypeError, "budget_s"),
     ("get unknown algorithm", lambda: algos.get("nope"), ValueError, "algorithm must be one of"),
-    ("ConvSpec zero channels", lambda: ConvSpec(1, 0, 2, 10, 3), ValueError, "c_in must be a positive int"),
+    ("ConvSpec zero output channels", lambda: ConvSpec(1, 2, 0, 10, 3), ValueError, "c_out must be a positive int"),
 ]
 
 

@@ -27,6 +27,8 @@ class ConvSpec:
     ----------
     n, c_in, c_out, length, kernel_size : int
         Batch, input channels, output channels, input length ``L`` and taps ``K``.
+        ``n`` and ``c_in`` may be 0 (an empty batch, an empty sum):
+        :func:`~lucid.nn.functional.conv1d` answers those without an algorithm.
     stride, dilation, groups : int
         As in :func:`lucid.nn.functional.conv1d`.
     padding : tuple of int
@@ -49,8 +51,10 @@ class ConvSpec:
     def __post_init__(self) -> None:
         for name in ("n", "c_in", "c_out", "length", "kernel_size", "stride", "dilation", "groups"):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < (0 if name == "n" else 1):
-                raise ValueError(f"ConvSpec.{name} must be a positive int, got {value!r}")
+            least = 0 if name in ("n", "c_in") else 1
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
+                raise ValueError(f"ConvSpec.{name} must be a {('positive', 'non-negative')[least == 0]} int, "
+                                 f"got {value!r}")
         if len(self.padding) != 2 or min(self.padding) < 0:
             raise ValueError(f"ConvSpec.padding must be two non-negative ints, got {self.padding!r}")
         if self.c_in % self.groups or self.c_out % self.groups:

@@ -24,7 +24,8 @@ class Conv1d(Module):
     Parameters
     ----------
     in_channels, out_channels : int
-        Both divisible by ``groups``.
+        Both divisible by ``groups``.  ``in_channels`` may be 0: the output is
+        then the bias (zero-initialised) broadcast, see :func:`~lucid.nn.functional.conv1d`.
     kernel_size : int
     stride : int, default 1
     padding : int, 'same' or 'valid', default 0
@@ -72,7 +73,7 @@ class Conv1d(Module):
                  algorithm: str | None = None) -> None:
         super().__init__()
         where = "Conv1d"
-        self.in_channels = check_int(where, "in_channels", in_channels, 1)
+        self.in_channels = check_int(where, "in_channels", in_channels, 0)
         self.out_channels = check_int(where, "out_channels", out_channels, 1)
         self.kernel_size = (F.single(where, "kernel_size", kernel_size, 1),)
         self.stride = (F.single(where, "stride", stride, 1),)
@@ -101,7 +102,8 @@ class Conv1d(Module):
         """Re-draw ``weight`` (Kaiming uniform, ``a=sqrt(5)``) and ``bias`` (``±1/sqrt(fan_in)``)."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            bound = 1.0 / math.sqrt(self.in_channels // self.groups * self.kernel_size[0])
+            fan_in = self.in_channels // self.groups * self.kernel_size[0]
+            bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0      # no inputs: a zero bias, not 1/0
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002

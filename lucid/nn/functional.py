@@ -75,8 +75,12 @@ def conv_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, p
     if weight.data.dtype != input.data.dtype:
         raise bad_type(w, "weight", f"of the input's dtype {input.dtype}", weight)
     c_out, cig, k = weight.shape
-    if min(weight.shape) < 1:
-        raise bad_value(w, "weight", "non-empty in every dimension", weight)
+    n, c_in, length = (1,) + input.shape if input.ndim == 2 else input.shape
+    if length < 1:
+        raise bad_value(w, "input", "a tensor with a length (last dimension) of at least 1", input)
+    if c_out < 1 or k < 1:
+        raise bad_value(w, "weight", "non-empty in its output-channel and kernel dimensions (C_in // groups "
+                        "may be 0)", weight)
     if bias is not None:
         _floating(w, "bias", bias, "1-D (C_out,)", (1,))
         if bias.shape != (c_out,) or bias.data.dtype != input.data.dtype:
@@ -87,9 +91,6 @@ def conv_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, p
     padding = check_padding(w, padding, stride)
     if c_out % groups:
         raise bad_value(w, "groups", f"a divisor of the output channels weight.shape[0]={c_out}", groups)
-    n, c_in, length = (1,) + input.shape if input.ndim == 2 else input.shape
-    if length < 1:
-        raise bad_value(w, "input", "non-empty along its last (length) dimension", input)
     if c_in != cig * groups:
         raise bad_value(w, "input", f"a tensor with {cig * groups} channels (weight.shape[1] * groups = "
                         f"{cig} * {groups}) in dim {input.ndim - 2}", input)
@@ -142,7 +143,10 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
     FLOPs); the backward pass runs backward-data and backward-filter only for
     the operands that require gradients.  Every invalid argument raises
     ValueError / TypeError naming it before any work is done.  An empty batch
-    (N = 0) returns an empty output without calling the planner.
+    (N = 0) returns an empty output without calling the planner.  Zero input
+    channels (``C_in = 0``, weight ``(C_out, 0, K)``) make every sum empty: the
+    output is ``bias`` broadcast over ``(N, C_out, L_out)`` (zeros without
+    bias).  PyTorch returns an ``(N, 0, L)`` tensor there instead.
 
     Examples
     --------
@@ -156,7 +160,8 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
     unbatched = input.ndim == 2
     x = _contiguous(input.data[None] if unbatched else input.data)
     w = _contiguous(weight.data)
-    if spec.n:
+    empty_sum = not (spec.n and spec.c_in)         # no batch, or no input channels: nothing to convolve
+    if not empty_sum:
         y = planner.execute("forward", spec, x, w, algorithm=algorithm)
     else:
         y = np.zeros(spec.output_shape, spec.np_dtype)
@@ -167,11 +172,11 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
         dy = _contiguous(g[None] if unbatched else g)
         dx = dw = None
         if input.requires_grad:
-            dx = planner.execute("backward_data", spec, dy, w, algorithm=algorithm) if spec.n else np.zeros_like(x)
+            dx = np.zeros_like(x) if empty_sum else planner.execute("backward_data", spec, dy, w, algorithm=algorithm)
             dx = dx[0] if unbatched else dx
         if weight.requires_grad:
-            dw = planner.execute("backward_filter", spec, dy, x, algorithm=algorithm) if spec.n \
-                else np.zeros_like(w)
+            dw = np.zeros_like(w) if empty_sum else planner.execute("backward_filter", spec, dy, x,
+                                                                     algorithm=algorithm)
         db = dy.sum((0, 2)) if bias is not None and bias.requires_grad else None
         return dx, dw, db
 
