@@ -158,8 +158,8 @@ def test_kernel_transform_is_cached_and_refreshed():
     x, w = operands(spec)
     plan = WINOGRAD.prepare(spec, 1 << 30)
     first = plan.run(x, w)
-    cached = plan._cache.get(w)
-    assert plan._cache.get(w) is cached
+    cached = plan._cache.get(w, plan._kernel_transform)
+    assert plan._cache.get(w, plan._kernel_transform) is cached
     w[0, 0, 1] += 1.0
     assert relative_error(plan.run(x, w), reference(spec, x, w)) <= 1e-13
     assert not np.allclose(plan.run(x, w), first)

@@ -171,18 +171,19 @@ class WeightCache:
     Validity is decided by value (a stored copy compared with ``np.array_equal``),
     so optimizer steps, in-place edits, ``load_state_dict`` and raw NumPy writes
     all invalidate it.  Cost of a hit: one pass over the weight, ``O(C_out*Cig*K)``,
-    negligible beside the convolution itself.
+    negligible beside the convolution itself.  The transform is passed to
+    :meth:`get`, not stored: a plan that stored its own bound method here would
+    sit in a reference cycle and outlive its eviction until the cyclic GC ran.
     """
 
-    def __init__(self, transform) -> None:
-        self._transform = transform
+    def __init__(self) -> None:
         self._key: np.ndarray | None = None
         self._value = None
 
-    def get(self, w: np.ndarray):
+    def get(self, w: np.ndarray, transform):
         """Return ``transform(w)``, from the cache when ``w`` is unchanged."""
         if self._key is None or self._key.shape != w.shape or not np.array_equal(self._key, w):
-            self._value = self._transform(w)
+            self._value = transform(w)
             self._key = np.array(w, copy=True)
         return self._value
 

@@ -206,7 +206,7 @@ class FftPlan(Plan):
             self._spectrum = np.empty((g, bins, 2 * cig, spec.cog), real)
         taps = np.arange(spec.kernel_size) * spec.dilation
         self._tap_phase, self._tap_index = taps % spec.stride, taps // spec.stride
-        self._weights = WeightCache(self._transform)
+        self._weights = WeightCache()
         self._table = _window_table(geometry)
         if not geometry.elementwise:
             self._tiles = {(c0, c1): _tiles(geometry, c0, c1) for c0, c1, _ in ranges}
@@ -225,7 +225,7 @@ class FftPlan(Plan):
             if self._runs == MEASURE_AFTER:      # reused: now FFTW_MEASURE pays off
                 self._io.plan(measure=True)
                 self._kernel_fft = _fftw(self._kernel, self._kernel_spectrum, "FFTW_FORWARD", measure=True)
-            spectrum = self._weights.get(w)
+            spectrum = self._weights.get(w, self._transform)
             for parts in self._work:
                 parallel_for(len(parts), lambda lo, hi: [
                     self._pipeline(x, out, spectrum, i, *parts[i]) for i in range(lo, hi)])

@@ -226,7 +226,7 @@ class WinogradPlan(Plan):
         # Tile order in V and M, axes of (C, n, b, q): q innermost or b innermost.
         self._order = (0, 3, 1, 2) if self._rows_inner else (0, 1, 2, 3)
         self._u = np.empty((4, sp.c_out, len(lay.phases), sp.cig), dt)
-        self._cache = WeightCache(self._kernel_transform)
+        self._cache = WeightCache()
         self._lock = threading.Lock()
 
     def _kernel_transform(self, w: np.ndarray) -> np.ndarray:
@@ -258,7 +258,7 @@ class WinogradPlan(Plan):
         y = np.empty(sp.output_shape, sp.np_dtype)
         xs = thread_scratch("winograd.stack", math.prod(self._xs_shape), sp.np_dtype).reshape(self._xs_shape)
         with self._lock:
-            u = self._cache.get(w)
+            u = self._cache.get(w, self._kernel_transform)
             parallel_for(sp.n, lambda lo, hi: self._stack(xs[lo:hi], x, lo, hi))
             queue, take = iter(self._boxes), threading.Lock()
             parallel_for(self._slots, lambda lo, hi: self._slot_run(xs, queue, take, u, y))
