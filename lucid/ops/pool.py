@@ -50,7 +50,12 @@ def pool_params(where: str, x: np.ndarray, kernel_size: Any, stride: Any, paddin
 
 
 def _padded(x: np.ndarray, p: int, value: float) -> np.ndarray:
-    return np.pad(x, [(0, 0)] * (x.ndim - 1) + [(p, p)], constant_values=value) if p else x
+    """``x`` with ``p`` copies of ``value`` on both ends of its last axis."""
+    if not p:
+        return x
+    out = np.full(x.shape[:-1] + (x.shape[-1] + 2 * p,), value, dtype=x.dtype)
+    out[..., p:-p] = x
+    return out
 
 
 def avg_pool1d(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: Any = False,
