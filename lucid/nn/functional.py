@@ -17,12 +17,10 @@ from .._errors import bad_type, bad_value, check_choice, check_int
 from ..algos import planner
 from ..algos.spec import ConvSpec
 from ..tensor import Tensor, track
-from ._activation_functional import gelu, log_softmax, sigmoid, silu, softmax, softplus, tanh
-from ._pooling_functional import avg_pool1d, max_pool1d
+from ._activation_functional import gelu, log_softmax, sigmoid, silu, softmax, softplus, tanh  # noqa: F401
+from ._pooling_functional import avg_pool1d, max_pool1d  # noqa: F401  (re-exported: F.max_pool1d, ...)
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
-__all__ = ["conv1d", "pad", "relu", "mse_loss", "sigmoid", "tanh", "silu", "gelu", "softplus", "softmax",
-           "log_softmax", "avg_pool1d", "max_pool1d"]
 _NUMPY_PAD = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
