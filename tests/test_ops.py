@@ -336,3 +336,15 @@ def test_dimension_errors_are_value_and_index_errors():
         x3.transpose(0, 9)
     with pytest.raises(IndexError, match="Dimension out of range"):
         x3.sum(dim=3)
+
+
+def test_module_reprs_match_pytorch():
+    torch = pytest.importorskip("torch")
+    tn = torch.nn
+    for mine, theirs in [(nn.GELU(), tn.GELU()), (nn.GELU("tanh"), tn.GELU("tanh")),
+                         (nn.Softplus(2.0, 5), tn.Softplus(2.0, 5)), (nn.Softmax(1), tn.Softmax(1)),
+                         (nn.LogSoftmax(-1), tn.LogSoftmax(-1)), (nn.Tanh(), tn.Tanh()),
+                         (nn.Sigmoid(), tn.Sigmoid()), (nn.SiLU(), tn.SiLU()), (nn.ReLU(), tn.ReLU()),
+                         (nn.AvgPool1d(3, 2, 1), tn.AvgPool1d(3, 2, 1)), (nn.MaxPool1d(3), tn.MaxPool1d(3)),
+                         (nn.MaxPool1d(4, 2, 1, 2), tn.MaxPool1d(4, 2, 1, 2))]:
+        assert repr(mine) == repr(theirs)
