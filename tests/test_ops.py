@@ -46,6 +46,7 @@ CASES: list[Case] = [
     ("F.sigmoid", lambda x: F.sigmoid(x), lambda x: x.sigmoid(), [_rand(5)]),
     ("F.tanh", lambda x: F.tanh(x), lambda x: x.tanh(), [_rand(5)]),
     ("relu", lambda x: F.relu(x), lambda x: x.relu(), [_distinct(2, 3, 4)]),
+    ("relu_method", lambda x: x.relu(), lambda x: x.relu(), [_distinct(2, 3, 4)]),
     ("silu", lambda x: F.silu(x), "silu", [_rand(2, 3, 4, low=-6, high=6)]),
     ("gelu", lambda x: F.gelu(x), "gelu", [_rand(2, 3, 4, low=-4, high=4)]),
     ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), ("gelu", {"approximate": "tanh"}),
