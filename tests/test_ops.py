@@ -349,3 +349,12 @@ def test_module_reprs_match_pytorch():
                          (nn.AvgPool1d(3, 2, 1), tn.AvgPool1d(3, 2, 1)), (nn.MaxPool1d(3), tn.MaxPool1d(3)),
                          (nn.MaxPool1d(4, 2, 1, 2), tn.MaxPool1d(4, 2, 1, 2))]:
         assert repr(mine) == repr(theirs)
+
+
+@pytest.mark.parametrize("module", ["lucid.functions", "lucid.nn._activation_functional",
+                                    "lucid.nn._pooling_functional", "lucid.ops.dims"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0
