@@ -358,3 +358,13 @@ def test_docstring_examples_run(module):
     import importlib
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_max_pool_propagates_nan_and_picks_pytorchs_index():
+    """A NaN wins its windows, the last NaN of a window giving the index (PyTorch's CPU kernel)."""
+    x = lucid.tensor([[[1.0, np.nan, 3.0, np.nan, 2.0, 5.0, 0.0]]], dtype="float64", requires_grad=True)
+    out, idx = F.max_pool1d(x, 3, 1, 1, return_indices=True)
+    assert idx.tolist() == [[[1, 1, 3, 3, 3, 5, 5]]]
+    assert np.isnan(out.numpy()[0, 0, :5]).all() and out.tolist()[0][0][5:] == [5.0, 5.0]
+    out.sum().backward()
+    assert x.grad.tolist() == [[[0.0, 2.0, 0.0, 3.0, 0.0, 2.0, 0.0]]]
