@@ -8,6 +8,12 @@ maps the gradient of the result to the gradients of the operands.
 reverse, accumulating into the ``.grad`` of the leaves.  Gradients of
 broadcast operands are summed back to each operand's shape.
 
+The operator methods (``+``, ``exp``, ``transpose``, ``max``, ...) come from
+:class:`~lucid._tensor_ops.TensorOps`, which applies the array-level rules of
+:mod:`lucid.ops` (each returns ``(result, backward)``) through
+:meth:`Tensor._apply`; both are imported at the top of this module, and
+neither imports it back.
+
 In-place changes (``-=``, :meth:`~Tensor.zero_`, :meth:`~Tensor.copy_`, item
 assignment) are for leaves outside the graph — typically parameters inside
 ``with lucid.no_grad():`` — and keep the tensor object and its array, so a
@@ -18,14 +24,15 @@ from __future__ import annotations
 import functools
 import numbers
 import threading
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import numpy as np
 
 from ._errors import bad_type, bad_value
-from .dtypes import CPU, DTypeLike, DeviceLike, dtype, float32, float64, infer_dtype, to_device, to_dtype
-
-Backward = Callable[[np.ndarray], Sequence["np.ndarray | None"]]
+from ._tensor_ops import TensorOps, _key
+from .dtypes import CPU, DeviceLike, DTypeLike, dtype, float32, float64, infer_dtype, to_device, to_dtype
+from .ops import Backward, Rule
 
 _mode = threading.local()
 
@@ -65,7 +72,7 @@ class no_grad:  # noqa: N801  (PyTorch spelling)
         return wrapper
 
 
-def track(data: np.ndarray, parents: tuple["Tensor", ...], backward: Backward, op: str) -> "Tensor":
+def track(data: np.ndarray, parents: tuple[Tensor, ...], backward: Backward, op: str) -> Tensor:
     """Wrap ``data`` as the result of ``op`` on ``parents``; the one way ops join the graph.
 
     ``backward(g)`` receives the gradient of the result (an array of its shape)
@@ -79,7 +86,7 @@ def track(data: np.ndarray, parents: tuple["Tensor", ...], backward: Backward, o
     return out
 
 
-class Tensor:
+class Tensor(TensorOps):
     """An n-dimensional array with reverse-mode autograd, spelled like ``torch.Tensor``.
 
     Parameters
@@ -130,8 +137,14 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(requires_grad)
 
+    def _apply(self, rule: Rule, parents: Sequence[Any], op: str) -> Tensor:
+        """Join the ``(result, backward)`` of a :mod:`lucid.ops` rule to the graph; array
+        parents (scalar operands) become constant tensors."""
+        return track(rule[0], tuple(p if isinstance(p, Tensor) else Tensor._wrap(p) for p in parents),
+                     rule[1], op)
+
     @classmethod
-    def _wrap(cls, array: np.ndarray, requires_grad: bool = False) -> "Tensor":
+    def _wrap(cls, array: np.ndarray, requires_grad: bool = False) -> Tensor:
         """A tensor around ``array`` itself (no copy, no inference)."""
         out = cls.__new__(cls)
         Tensor._init(out, array, requires_grad)
@@ -160,7 +173,7 @@ class Tensor:
     @property
     def dtype(self) -> dtype:
         """``lucid.float32``, ``lucid.float64`` or ``lucid.int64``."""
-        return to_dtype(self._data.dtype)
+        return cast(dtype, to_dtype(self._data.dtype))
 
     @property
     def device(self):
@@ -172,7 +185,7 @@ class Tensor:
         """True unless this tensor is the recorded result of an operation."""
         return self._backward is None
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set :attr:`requires_grad` in place on a leaf (floating-point dtypes only)."""
         if not isinstance(requires_grad, (bool, np.bool_)):
             raise bad_type("requires_grad_", "requires_grad", "a bool", requires_grad)
@@ -206,7 +219,7 @@ class Tensor:
         """The values as (nested) Python lists."""
         return self._data.tolist()
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A new leaf sharing this tensor's array, outside the graph."""
         return Tensor._wrap(self._data)
 
@@ -247,7 +260,7 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     # ------------------------------------------------------------- autograd
-    def backward(self, gradient: "Tensor | np.ndarray | None" = None) -> None:
+    def backward(self, gradient: Tensor | np.ndarray | None = None) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
         ``gradient`` (shape of ``self``) weights a non-scalar output; it may be
@@ -286,7 +299,7 @@ class Tensor:
             raise RuntimeError(f"{name}: a tensor that requires grad is being used in an in-place "
                                "operation; wrap it in `with lucid.no_grad():` or use an out-of-place op")
 
-    def _inplace(self, ufunc: np.ufunc, other: Any, name: str) -> "Tensor":
+    def _inplace(self, ufunc: np.ufunc, other: Any, name: str) -> Tensor:
         self._check_inplace(name)
         ufunc(self._data, _array(other), out=self._data, casting="same_kind")
         return self
@@ -296,70 +309,25 @@ class Tensor:
     def __imul__(self, other): return self._inplace(np.multiply, other, "*=")
     def __itruediv__(self, other): return self._inplace(np.divide, other, "/=")
 
-    def fill_(self, value: float) -> "Tensor":
+    def fill_(self, value: float) -> Tensor:
         """Set every element to ``value``, in place."""
         self._check_inplace("fill_")
         self._data[...] = value
         return self
 
-    def zero_(self) -> "Tensor":
+    def zero_(self) -> Tensor:
         """Set every element to zero, in place (e.g. ``p.grad.zero_()``)."""
         return self.fill_(0)
 
-    def copy_(self, src: Any) -> "Tensor":
+    def copy_(self, src: Any) -> Tensor:
         """Copy ``src`` (broadcast to this shape) into this tensor's array."""
         self._check_inplace("copy_")
-        np.copyto(self._data, _array(src), casting="unsafe")
+        np.copyto(self._data, np.asarray(_array(src)), casting="unsafe")
         return self
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._check_inplace("__setitem__")
-        self._data[_index(key)] = _array(value)
-
-    # ---------------------------------------------------------- arithmetic
-    def __add__(self, other): return _binary(self, other, "Add")
-    def __radd__(self, other): return _binary(other, self, "Add")
-    def __sub__(self, other): return _binary(self, other, "Sub")
-    def __rsub__(self, other): return _binary(other, self, "Sub")
-    def __mul__(self, other): return _binary(self, other, "Mul")
-    def __rmul__(self, other): return _binary(other, self, "Mul")
-    def __truediv__(self, other): return _binary(self, other, "Div")
-    def __rtruediv__(self, other): return _binary(other, self, "Div")
-    def __pow__(self, other): return _binary(self, other, "Pow")
-    def __rpow__(self, other): return _binary(other, self, "Pow")
-    def __matmul__(self, other): return _binary(self, other, "MatMul")
-    def __rmatmul__(self, other): return _binary(other, self, "MatMul")
-
-    def __neg__(self) -> "Tensor":
-        return track(-self._data, (self,), lambda g: (-g,), "Neg")
-
-    # ---------------------------------------------------------------- shape
-    def reshape(self, *shape: int) -> "Tensor":
-        """A tensor with the same elements in ``shape`` (one ``-1`` is inferred)."""
-        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        try:
-            data = self._data.reshape(shape)
-        except (ValueError, TypeError):
-            raise bad_value("reshape", "shape", f"a shape with {self.numel()} elements", shape) from None
-        return track(data, (self,), lambda g: (g.reshape(self.shape),), "Reshape")
-
-    def __getitem__(self, key: Any) -> "Tensor":
-        key = _index(key)
-
-        def backward(g):
-            grad = np.zeros_like(self._data)
-            np.add.at(grad, key, g)
-            return (grad,)
-        return track(self._data[key], (self,), backward, "Index")
-
-    # ----------------------------------------------------------- reductions
-    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> "Tensor":
-        """Sum over ``dim`` (all dims when ``None``), keeping reduced dims if ``keepdim``."""
-        return _reduce(self, dim, keepdim, "Sum")
-
-    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> "Tensor":
-        """Mean over ``dim`` (all dims when ``None``); floating-point tensors only."""
-        return _reduce(self, dim, keepdim, "Mean")
+        self._data[_key(key)] = _array(value)
 
 
 def _backward_order(root: Tensor) -> list[Tensor]:
@@ -391,12 +359,3 @@ def _backward_order(root: Tensor) -> list[Tensor]:
 
 def _array(value: Any) -> np.ndarray | numbers.Number:
     return value._data if isinstance(value, Tensor) else value
-
-
-def _index(key: Any) -> Any:
-    if isinstance(key, tuple):
-        return tuple(_array(k) for k in key)
-    return _array(key)
-
-
-from ._ops import binary as _binary, reduce as _reduce  # noqa: E402  (they need Tensor)

@@ -30,6 +30,12 @@ LEAF_SHAPES = {"x": SHAPE, "y": SHAPE, "scale": (1, 3, 1), "w": (3, 3, 3), "cb":
 Leaves = dict[str, lucid.Tensor]
 GraphOp = Callable[[lucid.Tensor, lucid.Tensor, Leaves], lucid.Tensor]
 
+
+
+def RAMP() -> lucid.Tensor:
+    return lucid.tensor(np.arange(30.0).reshape(SHAPE) * 1e-3)
+
+
 GRAPH_OPS: dict[str, GraphOp] = {
     "add": lambda a, b, p: a + b,
     "sub": lambda a, b, p: a - b,
@@ -57,6 +63,32 @@ GRAPH_OPS: dict[str, GraphOp] = {
     "conv_strided": lambda a, b, p: F.pad(F.conv1d(a, p["w"], p["cb"], stride=2, padding=1), (1, 1)),
     "relu": lambda a, b, p: F.relu(a + 0.1),
     "mse_none": lambda a, b, p: F.mse_loss(a, b, reduction="none"),
+    # issue 17 part A; RAMP (distinct offsets 1e-3 apart) keeps max/amax/max_pool away from ties
+    # between unrelated equal values (relu's zeros, constant pads), where finite differences are one-sided
+    "exp": lambda a, b, p: lucid.exp(-(a * a) * 0.5),
+    "log": lambda a, b, p: lucid.log(a * a + 0.5),
+    "tanh": lambda a, b, p: a.tanh() * b,
+    "sigmoid": lambda a, b, p: lucid.sigmoid(a * 2.0),
+    "abs": lambda a, b, p: (a - b * 0.5).abs(),
+    "sqrt": lambda a, b, p: (a * a + 0.5).sqrt(),
+    "silu": lambda a, b, p: F.silu(a),
+    "gelu": lambda a, b, p: F.gelu(a),
+    "gelu_tanh": lambda a, b, p: F.gelu(a, approximate="tanh"),
+    "softplus": lambda a, b, p: F.softplus(a, beta=2.0),
+    "transpose": lambda a, b, p: (a.transpose(0, 2) * b.transpose(-1, 0)).transpose(2, 0),
+    "permute_flatten": lambda a, b, p: a.permute(2, 0, 1).flatten(0, 1).reshape(SHAPE),
+    "unsqueeze_squeeze": lambda a, b, p: (a.unsqueeze(0) * b.unsqueeze(1)).sum(0, keepdim=True).squeeze(0),
+    "cat": lambda a, b, p: lucid.cat([a[..., 2:], b[..., :2]], dim=-1),
+    "stack": lambda a, b, p: lucid.stack([a, b], dim=-1).flatten(-2)[..., 3:8],
+    "max_all": lambda a, b, p: a * (b + RAMP()).max(),
+    "max_dim": lambda a, b, p: a * (b + RAMP()).max(dim=1, keepdim=True).values,
+    "amax": lambda a, b, p: a - lucid.amax(a + RAMP(), -1, keepdim=True),
+    "softmax": lambda a, b, p: F.softmax(a, dim=1),
+    "log_softmax": lambda a, b, p: F.log_softmax(a * 2.0, dim=-1),
+    "avg_pool": lambda a, b, p: F.avg_pool1d(a, 3, stride=1, padding=1),
+    "avg_pool_strided": lambda a, b, p: F.pad(F.avg_pool1d(a, 2, padding=1, count_include_pad=False), (1, 1)),
+    "max_pool": lambda a, b, p: F.max_pool1d(a + RAMP(), 3, stride=1, padding=1),
+    "max_pool_dilated": lambda a, b, p: F.pad(F.max_pool1d(a + RAMP(), 2, stride=2, padding=1, dilation=2), (1, 1)),
 }
 
 

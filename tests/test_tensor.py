@@ -1,11 +1,15 @@
 """Tensor, autograd, dtypes, devices and factories behave as their PyTorch spellings promise."""
 from __future__ import annotations
 
+import ast
+import pathlib
+
 import numpy as np
 import pytest
+from reference import finite_difference
 
 import lucid
-from reference import finite_difference
+import lucid.nn as nn
 
 
 # ----------------------------------------------------------------- dtypes
@@ -255,3 +259,48 @@ def test_reflected_operators_with_numpy_and_scalars():
     assert (np.ones(2) - t).tolist() == [0.0, -1.0]
     assert (t * 2.5).dtype is lucid.float32                      # Python floats keep float32
     assert (lucid.tensor([1, 2]) / 2).dtype is lucid.float32     # int / int gives the default float
+
+
+# ------------------------------------------------------------ structure (issue 12): no import circle
+LUCID = pathlib.Path(lucid.__file__).parent
+
+
+def _imports(path: pathlib.Path) -> list[tuple[int, str]]:
+    """(line, module) of every import in ``path``, relative imports resolved inside lucid."""
+    found = []
+    package = ".".join(path.relative_to(LUCID.parent).with_suffix("").parts[:-1])
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(p for p in (base, node.module or "") if p)
+            found += [(node.lineno, module)] + [(node.lineno, f"{module}.{a.name}") for a in node.names]
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+    return found
+
+
+def test_operator_rules_import_no_tensor_and_tensor_needs_no_late_import():
+    for path in sorted((LUCID / "ops").glob("*.py")) + [LUCID / "_tensor_ops.py"]:
+        for line, module in _imports(path):
+            assert not module.startswith(("lucid.tensor", "lucid.nn", "lucid.functions")), (path.name, line, module)
+    tree = ast.parse((LUCID / "tensor.py").read_text())
+    first_definition = next(n.lineno for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)))
+    late = [n.lineno for n in ast.walk(tree)
+            if isinstance(n, (ast.Import, ast.ImportFrom)) and n.lineno > first_definition]
+    assert late == [], f"imports after the first definition in tensor.py, lines {late}"
+
+
+def test_tensor_and_op_files_stay_under_400_lines():
+    files = [LUCID / "tensor.py", LUCID / "_tensor_ops.py", LUCID / "functions.py",
+             *sorted((LUCID / "ops").glob("*.py")),
+             *(LUCID / "nn" / name for name in ("_activation_functional.py", "_pooling_functional.py", "activation.py",
+                                                 "pooling.py"))]
+    for path in files:
+        assert len(path.read_text().splitlines()) < 400, path
+
+
+def test_public_names_of_the_old_layout_still_work():
+    from lucid._ops import unbroadcast
+    from lucid.nn.modules import ReLU
+    assert ReLU is nn.ReLU and unbroadcast(np.ones((2, 3)), (3,)).tolist() == [2.0, 2.0, 2.0]
+    assert lucid.tensor([1.0]).max().item() == 1.0

@@ -1,9 +1,13 @@
 """Neural-network layers, spelled like ``torch.nn``: Module, Parameter, Conv1d,
-Sequential, ReLU, MSELoss, and the ``functional`` and ``init`` modules."""
+Sequential, MSELoss, the activations (ReLU, Tanh, Sigmoid, SiLU, GELU, Softplus,
+Softmax, LogSoftmax), AvgPool1d, MaxPool1d, and the ``functional`` and ``init`` modules."""
 from . import functional, init
+from .activation import GELU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .conv import Conv1d
 from .module import Module
-from .modules import MSELoss, ReLU, Sequential
+from .modules import MSELoss, Sequential
 from .parameter import Parameter
+from .pooling import AvgPool1d, MaxPool1d
 
-__all__ = ["Module", "Parameter", "Conv1d", "Sequential", "ReLU", "MSELoss", "functional", "init"]
+__all__ = ["Module", "Parameter", "Conv1d", "Sequential", "ReLU", "MSELoss", "functional", "init",
+           "Tanh", "Sigmoid", "SiLU", "GELU", "Softplus", "Softmax", "LogSoftmax", "AvgPool1d", "MaxPool1d"]

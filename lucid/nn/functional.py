@@ -1,4 +1,4 @@
-"""``nn.functional``: conv1d, pad, relu and mse_loss on Tensors, with gradients.
+"""``nn.functional``: conv1d, pad, relu, mse_loss, the activations, softmax and pooling, with gradients.
 
 :func:`conv1d` is the single entry point of every 1-D convolution in lucid
 (``nn.Conv1d`` calls it too).  It checks every argument up front, describes
@@ -17,6 +17,8 @@ from .._errors import bad_type, bad_value, check_choice, check_int
 from ..algos import planner
 from ..algos.spec import ConvSpec
 from ..tensor import Tensor, track
+from ._activation_functional import gelu, log_softmax, sigmoid, silu, softmax, softplus, tanh  # noqa: F401
+from ._pooling_functional import avg_pool1d, max_pool1d  # noqa: F401  (re-exported: F.max_pool1d, ...)
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 _NUMPY_PAD = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}

@@ -1,4 +1,4 @@
-"""Containers, activations and losses: ``Sequential``, ``ReLU``, ``MSELoss``."""
+"""Containers and losses: ``Sequential``, ``MSELoss`` (``ReLU`` now lives in :mod:`.activation`)."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -7,6 +7,7 @@ from typing import Iterator
 from .._errors import bad_type, check_choice
 from ..tensor import Tensor
 from . import functional as F
+from .activation import ReLU  # noqa: F401  (its old home; kept importable)
 from .module import Module
 
 
@@ -52,14 +53,6 @@ class Sequential(Module):
             raise bad_type("Sequential.append", "module", "an nn.Module", module)
         setattr(self, str(len(self)), module)
         return self
-
-
-class ReLU(Module):
-    """``max(x, 0)`` elementwise (see :func:`lucid.nn.functional.relu`)."""
-
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        """``F.relu(input)``."""
-        return F.relu(input)
 
 
 class MSELoss(Module):

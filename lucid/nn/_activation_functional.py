@@ -1,0 +1,91 @@
+"""Functional activations and softmax: ``F.sigmoid``, ``tanh``, ``silu``, ``gelu``, ``softplus``,
+``softmax`` and ``log_softmax``, as in ``torch.nn.functional``.
+
+The rules (maths, gradient, stable forms) live in :mod:`lucid.ops.elementwise`
+and :mod:`lucid.ops.reduce`; every function costs ``O(n)`` forward and backward.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .._errors import bad_type, bad_value
+from ..ops import Rule, elementwise, reduce
+from ..tensor import Tensor, track
+
+
+def _tensor(where: str, value: Any) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise bad_type(where, "input", "a lucid.Tensor", value)
+    return value
+
+
+def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """``1 / (1 + e**-input)``, stable for any ``input`` (same as :func:`lucid.sigmoid`)."""
+    return _tensor("sigmoid", input).sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:  # noqa: A002
+    """Hyperbolic tangent (same as :func:`lucid.tanh`)."""
+    return _tensor("tanh", input).tanh()
+
+
+def silu(input: Tensor) -> Tensor:  # noqa: A002
+    """SiLU (swish): ``input * sigmoid(input)``; gradient ``s (1 + x (1 - s))``.
+
+    >>> import lucid, lucid.nn.functional as F
+    >>> F.silu(lucid.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.7311])
+    """
+    return _join(elementwise.silu(_tensor("silu", input).data), input, "Silu")
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+    """GELU, ``x Phi(x)`` with ``Phi`` the standard normal CDF.
+
+    ``approximate='none'``: ``x/2 (1 + erf(x / sqrt 2))``; ``'tanh'``:
+    ``x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))``, PyTorch's approximation.
+    """
+    return _join(elementwise.gelu(_tensor("gelu", input).data, approximate), input, "Gelu")
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+    """``log(1 + e**(beta x)) / beta``, and ``x`` itself where ``beta x > threshold``.
+
+    Computed without overflow for any ``x``; gradient ``sigmoid(beta x)`` (1 above
+    the threshold).  ``beta`` must be non-zero.
+    """
+    rule = elementwise.softplus(_tensor("softplus", input).data, beta, threshold)
+    return _join(rule, input, "Softplus")
+
+
+def _join(rule: Rule, input: Tensor, op: str) -> Tensor:  # noqa: A002
+    return track(rule[0], (input,), rule[1], op)
+
+
+def _dim(where: str, dim: Any) -> Any:
+    if dim is None:
+        raise bad_value(where, "dim", "an int (lucid does not guess the dimension, unlike PyTorch's "
+                        "deprecated implicit choice)", dim)
+    return dim
+
+
+def softmax(input: Tensor, dim: int | None = None) -> Tensor:  # noqa: A002
+    """``e**x_i / sum_j e**x_j`` along ``dim``, after subtracting the maximum (no overflow).
+
+    Gradient ``y (g - sum(g y))`` along ``dim``.  ``dim`` is required.
+
+    >>> import lucid, lucid.nn.functional as F
+    >>> F.softmax(lucid.tensor([0.0, 1000.0]), dim=0)
+    tensor([0., 1.])
+    """
+    rule = reduce.softmax(_tensor("softmax", input).data, _dim("softmax", dim))
+    return _join(rule, input, "Softmax")
+
+
+def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:  # noqa: A002
+    """``x_i - m - log(sum_j e**(x_j - m))`` along ``dim``, ``m`` the maximum: finite for any finite input.
+
+    Gradient ``g - softmax(x) sum(g)`` along ``dim``.  ``dim`` is required.
+    """
+    rule = reduce.log_softmax(_tensor("log_softmax", input).data, _dim("log_softmax", dim))
+    return _join(rule, input, "LogSoftmax")

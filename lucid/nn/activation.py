@@ -1,0 +1,116 @@
+"""Activation modules, spelled like ``torch.nn``: ReLU, Tanh, Sigmoid, SiLU, GELU, Softplus,
+Softmax and LogSoftmax — thin wrappers of :mod:`lucid.nn.functional`."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._errors import bad_type, check_choice
+from ..ops import elementwise
+from ..tensor import Tensor
+from . import functional as F
+from .module import Module
+
+
+class ReLU(Module):
+    """``max(x, 0)`` elementwise (see :func:`lucid.nn.functional.relu`)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """``F.relu(input)``."""
+        return F.relu(input)
+
+
+class Tanh(Module):
+    """Hyperbolic tangent elementwise (see :func:`lucid.tanh`)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """``lucid.tanh(input)``."""
+        return F.tanh(input)
+
+
+class Sigmoid(Module):
+    """``1 / (1 + e**-x)`` elementwise, stable for any x (see :func:`lucid.sigmoid`)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """``lucid.sigmoid(input)``."""
+        return F.sigmoid(input)
+
+
+class SiLU(Module):
+    """``x * sigmoid(x)`` elementwise (see :func:`lucid.nn.functional.silu`)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """``F.silu(input)``."""
+        return F.silu(input)
+
+
+class GELU(Module):
+    """``x Phi(x)``, exact (``approximate='none'``) or tanh-approximated (see :func:`lucid.nn.functional.gelu`)."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = check_choice("GELU", "approximate", approximate, ("none", "tanh"))
+
+    def extra_repr(self) -> str:
+        """``approximate='none'``, as PyTorch."""
+        return f"approximate={self.approximate!r}"
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """``F.gelu(input, approximate)``."""
+        return F.gelu(input, approximate=self.approximate)
+
+
+class Softplus(Module):
+    """``log(1 + e**(beta x)) / beta``, linear above ``threshold`` (see :func:`lucid.nn.functional.softplus`)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        elementwise.softplus(np.zeros(0), beta, threshold)      # validates beta and threshold now
+        self.beta, self.threshold = beta, threshold
+
+    def extra_repr(self) -> str:
+        """``beta=1.0, threshold=20.0``, as PyTorch."""
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """``F.softplus(input, beta, threshold)``."""
+        return F.softplus(input, self.beta, self.threshold)
+
+
+def _check_dim(where: str, dim: Any) -> int | None:
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int)):
+        raise bad_type(where, "dim", "an int", dim)
+    return dim
+
+
+class Softmax(Module):
+    """Softmax along ``dim`` (see :func:`lucid.nn.functional.softmax`)."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = _check_dim("Softmax", dim)
+
+    def extra_repr(self) -> str:
+        """``dim=1``, as PyTorch."""
+        return f"dim={self.dim}"
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """``F.softmax(input, dim)``."""
+        return F.softmax(input, self.dim)
+
+
+class LogSoftmax(Module):
+    """Log-softmax along ``dim`` (see :func:`lucid.nn.functional.log_softmax`)."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = _check_dim("LogSoftmax", dim)
+
+    def extra_repr(self) -> str:
+        """``dim=1``, as PyTorch."""
+        return f"dim={self.dim}"
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """``F.log_softmax(input, dim)``."""
+        return F.log_softmax(input, self.dim)

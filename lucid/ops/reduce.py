@@ -1,0 +1,119 @@
+"""Reductions: sum, mean, max, amax, softmax and log_softmax, with their gradients.
+
+Each costs ``O(n)`` forward and backward for ``n`` input elements.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._errors import bad_type, bad_value
+from . import Rule
+from .dims import check_dim, check_dims
+
+
+def _check_keepdim(where: str, keepdim: Any) -> bool:
+    if not isinstance(keepdim, (bool, np.bool_)):
+        raise bad_type(where, "keepdim", "a bool", keepdim)
+    return bool(keepdim)
+
+
+def sum_mean(x: np.ndarray, dim: Any, keepdim: Any, op: str) -> Rule:
+    """``x.sum`` (op ``"Sum"``) or ``x.mean`` (``"Mean"``) over ``dim`` (all dims when ``None``).
+
+    The gradient is ``g`` broadcast back over the reduced axes (divided by the
+    number of reduced elements for a mean).
+    """
+    where = op.lower()
+    if op == "Mean" and x.dtype.kind != "f":
+        raise bad_type("mean", "input", "a floating-point tensor", x)
+    keepdim = _check_keepdim(where, keepdim)
+    axes = check_dims(where, "dim", dim, x.ndim)
+    count = int(np.prod([x.shape[a] for a in axes])) if op == "Mean" else 1
+    data = np.asarray(x.sum(axis=axes, keepdims=keepdim))
+    if count != 1:
+        data = data / count
+
+    def backward(g):
+        g = g if keepdim else np.expand_dims(g, axes)
+        return (np.broadcast_to(g / count if count != 1 else g, x.shape),)
+    return data, backward
+
+
+def _nonempty(where: str, x: np.ndarray, axes: tuple[int, ...]) -> None:
+    if any(x.shape[a] == 0 for a in axes) or (not axes and x.size == 0):
+        raise bad_value(where, "input", "non-empty in every reduced dimension", x)
+
+
+def amax(x: np.ndarray, dim: Any = None, keepdim: Any = False) -> Rule:
+    """The largest element over ``dim`` (every dim for ``None`` or ``()``), as ``torch.amax``.
+
+    The gradient is shared evenly among the elements equal to the maximum
+    (PyTorch's rule for ``amax`` and for ``max()`` without a dim).
+    """
+    keepdim = _check_keepdim("amax", keepdim)
+    axes = check_dims("amax", "dim", dim, x.ndim)
+    _nonempty("amax", x, axes)
+    top = np.max(x, axis=axes, keepdims=True)
+
+    def backward(g):
+        ties = x == top
+        with np.errstate(divide="ignore", invalid="ignore"):      # a NaN maximum has no ties: NaN gradient
+            share = ties / ties.sum(axis=axes, keepdims=True)
+        return ((g if keepdim else np.expand_dims(g, axes)) * share,)
+    return np.asarray(top if keepdim else np.squeeze(top, axes)), backward
+
+
+def max_dim(x: np.ndarray, dim: Any, keepdim: Any = False) -> tuple[np.ndarray, np.ndarray, Any]:
+    """``(values, indices, backward)`` of the maximum along ``dim``, as ``torch.max(x, dim)``.
+
+    ``indices`` (int64) is the first position of the maximum; the gradient
+    goes to that position only, as in PyTorch.
+    """
+    keepdim = _check_keepdim("max", keepdim)
+    axis = check_dim("max", "dim", dim, x.ndim)
+    if x.ndim == 0:
+        return x, np.zeros((), np.int64), lambda g: (g,)
+    _nonempty("max", x, (axis,))
+    where = np.expand_dims(np.argmax(x, axis=axis), axis)
+    values = np.take_along_axis(x, where, axis)
+
+    def backward(g):
+        grad = np.zeros_like(x)
+        np.put_along_axis(grad, where, g if keepdim else np.expand_dims(g, axis), axis)
+        return (grad,)
+    indices = where.astype(np.int64)
+    if not keepdim:
+        values, indices = np.squeeze(values, axis), np.squeeze(indices, axis)
+    return values, indices, backward
+
+
+def softmax(x: np.ndarray, dim: Any) -> Rule:
+    """``y = e**(x - m) / sum(e**(x - m))`` along ``dim``, ``m`` the maximum (so no overflow).
+
+    Gradient: ``y (g - sum(g y))`` along ``dim``.
+    """
+    axis = check_dim("softmax", "dim", dim, x.ndim)
+    if x.dtype.kind != "f":
+        raise bad_type("softmax", "input", "a floating-point tensor", x)
+    if x.size == 0:
+        return x.copy(), lambda g: (g,)
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    y = e / e.sum(axis=axis, keepdims=True)
+    return y, lambda g: (y * (g - (g * y).sum(axis=axis, keepdims=True)),)
+
+
+def log_softmax(x: np.ndarray, dim: Any) -> Rule:
+    """``y = x - m - log(sum(e**(x - m)))`` along ``dim``, ``m`` the maximum (stable for any ``x``).
+
+    Gradient: ``g - softmax(x) sum(g)`` along ``dim``.
+    """
+    axis = check_dim("log_softmax", "dim", dim, x.ndim)
+    if x.dtype.kind != "f":
+        raise bad_type("log_softmax", "input", "a floating-point tensor", x)
+    if x.size == 0:
+        return x.copy(), lambda g: (g,)
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return y, lambda g: (g - np.exp(y) * g.sum(axis=axis, keepdims=True),)
