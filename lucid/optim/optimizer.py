@@ -10,7 +10,8 @@ Parameters after every step.  ``p.grad`` is read, never written.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .._errors import bad_type, bad_value
 from ..tensor import Tensor, no_grad

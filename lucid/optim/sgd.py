@@ -1,7 +1,7 @@
 """``optim.SGD``: stochastic gradient descent with momentum, as ``torch.optim.SGD``."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
