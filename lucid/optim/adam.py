@@ -77,7 +77,7 @@ class Adam(Optimizer):
         for i, beta in enumerate(betas):
             if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
                 raise bad_type(where, f"betas[{i}]", "a number in [0, 1)", beta)
-            if not 0 <= beta < 1:
+            if not 0 <= float(beta) < 1:
                 raise bad_value(where, f"betas[{i}]", "a number in [0, 1)", beta)
         group["betas"] = (float(betas[0]), float(betas[1]))
         for flag in ("amsgrad", "maximize", "decoupled_weight_decay"):

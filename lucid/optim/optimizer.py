@@ -41,10 +41,10 @@ class Optimizer:
         where = type(self).__name__
         if isinstance(params, Tensor) or not isinstance(params, Iterable):
             raise bad_type(where, "params", "an iterable of Tensors or of dicts", params)
-        params = list(params)
-        if not params:
-            raise bad_value(where, "params", "a non-empty iterable (the optimizer got no parameters)", params)
-        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        entries: list[Any] = list(params)
+        if not entries:
+            raise bad_value(where, "params", "a non-empty iterable (the optimizer got no parameters)", entries)
+        groups: list[Any] = entries if isinstance(entries[0], dict) else [{"params": entries}]
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
         for group in groups:
@@ -80,7 +80,7 @@ class Optimizer:
             value = group[name]
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise bad_type(type(self).__name__, name, "a non-negative number", value)
-            if not value >= 0:
+            if not float(value) >= 0:
                 raise bad_value(type(self).__name__, name, "a non-negative number", value)
 
     def _flag(self, group: dict[str, Any], name: str) -> None:
