@@ -328,3 +328,44 @@ def test_docstring_examples_run(module):
     import importlib
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0
+
+
+# ------------------------------------------------------------------ a small model, end to end
+def test_small_classifier_trains_like_pytorch_with_adam():
+    """Conv1d -> GroupNorm -> ReLU -> mean over time -> LayerNorm -> Dropout (eval) -> Linear ->
+    cross_entropy, five AdamW steps from the same weights in float64: equal loss curves."""
+    torch = pytest.importorskip("torch")
+    lucid.manual_seed(4)
+    conv, gn = nn.Conv1d(3, 8, 5, padding=2, dtype=lucid.float64), nn.GroupNorm(2, 8, dtype=lucid.float64)
+    ln, fc = nn.LayerNorm(8, dtype=lucid.float64), nn.Linear(8, 4, dtype=lucid.float64)
+    drop = nn.Dropout(0.3).eval()
+    mine = [conv, gn, ln, fc]
+    tconv = torch.nn.Conv1d(3, 8, 5, padding=2, dtype=torch.float64)
+    tgn, tln = torch.nn.GroupNorm(2, 8, dtype=torch.float64), torch.nn.LayerNorm(8, dtype=torch.float64)
+    tfc = torch.nn.Linear(8, 4, dtype=torch.float64)
+    theirs = [tconv, tgn, tln, tfc]
+    with torch.no_grad():
+        for a, b in zip(mine, theirs):
+            for (_, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+                q.copy_(torch.from_numpy(p.numpy()))
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((6, 3, 20)), np.array([0, 1, 2, 3, 1, -100])
+    params = [p for m in mine for p in m.parameters()]
+    opt = lucid.optim.AdamW(params, lr=0.05, weight_decay=0.1, amsgrad=True)
+    topt = torch.optim.AdamW([p for m in theirs for p in m.parameters()], lr=0.05, weight_decay=0.1, amsgrad=True)
+    ours, ref = [], []
+    for _ in range(5):
+        opt.zero_grad()
+        h = F.relu(gn(conv(lucid.tensor(x)))).mean(dim=2)
+        loss = F.cross_entropy(fc(drop(ln(h))), lucid.tensor(y), label_smoothing=0.1)
+        loss.backward()
+        opt.step()
+        ours.append(loss.item())
+        topt.zero_grad()
+        th = torch.relu(tgn(tconv(torch.from_numpy(x)))).mean(dim=2)
+        tloss = torch.nn.functional.cross_entropy(tfc(tln(th)), torch.from_numpy(y), label_smoothing=0.1)
+        tloss.backward()
+        topt.step()
+        ref.append(tloss.item())
+    np.testing.assert_allclose(ours, ref, rtol=1e-10)
+    assert ours[-1] < ours[0]
