@@ -26,8 +26,7 @@ import lucid.optim as optim
 from reference import finite_difference
 
 SHAPE = (2, 3, 5)                                  # every pool value has this (N, C, L) shape
-LEAF_SHAPES = {"x": SHAPE, "y": SHAPE, "scale": (1, 3, 1), "w": (3, 3, 3), "cb": (3,), "m": (5, 5),
-               "lw": (5,), "lb": (5,)}
+LEAF_SHAPES = {"x": SHAPE, "y": SHAPE, "scale": (1, 3, 1), "w": (3, 3, 3), "cb": (3,), "m": (5, 5)}
 _TARGETS = np.array([[0, 2, -100, 1, 2], [1, 1, 0, -100, 2]])          # (N, L) classes of a (2, 3, 5) input
 _CLASS_WEIGHTS = np.array([0.7, 1.3, 1.0])
 
@@ -67,9 +66,9 @@ GRAPH_OPS: dict[str, GraphOp] = {
     "relu": lambda a, b, p: F.relu(a + 0.1),
     "mse_none": lambda a, b, p: F.mse_loss(a, b, reduction="none"),
     # issue #17's layers, norms and losses
-    "linear": lambda a, b, p: F.linear(a, p["m"], p["lb"]),
+    "linear": lambda a, b, p: F.linear(a, p["m"], p["m"][2]),          # rows of m double as (5,) leaves
     "linear_no_bias": lambda a, b, p: F.linear(b, p["m"]) * a,
-    "layer_norm": lambda a, b, p: F.layer_norm(a, (5,), p["lw"], p["lb"]),
+    "layer_norm": lambda a, b, p: F.layer_norm(a, (5,), p["m"][0], p["m"][1]),
     "layer_norm_2d": lambda a, b, p: F.layer_norm(a + b, (3, 5)),
     "group_norm": lambda a, b, p: F.group_norm(a, 3, p["scale"].reshape(3), p["cb"]),
     "group_norm_1": lambda a, b, p: F.group_norm(a * b, 1),
