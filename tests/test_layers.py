@@ -369,3 +369,21 @@ def test_small_classifier_trains_like_pytorch_with_adam():
         ref.append(tloss.item())
     np.testing.assert_allclose(ours, ref, rtol=1e-10)
     assert ours[-1] < ours[0]
+
+
+def test_empty_inputs_give_empty_or_nan_results_without_warnings():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x = lucid.zeros(2, 4, 0, requires_grad=True)
+        y = F.group_norm(x, 2, lucid.ones(4), lucid.zeros(4))
+        y.backward(np.zeros(y.shape))
+        assert y.shape == x.grad.shape == (2, 4, 0)
+        x = lucid.zeros(0, 5, requires_grad=True)
+        F.layer_norm(x, 5).backward(np.zeros((0, 5)))
+        assert F.linear(x, lucid.ones(2, 5)).shape == (0, 2)
+        logits = lucid.zeros(0, 4, requires_grad=True)
+        loss = F.cross_entropy(logits, lucid.tensor(np.zeros(0, dtype=np.int64)))
+        loss.backward()                                         # PyTorch: nan, as a mean over nothing
+        assert math.isnan(loss.item()) and logits.grad.shape == (0, 4)
+        assert math.isnan(F.l1_loss(lucid.zeros(0), lucid.zeros(0)).item())

@@ -107,8 +107,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     out, denominator = _reduce(where, losses, reduction, w_y.sum() if reduction == "mean" else None)
 
     def backward(g: np.ndarray):
-        scale = g[..., None] if reduction == "none" else (g / denominator if denominator is not None else g)
-        dz = (np.exp(log_p) * coefficient.sum(axis=-1, keepdims=True) - coefficient) * scale
+        with np.errstate(invalid="ignore", divide="ignore"):         # a mean over nothing: NaN, as forward
+            scale = g[..., None] if reduction == "none" else (g / denominator if denominator is not None else g)
+            dz = (np.exp(log_p) * coefficient.sum(axis=-1, keepdims=True) - coefficient) * scale
         return (np.moveaxis(dz, -1, class_axis),)
 
     return track(out, (input,), backward, "CrossEntropyLoss")
@@ -137,7 +138,8 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  
     out, denominator = _reduce(where, np.abs(diff), reduction)
 
     def backward(g: np.ndarray):
-        grad = np.sign(diff) * (g / denominator if denominator is not None else g)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            grad = np.sign(diff) * (g / denominator if denominator is not None else g)
         return grad, -grad
 
     return track(out, (input, target), backward, "L1Loss")
