@@ -75,6 +75,7 @@ GRAPH_OPS: dict[str, GraphOp] = {
     "cross_entropy_none": lambda a, b, p: b * F.cross_entropy(a, lucid.tensor(_TARGETS), lucid.tensor(_CLASS_WEIGHTS),
                                                               reduction="none", label_smoothing=0.1).reshape(2, 1, 5),
     "cross_entropy_mean": lambda a, b, p: a * F.cross_entropy(b, lucid.tensor(_TARGETS)),
+    "cross_entropy_probabilities": lambda a, b, p: a + F.cross_entropy(a, b * b, reduction="none").reshape(2, 1, 5),
     "l1_none": lambda a, b, p: F.l1_loss(a, b * 0.5 + 0.3, reduction="none"),
     "l1_mean": lambda a, b, p: b + F.l1_loss(a, p["y"] * 0.5 - 0.2),
     "dropout": lambda a, b, p: _dropout(a) + b,

@@ -27,6 +27,11 @@ T3 = np.array([[0, 3, 1], [2, -100, 3]])                  # (N, L) targets with 
 T1 = np.array([2, 0, -100, 3, 1])                          # (N,) targets with one ignored
 W4 = np.array([0.5, 2.0, 1.0, 1.5])
 
+
+def probs(*shape, axis=1):
+    e = np.exp(RNG.standard_normal(shape))
+    return e / e.sum(axis=axis, keepdims=True)
+
 # name -> (lucid function, torch function, float64 operands); each function takes (namespace, *tensors)
 # where the namespace gives F / tensor construction for either library.
 CASES = {
@@ -59,6 +64,16 @@ CASES = {
                                     [arr(3, 4)]),
     "cross_entropy_unbatched": (lambda F, t, x: F.cross_entropy(x, t(np.array(3))), [arr(4)]),
     "cross_entropy_large_logits": (lambda F, t, x: F.cross_entropy(x * 1000.0, t(np.array([1, 0]))), [arr(2, 3)]),
+    "cross_entropy_probabilities": (lambda F, t, x, p: F.cross_entropy(x, p), [arr(5, 4), probs(5, 4)]),
+    "cross_entropy_probabilities_weighted_smoothed_sum": (
+        lambda F, t, x, p: F.cross_entropy(x, p, weight=t(W4), label_smoothing=0.2, reduction="sum"),
+        [arr(5, 4), probs(5, 4)]),
+    "cross_entropy_probabilities_weighted_mean": (lambda F, t, x, p: F.cross_entropy(x, p, weight=t(W4)),
+                                                  [arr(5, 4), probs(5, 4)]),
+    "cross_entropy_probabilities_sequence_none": (
+        lambda F, t, x, p: F.cross_entropy(x, p, reduction="none", label_smoothing=0.1),
+        [arr(2, 4, 3), probs(2, 4, 3)]),
+    "cross_entropy_probabilities_unbatched": (lambda F, t, x, p: F.cross_entropy(x, p), [arr(4), probs(4, axis=0)]),
     "l1_mean": (lambda F, t, x, y: F.l1_loss(x, y), [arr(2, 3, 4), arr(2, 3, 4)]),
     "l1_sum": (lambda F, t, x, y: F.l1_loss(x, y, reduction="sum"), [arr(3, 4), arr(3, 4)]),
     "l1_none": (lambda F, t, x, y: F.l1_loss(x, y, reduction="none"), [arr(3, 4), arr(3, 4)]),
@@ -297,7 +312,10 @@ def test_loss_modules():
     (lambda: F.group_norm(lucid.ones(6), 2), ValueError, "input must be a tensor of shape (N, C, *)"),
     (lambda: nn.GroupNorm(4, 6), ValueError, "GroupNorm(): num_groups must be a divisor of num_channels=6"),
     (lambda: nn.GroupNorm(2, 6, affine="yes"), TypeError, "affine must be a bool"),
-    (lambda: F.cross_entropy(lucid.ones(2, 3), lucid.tensor([0.0, 1.0])), TypeError, "target must be an int64"),
+    (lambda: F.cross_entropy(lucid.ones(2, 3), lucid.tensor([0.0, 1.0])), ValueError,
+     "target must be a tensor of shape (2, 3) (the input's shape, for class probabilities)"),
+    (lambda: F.cross_entropy(lucid.ones(2, 3), lucid.ones(2, 3, dtype="float64")), TypeError,
+     "target must be a tensor of the input's dtype"),
     (lambda: F.cross_entropy(lucid.ones(2, 3), lucid.tensor([0, 3])), ValueError, "class indices in [0, 3)"),
     (lambda: F.cross_entropy(lucid.ones(2, 3), lucid.tensor([0, 1, 2])), ValueError, "target must be a tensor of "
      "shape (2,)"),
