@@ -25,7 +25,7 @@ def _reduce(where: str, values: np.ndarray, reduction: str, denominator: np.ndar
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
                   ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    r"""Cross-entropy of logits against integer class targets, as ``F.cross_entropy``.
+    r"""Cross-entropy of logits against class indices (or class probabilities), as ``F.cross_entropy``.
 
     For each element ``n`` (a sample, or a sample and position) with target
     class ``y_n`` and log-probabilities ``log p = log_softmax(z)`` over the class
