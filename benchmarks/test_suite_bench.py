@@ -21,7 +21,8 @@ import lucid.nn.functional as F
 from lucid import algos
 from lucid.algos import registry
 from lucid.algos.lowering import OPS
-from lucid.bench.measure import AUTO, Case, lucid_call, normwise_error, operands, reference
+from lucid.algos.config import AUTO
+from lucid.bench.measure import Case, lucid_call, normwise_error, operands, reference
 from lucid.suite import SUITE
 
 from bench_workloads import scaled

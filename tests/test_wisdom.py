@@ -7,7 +7,6 @@ import pytest
 
 import lucid.algos as algos
 from lucid.algos import calibration, cost_model, wisdom
-from lucid.algos.fingerprint import digest
 from lucid.algos.spec import ConvSpec
 from planner_fakes import Fake, fakes, only_registered, reset_planner
 
@@ -163,4 +162,4 @@ def test_joint_fit_ranks_algorithms_despite_per_problem_load():
 def test_fingerprint_fields():
     fp = algos.fingerprint()
     assert {"cpu", "cpu_flags", "cores", "numpy", "blas", "pyfftw", "lucid"} <= set(fp)
-    assert fp["cores"] >= 1 and len(digest()) == 16
+    assert fp["cores"] >= 1

@@ -62,6 +62,7 @@ array([[[1., 3., 5., 7.]]], dtype=float32)
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 
@@ -226,9 +227,10 @@ class FftPlan(Plan):
                 self._io.plan(measure=True)
                 self._kernel_fft = _fftw(self._kernel, self._kernel_spectrum, "FFTW_FORWARD", measure=True)
             spectrum = self._weights.get(w)
-            for parts in self._work:
-                parallel_for(len(parts), lambda lo, hi: [
-                    self._pipeline(x, out, spectrum, i, *parts[i]) for i in range(lo, hi)])
+            with contextlib.nullcontext() if self.geometry.elementwise else single_threaded():
+                for parts in self._work:      # one BLAS thread per pool thread for the mixing GEMMs
+                    parallel_for(len(parts), lambda lo, hi: [
+                        self._pipeline(x, out, spectrum, i, *parts[i]) for i in range(lo, hi)])
         return out
 
     def _pipeline(self, x: np.ndarray, out: np.ndarray, spectrum: np.ndarray, slot: int,
@@ -283,20 +285,19 @@ class FftPlan(Plan):
             return
         g, cig, cog = sp.groups, geo.cig, sp.cog
         scratch = self._scratch[slot]
-        with single_threaded():          # one BLAS thread per pool thread
-            for f0, f1, t0, t1 in self._tiles[c0, c1]:
-                fb, cb = f1 - f0, t1 - t0
-                xe = scratch[:g * fb * 4 * cb * cig].reshape(g, fb, 2, cb, 2, cig)
-                ye = scratch[g * fb * 4 * cb * cig:g * fb * 2 * cb * (2 * cig + cog)].reshape(g, fb, 2, cb, cog)
-                source = xf[t0:t1, :, :, f0:f1].transpose(1, 3, 0, 2)
-                np.copyto(xe[:, :, 0, :, 0], source.real)
-                np.copyto(xe[:, :, 0, :, 1], source.imag)
-                np.copyto(xe[:, :, 1, :, 0], source.imag)
-                np.negative(source.real, out=xe[:, :, 1, :, 1])
-                np.matmul(xe.reshape(g, fb, 2 * cb, 2 * cig), spectrum[:, f0:f1], out=ye.reshape(g, fb, 2 * cb, cog))
-                target = yf[t0:t1, :, :, f0:f1]
-                np.copyto(target.real, ye[:, :, 0].transpose(2, 0, 3, 1))
-                np.copyto(target.imag, ye[:, :, 1].transpose(2, 0, 3, 1))
+        for f0, f1, t0, t1 in self._tiles[c0, c1]:
+            fb, cb = f1 - f0, t1 - t0
+            xe = scratch[:g * fb * 4 * cb * cig].reshape(g, fb, 2, cb, 2, cig)
+            ye = scratch[g * fb * 4 * cb * cig:g * fb * 2 * cb * (2 * cig + cog)].reshape(g, fb, 2, cb, cog)
+            source = xf[t0:t1, :, :, f0:f1].transpose(1, 3, 0, 2)
+            np.copyto(xe[:, :, 0, :, 0], source.real)
+            np.copyto(xe[:, :, 0, :, 1], source.imag)
+            np.copyto(xe[:, :, 1, :, 0], source.imag)
+            np.negative(source.real, out=xe[:, :, 1, :, 1])
+            np.matmul(xe.reshape(g, fb, 2 * cb, 2 * cig), spectrum[:, f0:f1], out=ye.reshape(g, fb, 2 * cb, cog))
+            target = yf[t0:t1, :, :, f0:f1]
+            np.copyto(target.real, ye[:, :, 0].transpose(2, 0, 3, 1))
+            np.copyto(target.imag, ye[:, :, 1].transpose(2, 0, 3, 1))
 
     def _scatter(self, out: np.ndarray, n0: int, n1: int, b0: int, b1: int, c0: int) -> None:
         """Copy the valid ``hop`` outputs of each window (from column ``c0``) into ``out``."""

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import platform
-from importlib import metadata
 
 import numpy as np
 
+from .._version import __version__
 from ._parallel import THREADS
 
 
@@ -42,13 +41,6 @@ def _blas() -> str:
         return "unknown"
 
 
-def _version(distribution: str) -> str | None:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 @functools.lru_cache(maxsize=1)
 def _fingerprint() -> tuple[tuple[str, object], ...]:
     model, flags = _cpu()
@@ -64,7 +56,7 @@ def _fingerprint() -> tuple[tuple[str, object], ...]:
         "numpy": np.__version__,
         "blas": _blas(),
         "pyfftw": fftw,
-        "lucid": _version("lucid-conv") or "0.1.0",
+        "lucid": __version__,
     }.items())
 
 
@@ -85,9 +77,3 @@ def fingerprint() -> dict:
     ['blas', 'cores', 'cpu', 'cpu_flags', 'lucid', 'numpy', 'pyfftw']
     """
     return dict(_fingerprint())
-
-
-def digest(print_: dict | None = None) -> str:
-    """A short stable hash of a fingerprint (this process's by default)."""
-    text = json.dumps(print_ if print_ is not None else fingerprint(), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -21,13 +21,12 @@ import lucid.nn.functional as F
 
 from .. import algos
 from ..algos import config, planner, registry
+from ..algos.config import AUTO
 from ..algos.lowering import derived_spec
 from ..algos.spec import ConvSpec
 from ..suite import SUITE, Workload, workload
 from . import peers as peer_calls
 from .timing import interleaved
-
-AUTO = "auto"
 
 
 @dataclass(frozen=True)
