@@ -18,7 +18,7 @@ from lucid.suite import workload
 FLOP_BUDGET = 3.0e8
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def scaled(name: str) -> Case:
     """The benchmark case of suite workload ``name``: halve N, then L, until within :data:`FLOP_BUDGET`."""
     item = workload(name)

@@ -8,15 +8,19 @@ sweep covers odd/even lengths, stride, asymmetric padding, dilation, groups
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
+from concurrency import assert_concurrent_runs_match
+from helpers import float64_reference, operands, relative_error
+from reference import conv1d_grads_ref, conv1d_ref
 
+from lucid import algos
 from lucid.algos import registry
 from lucid.algos.lowering import lower
+from lucid.algos.planner import cache as plan_cache
 from lucid.algos.spec import ConvSpec
-from reference import conv1d_grads_ref, conv1d_ref
 
 TOLERANCE = {"float32": 2e-6, "float64": 1e-12}
 ALGORITHMS = [a.name for a in registry.algorithms()]
@@ -40,7 +44,7 @@ def sweep_specs():
 SPECS = sweep_specs()
 
 
-@lru_cache(maxsize=None)
+@cache
 def case(spec: ConvSpec):
     """Random operands for ``spec`` and the reference forward and gradients (float64)."""
     rng = np.random.default_rng(abs(hash(spec)) % 2**32)
@@ -52,10 +56,6 @@ def case(spec: ConvSpec):
     dxp, dw, _ = conv1d_grads_ref(xp, w, dy, spec.stride, 0, spec.dilation, spec.groups)
     left = spec.padding[0]
     return x, w, dy, y, dxp[:, :, left:left + spec.length], dw
-
-
-def relative_error(got, want):
-    return np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-300)
 
 
 def run_op(algorithm, op, spec, a, b):
@@ -98,19 +98,41 @@ def plan_for(name, spec):
     return algorithm.prepare(spec, 1 << 30)
 
 
+#: Two paths through every algorithm: dense, and grouped one-channel-per-group with
+#: stride, dilation and padding (fft's elementwise mixing and polyphase split, winograd's phases).
+PATHS = [ConvSpec(2, 4, 4, 33, 3, 1, (1, 1), 1, 1, "float64"), ConvSpec(2, 4, 4, 300, 3, 2, (2, 1), 3, 4, "float64")]
+
+
+@pytest.mark.parametrize("spec", PATHS, ids=lambda s: s.describe())
 @pytest.mark.parametrize("name", ALGORITHMS)
-def test_plan_reuse_sees_weight_updates(name):
-    """A plan run twice with an in-place-changed weight must not serve a stale transform."""
-    spec = ConvSpec(2, 4, 4, 33, 3, 1, (1, 1), 1, 1, "float64")
-    plan = plan_for(name, spec)
+def test_plan_reuse_sees_weight_updates(name, spec):
+    """A plan run twice with an in-place-changed weight must not serve a stale transform,
+    and with the weight cache off (``weight_varies``: the backward-filter lowering) it is still right."""
     x, w, *_ = case(spec)
-    w = w.copy()
-    first = plan.run(x, w)
-    w *= -2.0
-    second = plan.run(x, w)
-    np.testing.assert_allclose(second, -2.0 * first, rtol=1e-10, atol=1e-10)
-    xp = np.pad(x, ((0, 0), (0, 0), spec.padding))
-    np.testing.assert_allclose(second, conv1d_ref(xp, w), rtol=1e-10, atol=1e-10)
+    want_after = conv1d_ref(np.pad(x, ((0, 0), (0, 0), spec.padding)), -2.0 * w, None, spec.stride, 0,
+                            spec.dilation, spec.groups)
+    for weight_varies in (False, True):
+        plan = registry.get(name).prepare(spec, 1 << 30, weight_varies=weight_varies)
+        w_now = w.copy()
+        first = plan.run(x, w_now)
+        w_now *= -2.0                          # in place: same object, new values
+        second = plan.run(x, w_now)
+        np.testing.assert_allclose(second, -2.0 * first, rtol=1e-10, atol=1e-10)
+        assert relative_error(second, want_after) <= TOLERANCE["float64"]
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_two_threads_share_one_plan(name):
+    """Concurrent runs of one plan give exactly its sequential results (plans reuse their
+    buffers and borrow per-thread scratch), under a limit that makes the chunking ones chunk."""
+    spec = ConvSpec(2, 16, 16, 2000, 3, 1, (1, 1), 2, 1, "float64")
+    algorithm = registry.get(name)
+    floor = algorithm.layout(spec, 0)
+    assert not isinstance(floor, str)
+    plan = algorithm.prepare(spec, max(1 << 17, floor.workspace_bytes))
+    cases = [operands(spec, seed) for seed in range(4)]
+    assert relative_error(plan.run(*cases[0]), float64_reference("forward", spec, *cases[0])) <= 1e-12
+    assert_concurrent_runs_match(plan, cases)
 
 
 @pytest.mark.parametrize("name", ALGORITHMS)
@@ -123,3 +145,20 @@ def test_output_is_fresh_array(name):
     keep = first.copy()
     plan.run(x * 3.0, w)
     np.testing.assert_array_equal(first, keep)
+
+
+@pytest.mark.parametrize("op, cached", [("forward", True), ("backward_data", True), ("backward_filter", False)])
+def test_weight_transforms_are_cached_except_for_backward_filter(op, cached):
+    """backward_filter's "weight" is ``dy``, new every call: its plans skip the
+    compare-and-copy of the weight cache (a hit is impossible)."""
+    spec = ConvSpec(2, 4, 4, 64, 3, 1, (1, 1), 1, 1, "float64")
+    a, b = operands(spec, op=op)
+    for name in ("fft", "winograd"):
+        algos.clear_plans()
+        got = algos.execute(op, spec, a, b, algorithm=name)
+        assert relative_error(got, float64_reference(op, spec, a, b)) <= 1e-12
+        (entry,) = plan_cache._cache.values()
+        if entry.algorithm != name:         # winograd cannot serve backward_filter (K' = L_out)
+            continue
+        weights = entry.plan._weights if name == "fft" else entry.plan._cache
+        assert weights._enabled is cached and (weights._key is not None) is cached

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from lucid import algos
-from lucid.algos import registry, wisdom
+from lucid.algos import registry
+from lucid.algos.planner import wisdom
 from lucid.bench import cli, plot, sweep
 from lucid.suite import SUITE
 

@@ -32,10 +32,10 @@ from lucid.algos import registry
 DELAY = float(os.environ.get("GATE_SLEEP_S", "0"))
 if DELAY:
     algo = registry.get("direct")
-    prepare = algo.prepare
+    build = algo.build
 
-    def slow_prepare(spec, workspace_limit):
-        plan = prepare(spec, workspace_limit)
+    def slow_build(layout):
+        plan = build(layout)
         run = plan.run
 
         def run_slowly(x, w):
@@ -43,7 +43,7 @@ if DELAY:
             return run(x, w)
         plan.run = run_slowly
         return plan
-    algo.prepare = slow_prepare
+    algo.build = slow_build
 '''
 
 BENCH = '''

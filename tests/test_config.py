@@ -5,7 +5,8 @@ import warnings
 
 import pytest
 
-from lucid.algos import config, use
+from lucid.algos import use
+from lucid.algos.planner import config
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +34,7 @@ def test_defaults():
 ])
 def test_environment(monkeypatch, env, raw, setting, value):
     monkeypatch.setenv(env, raw)
+    config.reload()
     assert config.resolve(setting) == value
     assert getattr(config.settings(), setting) == value
 
@@ -40,6 +42,7 @@ def test_environment(monkeypatch, env, raw, setting, value):
 def test_order_argument_scope_environment(monkeypatch):
     monkeypatch.setenv("LUCID_PLANNER", "measure")
     monkeypatch.setenv("LUCID_WORKSPACE_LIMIT", "100")
+    config.reload()
     with use(mode="heuristic"):
         assert config.resolve("mode") == "heuristic"
         assert config.resolve("mode", "measure") == "measure"
@@ -54,6 +57,7 @@ def test_order_argument_scope_environment(monkeypatch):
 
 def test_bad_environment_warns_once_and_uses_default(monkeypatch):
     monkeypatch.setenv("LUCID_PLANNER", "fastest")
+    config.reload()
     with pytest.warns(RuntimeWarning, match="ignoring LUCID_PLANNER='fastest'"):
         assert config.resolve("mode") == "heuristic"
     with warnings.catch_warnings():

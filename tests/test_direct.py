@@ -5,15 +5,15 @@ one-GEMM pointwise path and sharing a plan between threads.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
-
-import threading
+from helpers import relative_error
+from reference import conv1d_ref
 
 from lucid.algos import _gemm, base, direct
 from lucid.algos.spec import ConvSpec
-from concurrency import assert_concurrent_runs_match
-from reference import conv1d_ref
 
 DIRECT = direct.Direct()
 
@@ -25,10 +25,6 @@ def case(spec: ConvSpec, seed: int = 0):
     w = rng.standard_normal(spec.weight_shape)
     want = conv1d_ref(np.pad(x, ((0, 0), (0, 0), spec.padding)), w, None, spec.stride, 0, spec.dilation, spec.groups)
     return x, w, want
-
-
-def relative_error(got, want) -> float:
-    return float(np.linalg.norm(got - want) / np.linalg.norm(want))
 
 
 @pytest.mark.parametrize("block_bytes", [64, 1000, 1 << 21])
@@ -43,7 +39,7 @@ def test_blocked_tap_loop(monkeypatch, spec, block_bytes):
         assert len(plan._blocks) > spec.n                     # several blocks per item
     x, w, want = case(spec)
     assert relative_error(plan.run(x, w), want) < 1e-12
-    assert "tap" not in plan._buffers and DIRECT.workspace_bytes(spec, 1 << 30) > 0    # tap block: per thread
+    assert "tap" not in plan._buffers and DIRECT.layout(spec, 1 << 30).workspace_bytes > 0    # tap block: per thread
 
 
 def test_pointwise_is_one_gemm_per_thread_without_tap_buffer(monkeypatch):
@@ -53,19 +49,9 @@ def test_pointwise_is_one_gemm_per_thread_without_tap_buffer(monkeypatch):
     assert DIRECT.prepare(small, 1 << 30)._blocks == [(0, 4, 0, 50)]
     spec = ConvSpec(4, 8, 64, 2000, 1, 1, (0, 0), 1, 2, "float64")          # 4 MiB of output
     plan = DIRECT.prepare(spec, 1 << 30)
-    assert plan._blocks == [(0, 2, 0, 2000), (2, 4, 0, 2000)] and DIRECT.workspace_bytes(spec, 1 << 30) == 0
+    assert plan._blocks == [(0, 2, 0, 2000), (2, 4, 0, 2000)] and DIRECT.layout(spec, 1 << 30).workspace_bytes == 0
     x, w, want = case(spec)
     assert relative_error(plan.run(x, w), want) < 1e-12
-
-
-def test_two_threads_share_one_plan(monkeypatch):
-    """Concurrent runs of one plan give exactly the sequential results."""
-    monkeypatch.setattr(direct, "_TAP_BLOCK_BYTES", 1 << 14)
-    spec = ConvSpec(2, 16, 16, 2000, 3, 1, (1, 1), 1, 1, "float64")
-    plan = DIRECT.prepare(spec, 1 << 30)       # many blocks through the shared tap buffer
-    rng = np.random.default_rng(0)
-    cases = [(rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape)) for _ in range(4)]
-    assert_concurrent_runs_match(plan, cases)
 
 
 @pytest.mark.parametrize("block_bytes", [64, 1 << 21])

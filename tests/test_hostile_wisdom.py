@@ -18,11 +18,11 @@ import textwrap
 import warnings
 
 import pytest
+from planner_fakes import reset_planner
 
 import lucid.algos as algos
-from lucid.algos import cost_model, wisdom
+from lucid.algos.planner import cost_model, wisdom
 from lucid.algos.spec import ConvSpec
-from planner_fakes import reset_planner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROBES = [ConvSpec(1, 2, 2, 100, 3, 1, (1, 1)), ConvSpec(2, 8, 8, 1000, 31, 1, (15, 15)),
@@ -72,7 +72,7 @@ HOSTILE = {
     "empty file": b"",
     "json null": b"null",
     "json number": b"42",
-    "wrong version": text(valid(version=2)),
+    "wrong version": text(valid(version=1)),      # format 1: features under their old names
     "version as string": text(valid(version="1")),
     "wrong format tag": text(valid(format="fftw-wisdom")),
     "wrong fingerprint": text(valid(fingerprint={"cpu": "a toaster"})),
@@ -81,9 +81,9 @@ HOSTILE = {
     "unknown algorithm": text(decision(algorithm="quantum", measured={"quantum": 1e-4})),
     "unknown algorithm only in timings": text(decision(measured={"direct": 1e-4, "abacus": 3.0})),
     "negative time": text(decision(measured={"direct": -1e-4})),
-    "NaN time": b'{"format": "lucid-wisdom", "version": 1, "fingerprint": FP, "calibration": null, '
+    "NaN time": b'{"format": "lucid-wisdom", "version": 2, "fingerprint": FP, "calibration": null, '
                 b'"decisions": {"file-key": {"algorithm": "direct", "measured": {"direct": NaN}}}}',
-    "infinite time": b'{"format": "lucid-wisdom", "version": 1, "fingerprint": FP, "calibration": null, '
+    "infinite time": b'{"format": "lucid-wisdom", "version": 2, "fingerprint": FP, "calibration": null, '
                      b'"decisions": {"file-key": {"algorithm": "direct", "measured": {"direct": 1e999}}}}',
     "huge time": text(decision(measured={"direct": 1e300})),
     "time as string": text(decision(measured={"direct": "fast"})),

@@ -15,21 +15,20 @@ allocates inside C (its plans' scratch) is invisible to tracemalloc.
 from __future__ import annotations
 
 import dataclasses
-
 import tracemalloc
 
 import numpy as np
 import pytest
+from planner_fakes import reset_planner
+from reference import conv1d_grads_ref_taps, conv1d_ref_taps
 
 import lucid
 import lucid.algos as algos
 import lucid.nn.functional as F
 from lucid.algos import registry
-from lucid.algos.config import DEFAULT_WORKSPACE_LIMIT
+from lucid.algos.base import DEFAULT_WORKSPACE_LIMIT
 from lucid.algos.lowering import lower
 from lucid.algos.spec import ConvSpec
-from planner_fakes import reset_planner
-from reference import conv1d_grads_ref_taps, conv1d_ref_taps
 
 SLACK_BYTES, SLACK_FRACTION = 64 << 10, 0.10
 
@@ -71,7 +70,7 @@ def test_algorithm_allocates_at_most_its_reported_workspace(name, op, spec):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(derived.input_shape).astype(derived.np_dtype)
     w = rng.standard_normal(derived.weight_shape).astype(derived.np_dtype)
-    reported = int(algorithm.workspace_bytes(derived, DEFAULT_WORKSPACE_LIMIT))
+    reported = int(algorithm.layout(derived, DEFAULT_WORKSPACE_LIMIT).workspace_bytes)
     used, _ = allocated(lambda: algorithm.prepare(derived, DEFAULT_WORKSPACE_LIMIT), x, w)
     assert used <= allowed(reported), (f"{name} {op} {derived.describe()}: allocated {used} B, "
                                        f"reports {reported} B (allowed {allowed(reported)})")
@@ -86,7 +85,7 @@ def test_plan_holds_at_most_its_reported_workspace(name, op, spec):
     w = np.ones(derived.weight_shape, derived.np_dtype)
     plan = algorithm.prepare(derived, DEFAULT_WORKSPACE_LIMIT)
     plan.run(x, w)
-    assert plan.held_bytes() <= allowed(algorithm.workspace_bytes(derived, DEFAULT_WORKSPACE_LIMIT))
+    assert plan.held_bytes() <= allowed(algorithm.layout(derived, DEFAULT_WORKSPACE_LIMIT).workspace_bytes)
 
 
 def test_held_bytes_counts_each_allocation_once_through_views_and_containers():
@@ -117,8 +116,8 @@ def test_prepare_under_a_tiny_limit_chunks_within_it(name):
     spec = SPEC if algorithm.supports(SPEC) is None else dataclasses.replace(
         SPEC, n=1, length=1024, kernel_size=3, padding=(1, 1))
     assert algorithm.supports(spec) is None
-    assert algorithm.workspace_bytes(spec, DEFAULT_WORKSPACE_LIMIT) > TINY, "the limit must force chunking"
-    assert algorithm.workspace_bytes(spec, TINY) <= TINY
+    assert algorithm.layout(spec, DEFAULT_WORKSPACE_LIMIT).workspace_bytes > TINY, "the limit must force chunking"
+    assert algorithm.layout(spec, TINY).workspace_bytes <= TINY
     rng = np.random.default_rng(1)
     x = rng.standard_normal(spec.input_shape).astype(np.float32)
     w = rng.standard_normal(spec.weight_shape).astype(np.float32)
@@ -132,8 +131,8 @@ def test_direct_reports_its_floor_and_refuses_a_limit_below_it():
     """direct does not chunk (its padded input copy alone exceeds TINY): it
     reports that floor, so the planner skips it, and ``prepare`` refuses."""
     direct = registry.get("direct")
-    floor = direct.workspace_bytes(SPEC, TINY)
-    assert floor > TINY and floor == direct.workspace_bytes(SPEC, DEFAULT_WORKSPACE_LIMIT)
+    floor = direct.layout(SPEC, TINY).workspace_bytes
+    assert floor > TINY and floor == direct.layout(SPEC, DEFAULT_WORKSPACE_LIMIT).workspace_bytes
     with pytest.raises(ValueError, match="workspace_limit"):
         direct.prepare(SPEC, TINY)
     x = np.ones(SPEC.input_shape, np.float32)

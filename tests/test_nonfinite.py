@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reference import conv1d_grads_ref_taps, conv1d_ref_taps
 
 import lucid
 import lucid.algos as algos
 import lucid.nn.functional as F
-from lucid.algos import config, planner, registry
+from lucid.algos import planner, registry
+from lucid.algos.planner import config
 from lucid.algos.spec import ConvSpec
-from reference import conv1d_grads_ref_taps, conv1d_ref_taps
 
 
 def nonfinite_pattern(y):
@@ -134,6 +135,7 @@ def test_check_finite_setting_resolves_from_scope_and_environment(monkeypatch):
     with algos.use(check_finite=False):
         assert config.settings().check_finite is False
     monkeypatch.setenv("LUCID_CHECK_FINITE", "0")
+    config.reload()
     assert config.settings().check_finite is False
     with pytest.raises(ValueError, match="check_finite"):
         with algos.use(check_finite="maybe"):

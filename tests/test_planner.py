@@ -3,17 +3,21 @@
 Runs against ``direct`` plus fake algorithms (tests/planner_fakes.py) whose
 predictions, timings and failures the tests control.
 """
+import dataclasses
 import json
 import threading
 
 import numpy as np
 import pytest
-
-import lucid.algos as algos
-from lucid.algos import cost_model, planner
-from lucid.algos.spec import ConvSpec
+from helpers import operands
 from planner_fakes import Fake, fakes, only_registered
 from reference import conv1d_grads_ref, conv1d_ref
+
+import lucid.algos as algos
+from lucid.algos import planner
+from lucid.algos.base import cost_features
+from lucid.algos.planner import config, cost_model
+from lucid.algos.spec import ConvSpec
 
 SPEC = ConvSpec(2, 4, 6, 40, 3, 1, (1, 1), 1, 1, "float64")
 
@@ -23,11 +27,6 @@ def clean():
     """Only ``direct`` among the real algorithms, so outcomes do not depend on the cost model."""
     with only_registered("direct"):
         yield
-
-
-def operands(spec=SPEC, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape)
 
 
 def last():
@@ -40,7 +39,7 @@ def candidate(record, name):
 
 def test_heuristic_takes_least_predicted_and_result_is_correct():
     with fakes(Fake("slowfake", 5e-3), Fake("fastfake", 1e-6)):
-        x, w = operands()
+        x, w = operands(SPEC)
         y = algos.execute("forward", SPEC, x, w)
         rec = last()
     np.testing.assert_allclose(y, conv1d_ref(x, w, padding=1), rtol=1e-12, atol=1e-12)
@@ -52,7 +51,7 @@ def test_heuristic_takes_least_predicted_and_result_is_correct():
 
 
 def test_backward_ops_match_reference():
-    x, w = operands()
+    x, w = operands(SPEC)
     dy = np.random.default_rng(1).standard_normal(SPEC.output_shape)
     dx_ref, dw_ref, _ = conv1d_grads_ref(x, w, dy, padding=1)
     np.testing.assert_allclose(algos.execute("backward_data", SPEC, dy, w), dx_ref, atol=1e-12)
@@ -61,7 +60,7 @@ def test_backward_ops_match_reference():
 
 
 def test_cache_hit_records_nothing_and_operands_untouched():
-    x, w = operands()
+    x, w = operands(SPEC)
     x0, w0 = x.copy(), w.copy()
     first = algos.execute("forward", SPEC, x, w)
     before = algos.cache_info()
@@ -82,18 +81,18 @@ def test_single_candidate_reason():
 def test_forced_unsupported_forward_raises_with_reason():
     with fakes(Fake("k1only", max_kernel=1)):
         with pytest.raises(ValueError, match="k1only: needs kernel_size <= 1, got 3"):
-            algos.execute("forward", SPEC, *operands(), algorithm="k1only")
+            algos.execute("forward", SPEC, *operands(SPEC), algorithm="k1only")
 
 
 def test_unknown_algorithm_lists_valid_names():
     with pytest.raises(ValueError, match=r"algorithm must be one of \[.*'direct'.*got 'nope'"):
-        algos.execute("forward", SPEC, *operands(), algorithm="nope")
+        algos.execute("forward", SPEC, *operands(SPEC), algorithm="nope")
 
 
 def test_forced_backward_falls_back_and_says_so():
     # backward_filter's derived kernel is L_out = 40 taps: small-kernel fake cannot serve it
     with fakes(Fake("smallk", 1e-6, max_kernel=8)):
-        x, w = operands()
+        x, w = operands(SPEC)
         dy = np.ones(SPEC.output_shape)
         with algos.use("smallk"):
             assert algos.choose(SPEC, "backward_data") == "smallk"
@@ -197,7 +196,7 @@ def test_nonfinite_replan_keeps_its_own_bucket():
     """A re-plan for NaN operands (which excludes spreading algorithms) must not
     overwrite the bucket's decision for ordinary operands."""
     with fakes(Fake("spready", 1e-9, local_nonfinite=False), Fake("careful", 1e-3, sleep_s=0.002), only=True):
-        x, w = operands()
+        x, w = operands(SPEC)
         with algos.use(mode="measure"):
             algos.execute("forward", SPEC, x, w)
             assert last()["algorithm"] == "spready"
@@ -245,7 +244,7 @@ def test_cache_is_bounded_by_the_bytes_its_plans_hold():
 
 def test_concurrent_first_calls_plan_once():
     with fakes(Fake("slowplan", 1e-9, prepare_s=0.05)) as (fake,):
-        x, w = operands()
+        x, w = operands(SPEC)
         results, errors = [], []
 
         def call():
@@ -276,6 +275,7 @@ def test_failed_planning_is_not_cached_and_reraises_for_waiters():
 def test_argument_beats_scope_beats_environment(monkeypatch):
     with fakes(Fake("envalgo"), Fake("scopealgo")):
         monkeypatch.setenv("LUCID_CONV_ALGO", "envalgo")
+        config.reload()
         assert algos.choose(SPEC) == "envalgo"
         with algos.use("scopealgo"):
             assert algos.choose(SPEC) == "scopealgo"
@@ -284,11 +284,10 @@ def test_argument_beats_scope_beats_environment(monkeypatch):
 
 def test_new_algorithm_without_constants_gets_generic_prediction():
     class Fifth(Fake):
-        def cost_features(self, spec):
-            return super(Fake, self).cost_features(spec)
+        def features(self, spec):
+            return cost_features(spec, spec.direct_flops, self.workspace)
 
     fifth = Fifth("fifth")
-    predicted = cost_model.predict(fifth, SPEC)
-    features = fifth.cost_features(SPEC)
-    expected = cost_model.GENERIC["overhead"] + sum(cost_model.GENERIC[k] * v for k, v in features.items())
-    assert predicted == pytest.approx(expected) and predicted > 0
+    small, large = (fifth.layout(spec).features for spec in (SPEC, dataclasses.replace(SPEC, length=4000)))
+    assert cost_model.predict("fifth", small) == cost_model.predict_with(cost_model.GENERIC, small) > 0
+    assert cost_model.predict("fifth", large) > cost_model.predict("fifth", small)     # it prices the work

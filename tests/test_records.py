@@ -1,15 +1,14 @@
 """Decision records: fields, report, export, clear and the verbose log."""
-import importlib
 import json
 import logging
 
 import pytest
-
-import lucid.algos as algos
-from lucid.algos.spec import ConvSpec
 from planner_fakes import Fake, fakes, only_registered
 
-records_module = importlib.import_module("lucid.algos.records")   # the name lucid.algos.records is the function
+import lucid.algos as algos
+from lucid.algos.planner import history as records_module
+from lucid.algos.spec import ConvSpec
+
 SPEC = ConvSpec(1, 2, 2, 64, 5, 1, (2, 2))
 CANDIDATE_KEYS = {"name", "supported", "reason", "predicted_s", "measured_s", "workspace_bytes", "error_bound"}
 

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
+from reference import conv1d_grads_ref_taps
+from test_fuzz import Config, _operands, _run, check, relative_error
 
 from lucid.algos import registry
-from test_fuzz import Config, _operands, _run, check, relative_error
-from reference import conv1d_grads_ref_taps
 
 
 def test_cancelling_float32_weight_gradient_sum():

@@ -17,11 +17,11 @@ import warnings
 
 import numpy as np
 import pytest
+from planner_fakes import reset_planner
 
 import lucid
 import lucid.algos as algos
 import lucid.nn.functional as F
-from planner_fakes import reset_planner
 
 STRESS = os.environ.get("LUCID_STRESS", "").strip() not in ("", "0")
 THREADS, CALLS = (8, 500) if STRESS else (4, 30)

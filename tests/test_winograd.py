@@ -2,41 +2,23 @@
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 import pytest
+from helpers import float64_reference, operands, relative_error
+from reference import conv1d_ref
+from scratch import scratch_of_run
 
 from lucid.algos import registry
 from lucid.algos import winograd as winograd_module
 from lucid.algos.lowering import lower
 from lucid.algos.spec import ConvSpec
 from lucid.suite import SUITE
-from reference import conv1d_ref
-from scratch import scratch_of_run
 
 WINOGRAD = registry.get("winograd")
 DIRECT = registry.get("direct")
 TOLERANCE = {"float32": 2e-6, "float64": 1e-12}
 K3_SUITE = [w for w in SUITE if w.kernel_size == 3]
-
-
-def operands(spec: ConvSpec, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(spec.input_shape)
-    w = rng.standard_normal(spec.weight_shape)
-    return x, w
-
-
-def reference(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """The direct algorithm in float64 (independently checked against the loop oracle)."""
-    wide = ConvSpec(spec.n, spec.c_in, spec.c_out, spec.length, spec.kernel_size, spec.stride,
-                    spec.padding, spec.dilation, spec.groups, "float64")
-    return DIRECT.prepare(wide, 1 << 30).run(x, w)
-
-
-def relative_error(got, want):
-    return float(np.linalg.norm(got - want) / np.linalg.norm(want))
 
 
 def winograd(spec: ConvSpec, x, w, limit: int = 1 << 30):
@@ -49,9 +31,9 @@ def winograd(spec: ConvSpec, x, w, limit: int = 1 << 30):
 def test_suite_accuracy(workload, dtype):
     spec = workload.spec(dtype)
     x, w = operands(spec)
-    err = relative_error(winograd(spec, x, w), reference(spec, x, w))
+    err = relative_error(winograd(spec, x, w), float64_reference("forward", spec, x, w))
     assert err <= TOLERANCE[dtype], f"{workload.name} {dtype}: {err:.2e}"
-    assert err <= WINOGRAD.error_bound(spec)
+    assert err <= WINOGRAD.layout(spec).error_bound
 
 
 def small_specs():
@@ -86,7 +68,7 @@ def test_tails_stride_dilation_padding_against_loop_oracle():
 def test_groups_and_depthwise(groups, c_in, c_out, stride, dilation):
     spec = ConvSpec(3, c_in, c_out, 57, 3, stride, (1, 2), dilation, groups, "float64")
     x, w = operands(spec)
-    assert relative_error(winograd(spec, x, w), reference(spec, x, w)) <= 1e-13
+    assert relative_error(winograd(spec, x, w), float64_reference("forward", spec, x, w)) <= 1e-13
 
 
 @pytest.mark.parametrize("extra", [0, 20_000, 200_000])
@@ -96,39 +78,39 @@ def test_blocking_under_tiny_workspace_limit(extra, dilation):
     row, and many boxes per slot; below the floor ``prepare`` refuses."""
     spec = ConvSpec(3, 16, 8, 301, 3, 1, (dilation, dilation), dilation, 1, "float64")
     x, w = operands(spec)
-    floor = WINOGRAD.workspace_bytes(spec, 0)
+    floor = WINOGRAD.layout(spec, 0).workspace_bytes
     with pytest.raises(ValueError, match="workspace_limit"):
         WINOGRAD.prepare(spec, floor - 1)
     limit = floor + extra
-    assert WINOGRAD.workspace_bytes(spec, limit) <= limit
+    assert WINOGRAD.layout(spec, limit).workspace_bytes <= limit
     plan = WINOGRAD.prepare(spec, limit)
     assert plan.layout.tile < 1000
-    assert relative_error(plan.run(x, w), reference(spec, x, w)) <= 1e-13
+    assert relative_error(plan.run(x, w), float64_reference("forward", spec, x, w)) <= 1e-13
 
 
 def test_workspace_respects_limit_and_counts_buffers(monkeypatch):
     spec = SUITE[0].spec()
-    unlimited = WINOGRAD.workspace_bytes(spec, 1 << 30)
+    unlimited = WINOGRAD.layout(spec, 1 << 30).workspace_bytes
     plan = WINOGRAD.prepare(spec, 1 << 30)
     x, w = operands(spec)
     used, y = scratch_of_run(monkeypatch, winograd_module, plan, x, w)
     assert plan._u.nbytes + used <= unlimited
-    assert relative_error(y, reference(spec, x, w)) <= 1e-5
+    assert relative_error(y, float64_reference("forward", spec, x, w)) <= 1e-5
     stacked = math.prod(plan._xs_shape) * spec.itemsize
     limit = (plan._u.nbytes + used) // 2 + stacked // 2
     small = WINOGRAD.prepare(spec, limit)
-    assert WINOGRAD.workspace_bytes(spec, limit) <= limit
+    assert WINOGRAD.layout(spec, limit).workspace_bytes <= limit
     assert small.layout.tile < plan.layout.tile
     used_small, y_small = scratch_of_run(monkeypatch, winograd_module, small, x, w)
-    assert used_small < used and relative_error(y_small, reference(spec, x, w)) <= 1e-5
+    assert used_small < used and relative_error(y_small, float64_reference("forward", spec, x, w)) <= 1e-5
 
 
 def test_flops_are_two_thirds_of_direct_at_unit_stride_and_more_with_stride():
     spec = SUITE[0].spec()                      # dense_k3_L4096
-    ratio = WINOGRAD.flops(spec) / spec.direct_flops
+    ratio = WINOGRAD.layout(spec).flops / spec.direct_flops
     assert 0.66 < ratio < 0.72
     strided = ConvSpec(8, 64, 64, 4096, 3, 2, (1, 1), 1, 1)
-    assert 1.3 < WINOGRAD.flops(strided) / strided.direct_flops < 1.4
+    assert 1.3 < WINOGRAD.layout(strided).flops / strided.direct_flops < 1.4
 
 
 def test_supports_exactly_kernel_size_three():
@@ -161,24 +143,5 @@ def test_kernel_transform_is_cached_and_refreshed():
     cached = plan._cache.get(w)
     assert plan._cache.get(w) is cached
     w[0, 0, 1] += 1.0
-    assert relative_error(plan.run(x, w), reference(spec, x, w)) <= 1e-13
+    assert relative_error(plan.run(x, w), float64_reference("forward", spec, x, w)) <= 1e-13
     assert not np.allclose(plan.run(x, w), first)
-
-
-def test_two_threads_share_one_plan():
-    spec = ConvSpec(4, 16, 16, 999, 3, 1, (1, 1), 2, 1, "float64")
-    plan = WINOGRAD.prepare(spec, 1 << 30)
-    inputs = [operands(spec, seed) for seed in range(6)]
-    results = [None] * len(inputs)
-
-    def work(i):
-        for _ in range(3):
-            results[i] = plan.run(*inputs[i])
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(inputs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for (x, w), got in zip(inputs, results):
-        assert relative_error(got, reference(spec, x, w)) <= 1e-13

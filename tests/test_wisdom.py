@@ -4,11 +4,11 @@ import os
 import warnings
 
 import pytest
+from planner_fakes import Fake, fakes, only_registered, reset_planner
 
 import lucid.algos as algos
-from lucid.algos import calibration, cost_model, wisdom
+from lucid.algos.planner import calibration, cost_model, wisdom
 from lucid.algos.spec import ConvSpec
-from planner_fakes import Fake, fakes, only_registered, reset_planner
 
 SPEC = ConvSpec(1, 2, 2, 100, 3, 1, (1, 1))
 
@@ -85,7 +85,7 @@ def test_half_bad_file_is_not_half_applied(tmp_path):
     path = tmp_path / "w.json"
     decisions = {"good": {"algorithm": "direct", "measured": {"direct": 1.0}},
                  "bad": {"algorithm": "direct", "measured": {"direct": "fast"}}}
-    path.write_text(json.dumps({"format": "lucid-wisdom", "version": 1, "fingerprint": algos.fingerprint(),
+    path.write_text(json.dumps({"format": "lucid-wisdom", "version": wisdom.VERSION, "fingerprint": algos.fingerprint(),
                                 "decisions": decisions, "calibration": None}))
     with pytest.warns(RuntimeWarning, match="decision 'bad' is malformed"):
         algos.load_wisdom(path)

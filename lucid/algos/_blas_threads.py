@@ -2,7 +2,7 @@
 
 For code that splits its GEMMs over the thread pool itself (im2col's chunks,
 fft's mixing): OpenBLAS workers spin-wait and stall whenever one is
-descheduled (see ``docs/tuning.md``, "BLAS threads").  The libraries are
+descheduled (docs/tuning.md: BLAS threads).  The libraries are
 found and driven by :mod:`threadpoolctl`; its controller is created once, at
 import (after NumPy and SciPy have loaded their BLAS).
 

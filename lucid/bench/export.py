@@ -14,8 +14,8 @@ import csv
 import datetime
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .. import algos
 from .measure import Row

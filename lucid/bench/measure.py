@@ -11,8 +11,8 @@ planner's ``execute`` (what ``conv1d``'s backward runs).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -20,9 +20,10 @@ import lucid
 import lucid.nn.functional as F
 
 from .. import algos
-from ..algos import config, planner, registry
-from ..algos.config import AUTO
+from ..algos import planner, registry
 from ..algos.lowering import derived_spec
+from ..algos.planner import config
+from ..algos.planner.config import AUTO
 from ..algos.spec import ConvSpec
 from ..suite import SUITE, Workload, workload
 from . import peers as peer_calls
@@ -44,7 +45,7 @@ class Case:
                     groups=self.spec.groups)
 
     @classmethod
-    def from_workload(cls, workload: Workload, dtype: str = "float32") -> "Case":
+    def from_workload(cls, workload: Workload, dtype: str = "float32") -> Case:
         """The case of a suite workload."""
         return cls(workload.name, workload.spec(dtype), workload.padding, workload.target)
 
@@ -165,13 +166,16 @@ def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None
     for algo in registry.algorithms():
         if algo.name not in wanted:
             continue
-        reason = algo.supports(derived)
+        layout = algo.layout(derived, limit)
+        reason = layout if isinstance(layout, str) else None
         item = row(algo.name, "algorithm", "" if reason else algo.name, "skipped" if reason else "ok", reason or "")
         item.planner_pick = algo.name == choice
-        if reason is None:
-            item.workspace_bytes = algo.workspace_bytes(derived, limit)
+        if not isinstance(layout, str):
+            item.workspace_bytes = layout.workspace_bytes
             calls[algo.name] = lucid_call(case, op, a, b, algo.name)
-    row(AUTO, "auto", choice).workspace_bytes = registry.get(choice).workspace_bytes(derived, limit)
+    chosen = registry.get(choice).layout(derived, limit)
+    assert not isinstance(chosen, str), chosen      # the planner chose it, so it applies
+    row(AUTO, "auto", choice).workspace_bytes = chosen.workspace_bytes
     calls[AUTO] = lucid_call(case, op, a, b, AUTO)
     for peer in peers:
         call = peer_calls.make(peer, op, spec, a, b)

@@ -9,11 +9,11 @@ backward_data ``(dy, w)``, backward_filter ``(dy, x)``.
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from ..algos._parallel import THREADS     # peers get as many threads as lucid's pool
+from ..algos._parallel import THREADS  # peers get as many threads as lucid's pool
 from ..algos.spec import ConvSpec
 
 PEERS = ("torch", "scipy")

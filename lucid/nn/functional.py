@@ -98,7 +98,7 @@ def conv_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, p
     if length + left + right < span:
         raise bad_value(w, "input", f"at least {span - left - right} samples long: kernel_size={k} at "
                         f"dilation={dilation} spans {span} and padding adds {left + right}", input)
-    return ConvSpec(n, c_in, c_out, length, k, stride, (left, right), dilation, groups, input.dtype.name)
+    return ConvSpec.trusted(n, c_in, c_out, length, k, stride, (left, right), dilation, groups, input.dtype.name)
 
 
 def _contiguous(a: np.ndarray) -> np.ndarray:

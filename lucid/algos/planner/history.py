@@ -1,6 +1,7 @@
-"""Every planner decision as a plain, JSON-ready record: what was chosen and why.
+"""Every planner decision, kept and handed out as a plain, JSON-ready record.
 
-A record is a ``dict`` with the fixed fields
+The planner adds :class:`~lucid.algos.planner.candidates.Decision` values;
+:func:`records` returns each as a ``dict`` with the fixed fields
 
 ``op``, ``key``, ``spec``, ``mode``, ``algorithm``, ``reason``, ``candidates``,
 ``cache_hit``, ``duration_s``, ``settings``, ``time``
@@ -20,14 +21,14 @@ attaches a stderr handler so they print as they happen, like ONEDNN_VERBOSE.
 from __future__ import annotations
 
 import collections
-import json
 import logging
-import math
 import os
 import threading
-import time
 
-from .._errors import check_path
+from ..._errors import check_path
+from . import units
+from .candidates import Decision
+from .files import atomic_write_json
 
 #: Records kept in memory; the oldest are dropped first.
 MAX_RECORDS = 10_000
@@ -35,7 +36,7 @@ MAX_RECORDS = 10_000
 logger = logging.getLogger("lucid.algos")
 
 _lock = threading.Lock()
-_records: collections.deque = collections.deque(maxlen=MAX_RECORDS)
+_records: collections.deque[Decision] = collections.deque(maxlen=MAX_RECORDS)
 _verbose_handler: logging.Handler | None = None
 
 
@@ -50,26 +51,14 @@ def _ensure_verbose() -> None:
             logger.setLevel(logging.INFO)
 
 
-def _jsonable(value):
-    """``value`` with non-finite floats (failed or untimed candidates) replaced by None."""
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def add(record: dict) -> None:
-    """Store ``record`` and log it (one line: op, key, chosen algorithm, reason, duration)."""
-    record = _jsonable({**record, "time": time.time()})
+def add(decision: Decision) -> None:
+    """Store ``decision`` and log it (one line: op, key, mode, chosen algorithm, reason, duration)."""
     with _lock:
-        _records.append(record)
+        _records.append(decision)
     _ensure_verbose()
     if logger.isEnabledFor(logging.INFO):
-        logger.info("%s,%s,%s,%s,%s,%.1fus", record["op"], record["key"], record["mode"], record["algorithm"],
-                    record["reason"], record["duration_s"] * 1e6)
+        logger.info("%s,%s,%s,%s,%s,%.1fus", decision.op, decision.key, decision.mode, decision.algorithm,
+                    decision.reason, decision.duration_s * 1e6)
 
 
 def records() -> list[dict]:
@@ -81,7 +70,8 @@ def records() -> list[dict]:
     True
     """
     with _lock:
-        return json.loads(json.dumps(list(_records)))
+        decisions = list(_records)
+    return [decision.as_record() for decision in decisions]
 
 
 def clear_records() -> None:
@@ -92,19 +82,7 @@ def clear_records() -> None:
 
 def export_records(path: str | os.PathLike) -> None:
     """Write :func:`records` to ``path`` as a JSON list (atomically replaced)."""
-    from .wisdom import atomic_write_json
     atomic_write_json(check_path("export_records", "path", path), records())
-
-
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value == float("inf"):
-        return "inf"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if value >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value * 1e6:.3g} us"
 
 
 def _count(value: int | None) -> str:
@@ -115,14 +93,14 @@ def _bound(value: float | None) -> str:
     return "-" if value is None else f"{value:.1e}"
 
 
-def report(records_: list[dict] | None = None) -> str:
+def report(decisions: list[dict] | None = None) -> str:
     """A printable table of decisions (default: all stored), one block per decision.
 
     Each decision shows op, shape key, mode, the chosen algorithm and the
     reason, then one line per candidate with predicted / measured time,
     workspace, error bound and why it was skipped, if it was.
     """
-    rows = records() if records_ is None else records_
+    rows = records() if decisions is None else decisions
     lines = [f"{len(rows)} planner decision(s)"]
     header = f"  {'candidate':<10} {'predicted':>10} {'measured':>10} {'workspace':>11} {'err bound':>9}  note"
     for record in rows:
@@ -133,7 +111,7 @@ def report(records_: list[dict] | None = None) -> str:
         lines.append(header)
         for cand in record.get("candidates", []):
             mark = "*" if cand["name"] == record["algorithm"] else " "
-            lines.append(f" {mark}{cand['name']:<10} {_seconds(cand.get('predicted_s')):>10} "
-                         f"{_seconds(cand.get('measured_s')):>10} {_count(cand.get('workspace_bytes')):>11} "
+            lines.append(f" {mark}{cand['name']:<10} {units.seconds(cand.get('predicted_s')):>10} "
+                         f"{units.seconds(cand.get('measured_s')):>10} {_count(cand.get('workspace_bytes')):>11} "
                          f"{_bound(cand.get('error_bound')):>9}  {cand.get('reason') or cand.get('note') or ''}")
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """What a timing depends on: the machine and the library versions, as a small dict.
 
-Wisdom files (:mod:`lucid.algos.wisdom`) carry the fingerprint of the process
+Wisdom files (:mod:`lucid.algos.planner.wisdom`) carry the fingerprint of the process
 that wrote them; a process with another fingerprint ignores their entries,
 because a measured decision or a fitted constant does not transfer across CPUs,
 core counts or BLAS/FFTW builds.
@@ -13,8 +13,8 @@ import platform
 
 import numpy as np
 
-from .._version import __version__
-from ._parallel import THREADS
+from ..._version import __version__
+from .._parallel import THREADS
 
 
 def _cpu() -> tuple[str, str]:

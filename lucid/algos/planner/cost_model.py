@@ -1,15 +1,17 @@
 """The heuristic planner's cost model: predicted seconds from an algorithm's cost features.
 
-For an algorithm ``a`` and a spec ``s`` with features ``f_i = a.cost_features(s)``
-(see :meth:`lucid.algos.base.Algorithm.cost_features`; by default ``flops``,
-``bytes``, ``column_bytes``, ``taps``, ``gemms``) the prediction is linear::
+For an algorithm ``a`` and a spec ``s`` with features ``f_i = a.layout(s, limit).features``
+(see :func:`lucid.algos.base.cost_features`: ``float32_flops``,
+``moved_bytes``, ``tap_read_bytes``, ``python_steps``, ``gemm_calls``) the
+prediction is linear::
 
     t(a, s) = c[a]["overhead"] + sum_i c[a][i] * f_i
 
 ``overhead`` is the fixed cost of one call (dispatch, allocation, pool hand-off),
-``flops`` the inverse sustained compute rate, ``bytes`` / ``column_bytes`` the
-inverse bandwidth of operand and per-tap traffic, ``taps`` / ``gemms`` the cost
-of a Python iteration / of one small batched matrix product.  The coefficients
+``float32_flops`` the inverse sustained compute rate, ``moved_bytes`` /
+``tap_read_bytes`` the inverse bandwidth of operand and per-tap traffic,
+``python_steps`` / ``gemm_calls`` the cost of a Python iteration / of one
+small batched matrix product.  The coefficients
 of all algorithms are fitted together (:func:`fit_problems`) by a robust fit of
 the *log* ratio predicted/measured on problems timed side by side, because the
 planner compares ratios of predictions.  The shipped direct fit reads as
@@ -35,31 +37,29 @@ few-channel problems where direct and im2col are close.  Measure mode
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 
 import numpy as np
 from scipy.optimize import least_squares, nnls
-
-from .base import Algorithm
-from .spec import ConvSpec
 
 #: Coefficient names; ``overhead`` multiplies the constant feature 1.
 OVERHEAD = "overhead"
 
 #: Generic machine: 30 GFLOP/s, 5 GB/s, 5 µs per Python step, 1 µs per small GEMM, 50 µs per call.
-GENERIC: dict[str, float] = {OVERHEAD: 50e-6, "flops": 1 / 30e9, "bytes": 1 / 5e9, "column_bytes": 0.0,
-                             "taps": 5e-6, "gemms": 1e-6}
+GENERIC: dict[str, float] = {OVERHEAD: 50e-6, "float32_flops": 1 / 30e9, "moved_bytes": 1 / 5e9, "tap_read_bytes": 0.0,
+                             "python_steps": 5e-6, "gemm_calls": 1e-6}
 
-#: Fitted on this machine by :func:`lucid.algos.calibration.calibrate`; see PROVENANCE.
-#: (fft reports ``column_bytes = 0``, so that coefficient is unidentified and shipped as 0.)
+#: Fitted on this machine by :func:`lucid.algos.planner.calibration.calibrate`; see PROVENANCE.
+#: (fft reports ``tap_read_bytes = 0``, so that coefficient is unidentified and shipped as 0.)
 CALIBRATED: dict[str, dict[str, float]] = {
-    "direct": {OVERHEAD: 2.59e-06, "flops": 9.84e-12, "bytes": 6.46e-11, "column_bytes": 2.13e-11,
-               "taps": 6.67e-06, "gemms": 6.54e-08},
-    "im2col": {OVERHEAD: 4.10e-05, "flops": 8.43e-12, "bytes": 5.40e-11, "column_bytes": 5.29e-11,
-               "taps": 4.03e-06, "gemms": 3.33e-07},
-    "fft": {OVERHEAD: 1.52e-04, "flops": 4.49e-11, "bytes": 4.61e-11, "column_bytes": 0.0,
-            "taps": 6.27e-09, "gemms": 4.41e-07},
-    "winograd": {OVERHEAD: 2.33e-04, "flops": 1.21e-11, "bytes": 1.97e-10, "column_bytes": 2.43e-16,
-                 "taps": 1.79e-10, "gemms": 6.93e-08},
+    "direct": {OVERHEAD: 2.59e-06, "float32_flops": 9.84e-12, "moved_bytes": 6.46e-11, "tap_read_bytes": 2.13e-11,
+               "python_steps": 6.67e-06, "gemm_calls": 6.54e-08},
+    "im2col": {OVERHEAD: 4.10e-05, "float32_flops": 8.43e-12, "moved_bytes": 5.40e-11, "tap_read_bytes": 5.29e-11,
+               "python_steps": 4.03e-06, "gemm_calls": 3.33e-07},
+    "fft": {OVERHEAD: 1.52e-04, "float32_flops": 4.49e-11, "moved_bytes": 4.61e-11, "tap_read_bytes": 0.0,
+            "python_steps": 6.27e-09, "gemm_calls": 4.41e-07},
+    "winograd": {OVERHEAD: 2.33e-04, "float32_flops": 1.21e-11, "moved_bytes": 1.97e-10, "tap_read_bytes": 2.43e-16,
+                 "python_steps": 1.79e-10, "gemm_calls": 6.93e-08},
 }
 
 #: Where CALIBRATED came from.
@@ -68,7 +68,7 @@ PROVENANCE = {
     "date": "2026-11-26T16:55Z..16:59Z",
     "fit": "fit_problems (soft-L1 log ratio, per-problem load offsets) on calibration.grid(): two runs of "
            "time_grid (the whole 285-problem grid each, fastest of up to 15 interleaved runs), both runs' "
-           "samples together; direct and im2col report their real loop counts as taps/gemms",
+           "samples together; direct and im2col report their real loop counts as python_steps/gemm_calls",
     "samples": 1668,
     "conditions": "shared machine, load average 0.4-1.6 during the runs",
     "fit_quality": "predicted/measured median 1.02-1.13 per algorithm, worst 3.7-27x (small problems); "
@@ -107,15 +107,13 @@ def set_constants(table: dict[str, dict[str, float]] | None) -> None:
         _active = merged
 
 
-def predict(algorithm: Algorithm, spec: ConvSpec) -> float:
-    """Predicted seconds for ``algorithm`` on ``spec`` (see the module docstring).
-
-    Cost: one ``cost_features`` call and a handful of multiplications.
-    """
-    return predict_with(_active.get(algorithm.name, GENERIC), algorithm.cost_features(spec))
+def predict(algorithm: str, features: Mapping[str, float]) -> float:
+    """Predicted seconds for the algorithm named ``algorithm`` with cost ``features``
+    (a layout's, see the module docstring).  Cost: a handful of multiplications."""
+    return predict_with(_active.get(algorithm, GENERIC), features)
 
 
-def predict_with(coefficients: dict[str, float], features: dict[str, float]) -> float:
+def predict_with(coefficients: Mapping[str, float], features: Mapping[str, float]) -> float:
     """``overhead + sum(coefficient * feature)``; features without a coefficient use :data:`GENERIC`."""
     total = coefficients.get(OVERHEAD, GENERIC[OVERHEAD])
     for feature, value in features.items():
@@ -198,12 +196,12 @@ def fit_problems(problems: list[dict[str, tuple[dict[str, float], float]]],
         names = sorted({key for f, _ in samples for key in f})
         if len(samples) < len(names) + 1:
             continue
-        start = fit(samples)
+        alone = fit(samples)
         times = np.array([t for _, t in samples])
         matrix = _design(samples, names)
         scale = np.linalg.norm(matrix / times[:, None], axis=0)
         scale[scale == 0] = 1.0
-        theta = np.array([start[OVERHEAD]] + [start[n] for n in names]) * scale
+        theta = np.array([alone[OVERHEAD]] + [alone[n] for n in names]) * scale
         theta = np.log(np.maximum(theta, 1e-6 * max(theta.max(), 1e-12)))
         blocks.append((name, names, scale, matrix / scale, np.array([p for p, _, _ in items]), np.log(times), theta))
     if not blocks:
@@ -236,7 +234,8 @@ def fit_problems(problems: list[dict[str, tuple[dict[str, float], float]]],
     # keeps a feature that is nearly collinear with another from running off to 1e40 and back.
     lower = np.concatenate([np.full(sizes[-1], -40.0), np.full(len(problems), -np.inf)])
     upper = np.concatenate([np.full(sizes[-1], 3.0), np.full(len(problems), np.inf)])
-    solution = least_squares(residual, np.clip(start, lower, upper), jac=jacobian, bounds=(lower, upper),
+    clipped = np.clip(start, lower, upper)
+    solution = least_squares(residual, clipped, jac=jacobian, bounds=(lower, upper),
                              loss="soft_l1", f_scale=0.2, max_nfev=MAX_EVALUATIONS, tr_solver="lsmr").x
     result = {}
     for (name, names, scale, *_), lo, hi in zip(blocks, sizes[:-1], sizes[1:]):

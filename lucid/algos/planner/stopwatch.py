@@ -26,12 +26,12 @@ import math
 import statistics
 import threading
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .base import Plan
-from .spec import ConvSpec
+from ..base import Plan
+from ..spec import ConvSpec
 
 #: Serialises every plan creation and timing run in the process: FFTW's planner is not
 #: thread-safe, and timings taken while another thread plans or times mean nothing.

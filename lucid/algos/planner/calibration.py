@@ -3,9 +3,9 @@
 :func:`calibrate` times every registered algorithm on a fixed grid of forward
 problems and on the backward problems they lower to (huge-kernel
 backward-filter, upsampled backward-data), fits each algorithm's coefficients
-with :func:`lucid.algos.cost_model.fit`, installs them and keeps them in wisdom
+with :func:`lucid.algos.planner.cost_model.fit`, installs them and keeps them in wisdom
 (and writes it to ``path`` if given).  The shipped defaults in
-:data:`lucid.algos.cost_model.CALIBRATED` were produced by this routine.
+:data:`lucid.algos.planner.cost_model.CALIBRATED` were produced by this routine.
 """
 from __future__ import annotations
 
@@ -19,13 +19,15 @@ import time
 
 import numpy as np
 
-from .._errors import bad_type, bad_value
-from . import cost_model, registry, wisdom
-from .config import DEFAULT_WORKSPACE_LIMIT
-from .fingerprint import fingerprint
-from .lowering import derived_spec
-from .measure import PLANNING_LOCK, random_operands, time_plans
-from .spec import ConvSpec
+from ..._errors import bad_type, bad_value
+from ...suite import SUITE
+from .. import registry
+from ..base import DEFAULT_WORKSPACE_LIMIT, Layout
+from ..lowering import derived_spec
+from ..spec import ConvSpec
+from . import cost_model, wisdom
+from .machine import fingerprint
+from .stopwatch import PLANNING_LOCK, random_operands, time_plans
 
 #: Largest ``direct_flops`` of a grid problem: keeps each timed run under ~0.1 s.
 MAX_FLOPS = 1.5e9
@@ -43,7 +45,6 @@ def grid(seed: int = 0) -> list[ConvSpec]:
     :data:`MAX_FLOPS` each, in a fixed pseudo-random order so that a time
     budget cut still leaves every region represented.
     """
-    from ..suite import SUITE      # lazily: lucid.suite imports lucid.algos
     forward = []
     for k, length, (c, groups), n, (stride, dilation) in itertools.product(
             (1, 2, 3, 4, 7, 15, 31, 65, 257, 1025), (128, 1024, 4096, 16384),
@@ -70,16 +71,22 @@ def _time_all(spec: ConvSpec, budget_s: float) -> dict[str, float]:
     plans = {}
     with PLANNING_LOCK:
         for algorithm in registry.algorithms():
-            try:
-                if algorithm.supports(spec) is None and algorithm.workspace_bytes(spec, DEFAULT_WORKSPACE_LIMIT) <= DEFAULT_WORKSPACE_LIMIT:
-                    plans[algorithm.name] = algorithm.prepare(spec, DEFAULT_WORKSPACE_LIMIT)
-            except ValueError:      # cannot run it within the limit: no sample
-                continue
+            layout = algorithm.layout(spec, DEFAULT_WORKSPACE_LIMIT)
+            if isinstance(layout, Layout) and layout.fits:      # else it cannot run within the limit: no sample
+                plans[algorithm.name] = algorithm.build(layout)
         if not plans:
             return {}
         x, w = random_operands(spec)
         times, _ = time_plans(plans, x, w, budget_s, max_samples=REPEATS, statistic=min)
     return {name: t for name, t in times.items() if t is not None and np.isfinite(t) and t > 0}
+
+
+def _features(name: str, spec: ConvSpec) -> dict[str, float]:
+    """The cost features of algorithm ``name`` on ``spec`` at the default workspace limit
+    (where :func:`_time_all` timed it)."""
+    layout = registry.get(name).layout(spec, DEFAULT_WORKSPACE_LIMIT)
+    assert isinstance(layout, Layout), layout      # it was timed, so it applies
+    return dict(layout.features)
 
 
 def choice_regret(constants: dict[str, dict[str, float]], timings: list[dict]) -> dict:
@@ -96,9 +103,9 @@ def choice_regret(constants: dict[str, dict[str, float]], timings: list[dict]) -
         if len(times) < 2:
             continue
         predicted = {name: cost_model.predict_with(constants.get(name, cost_model.GENERIC),
-                                                   registry.get(name).cost_features(timing["spec"]))
+                                                   _features(name, timing["spec"]))
                      for name in times}
-        regrets.append(times[min(predicted, key=predicted.get)] / min(times.values()))
+        regrets.append(times[min(predicted, key=lambda name: predicted[name])] / min(times.values()))
     if not regrets:
         return {"problems": 0, "geomean": None, "worst": None, "over_1.15": 0}
     return {"problems": len(regrets), "geomean": float(np.exp(np.mean(np.log(regrets)))),
@@ -161,7 +168,7 @@ def time_grid(budget_s: float) -> list[dict]:
 
 def fit_timings(timings: list[dict]) -> dict:
     """Fit constants to :func:`time_grid`'s output; the dict :func:`calibrate` returns (not installed)."""
-    problems = [{name: (registry.get(name).cost_features(t["spec"]), s) for name, s in t["times"].items()}
+    problems = [{name: (_features(name, t["spec"]), s) for name, s in t["times"].items()}
                 for t in timings]
     constants = cost_model.fit_problems(problems)
     quality = {}

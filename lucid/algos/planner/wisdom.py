@@ -5,7 +5,7 @@ need not time again.  The file is one JSON object::
 
     {"format": "lucid-wisdom", "version": 1,
      "fingerprint": {...},                      # lucid.algos.fingerprint()
-     "decisions": {key: {"algorithm": name, "measured": {name: seconds or null}}},
+     "decisions": {key: {"algorithm": name, "measured": {name: seconds or null}}},   # key: candidates.BucketKey.text()
      "calibration": {"constants": {name: {coefficient: value}}, "provenance": {...}} or null}
 
 Guarantees: loading parses JSON only (no pickle, no eval); a file from another
@@ -21,16 +21,18 @@ import contextlib
 import json
 import math
 import os
-import tempfile
 import threading
 import warnings
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
-from .._errors import check_path
-from . import cost_model, registry
-from .fingerprint import fingerprint
+from ..._errors import check_path
+from .. import registry
+from . import cost_model
+from .files import atomic_write_json
+from .machine import fingerprint
 
-FORMAT, VERSION = "lucid-wisdom", 1
+#: Version 2: cost features renamed for what they count (version 1 calibrations do not apply).
+FORMAT, VERSION = "lucid-wisdom", 2
 
 _lock = threading.RLock()
 _decisions: dict[str, dict] = {}
@@ -46,12 +48,12 @@ def on_change(callback: Callable[[], None]) -> None:
 
 
 def lookup(key: str) -> dict | None:
-    """The measured decision stored under ``key`` (``{"algorithm", "measured"}``), if any."""
+    """The measured decision stored under ``key`` (a :meth:`BucketKey.text`), if any."""
     return _decisions.get(key)
 
 
 def store(key: str, algorithm: str, measured: dict[str, float | None]) -> None:
-    """Remember that measuring under ``key`` chose ``algorithm`` with these timings."""
+    """Remember that measuring under ``key`` (a :meth:`BucketKey.text`) chose ``algorithm`` with these timings."""
     clean = {name: (None if t is None or not math.isfinite(t) else float(t)) for name, t in measured.items()}
     with _lock:
         _decisions[key] = {"algorithm": algorithm, "measured": clean}
@@ -76,23 +78,6 @@ def forget() -> None:
         cost_model.set_constants(None)
     for callback in _listeners:
         callback()
-
-
-def atomic_write_json(path: str | os.PathLike, payload) -> None:
-    """Write ``payload`` as JSON to ``path`` via a temporary file and ``os.replace``."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".lucid-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=1, sort_keys=True, allow_nan=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 #: Largest believable time in a file, in seconds; larger values mark a corrupt or hostile entry.
