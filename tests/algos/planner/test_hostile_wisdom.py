@@ -24,7 +24,7 @@ import lucid.algos as algos
 from lucid.algos.planner import cost_model, wisdom
 from lucid.algos.spec import ConvSpec
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 PROBES = [ConvSpec(1, 2, 2, 100, 3, 1, (1, 1)), ConvSpec(2, 8, 8, 1000, 31, 1, (15, 15)),
           ConvSpec(1, 4, 4, 500, 3, 2, (0, 0), 2, 2, "float64")]
 KNOWN_KEY = "forward N1 C2->2 Lb27 K3 s1 p(1,1) d1 g1 float32 ws0 tolinf det0 t2"

@@ -1,7 +1,7 @@
-"""im2col specifics: chunking under a workspace limit, the backward-filter
-orientation, thread safety and float32 accuracy on the benchmark suite.
+"""im2col specifics: chunking under a workspace limit and the backward-filter orientation.
 
-(The shared sweep in test_algorithms.py covers every option combination.)
+(The registry-driven test_algorithms.py covers every option combination, the suite's
+accuracy, weight refresh and shared plans.)
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from lucid.algos import im2col, registry
 from lucid.algos.im2col import Im2col, chunking
 from lucid.algos.lowering import lower
 from lucid.algos.spec import ConvSpec
-from lucid.suite import SUITE
 
 IM2COL = Im2col()
 
@@ -100,18 +99,3 @@ def test_flops_match_direct_unless_the_reduction_is_cut_and_the_error_bound_hold
     errors = [relative_error(run("im2col", spec, *operands(spec, seed)),
                              float64_reference("forward", spec, *operands(spec, seed))) for seed in range(5)]
     assert max(errors) <= IM2COL.layout(spec).error_bound
-
-
-#: Workloads whose kernel makes a column matrix hundreds of times the input (fft's job).
-HUGE_K = {"dw_long_k1025", "dense_long_k257"}
-
-
-@pytest.mark.parametrize("load", [w for w in SUITE if w.name not in HUGE_K], ids=lambda w: w.name)
-def test_float32_accuracy_on_suite(load):
-    """float32 im2col against direct in float64, the issue's 2e-6 normwise bound."""
-    spec32, spec64 = load.spec("float32"), load.spec("float64")
-    x, w = operands(spec64)
-    want = registry.get("direct").prepare(spec64, 1 << 30).run(x, w)
-    got = IM2COL.prepare(spec32, 1 << 30).run(x.astype(np.float32), w.astype(np.float32))
-    assert got.dtype == np.float32
-    assert relative_error(got, want) < 2e-6

@@ -7,13 +7,14 @@ sweep covers odd/even lengths, stride, asymmetric padding, dilation, groups
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from functools import cache
 
 import numpy as np
 import pytest
 from concurrency import assert_concurrent_runs_match
-from helpers import float64_reference, operands, relative_error
+from helpers import float64_reference, operands, relative_error, run
 from reference import conv1d_grads_ref, conv1d_ref
 
 from lucid import algos
@@ -21,6 +22,7 @@ from lucid.algos import registry
 from lucid.algos.lowering import lower
 from lucid.algos.planner import cache as plan_cache
 from lucid.algos.spec import ConvSpec
+from lucid.suite import SUITE, workload
 
 TOLERANCE = {"float32": 2e-6, "float64": 1e-12}
 ALGORITHMS = [a.name for a in registry.algorithms()]
@@ -162,3 +164,34 @@ def test_weight_transforms_are_cached_except_for_backward_filter(op, cached):
             continue
         weights = entry.plan._weights if name == "fft" else entry.plan._cache
         assert weights._enabled is cached and (weights._key is not None) is cached
+
+
+#: Work above which an algorithm's run is left out of the suite check (direct and im2col on
+#: dense_long_k257 would take seconds each, and lose to fft by 100x anyway).
+SUITE_FLOPS = 5e9
+
+
+@functools.lru_cache(maxsize=1)
+def suite_case(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Operands and float64 reference of a suite workload, shared by every algorithm and dtype."""
+    spec = workload(name).spec("float64")
+    x, w = operands(spec)
+    return x, w, float64_reference("forward", spec, x, w)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("load", SUITE, ids=lambda w: w.name)
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_suite_accuracy_within_tolerance_and_stated_bound(name, load, dtype):
+    """Every algorithm on every suite workload it applies to: the normwise error is within
+    the issue's tolerance and within the error bound its layout states."""
+    spec = load.spec(dtype)
+    layout = registry.get(name).layout(spec)
+    if isinstance(layout, str) or layout.flops > SUITE_FLOPS:
+        pytest.skip(layout if isinstance(layout, str) else f"{layout.flops:.1e} FLOPs")
+    x, w, want = suite_case(load.name)
+    got = run(name, spec, x, w)
+    assert got.dtype == spec.np_dtype and got.shape == spec.output_shape
+    err = relative_error(got, want)
+    assert err <= TOLERANCE[dtype], f"{name} {load.name} {dtype}: {err:.2e}"
+    assert err <= layout.error_bound, f"{name} {load.name} {dtype}: {err:.2e} above the stated bound"

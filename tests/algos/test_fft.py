@@ -1,4 +1,5 @@
-"""The fft algorithm: suite accuracy, overlap-save, workspace chunking, caching, threads.
+"""The fft algorithm: backward suite accuracy, overlap-save, workspace chunking, FFTW plans.
+(Suite accuracy, weight refresh and shared plans: the registry-driven test_algorithms.py.)
 
 The reference is the ``direct`` algorithm run in float64 (exact enough at
 1e-12 and fast on the suite shapes); ``tests/test_algorithms.py`` covers the
@@ -9,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import doctest
 import importlib
-from functools import lru_cache
 
 import numpy as np
 import pytest
@@ -18,7 +18,7 @@ from helpers import float64_reference, operands, relative_error
 from lucid.algos import _fft_blocks, registry
 from lucid.algos.lowering import lower
 from lucid.algos.spec import ConvSpec
-from lucid.suite import SUITE, workload
+from lucid.suite import workload
 
 FFT = registry.get("fft")
 DIRECT = registry.get("direct")
@@ -45,26 +45,6 @@ def plan_buffer_bytes(plan) -> int:
                 start = array.__array_interface__["data"][0]
                 buffers[start] = max(buffers.get(start, 0), array.nbytes)
     return sum(buffers.values())
-
-
-@lru_cache(maxsize=1)
-def suite_case(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Operands and float64 reference of a suite workload, shared by both dtypes."""
-    spec = workload(name).spec("float64")
-    x, w = operands(spec)
-    return x, w, float64_reference("forward", spec, x, w)
-
-
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("name", [w.name for w in SUITE])
-def test_suite_workload_accuracy(name, dtype):
-    spec = workload(name).spec(dtype)
-    x, w, want = suite_case(name)
-    got = FFT.prepare(spec, LIMIT).run(x.astype(spec.np_dtype), w.astype(spec.np_dtype))
-    assert got.dtype == spec.np_dtype
-    err = relative_error(got, want)
-    assert err <= TOLERANCE[dtype], f"{name} {dtype}: {err:.2e}"
-    assert err <= FFT.layout(spec).error_bound, f"{name} {dtype}: {err:.2e} above the stated bound"
 
 
 @pytest.mark.parametrize("op", ["backward_data", "backward_filter"])

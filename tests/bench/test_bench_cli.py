@@ -156,7 +156,7 @@ def test_sweep_rows_and_plot(tmp_path):
 
 def test_python_dash_m_runs_the_same_command():
     done = subprocess.run([sys.executable, "-m", "lucid.bench", "--shape", "1,1,1,8"], capture_output=True,
-                          text=True, cwd=Path(__file__).resolve().parents[1])
+                          text=True, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 2 and done.stderr.startswith("lucid-bench: error: ")
 
 

@@ -20,7 +20,7 @@ import pytest
 
 pytest.importorskip("pytest_benchmark")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GATE = ["--benchmark-compare=0001", "--benchmark-compare-fail=median:25%"]
 
 CONFTEST = '''
