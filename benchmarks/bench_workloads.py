@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-from lucid.bench.measure import Case
+from lucid.bench.cases import Case
 from lucid.suite import workload
 
 #: Largest forward ``direct_flops`` of a benchmark workload.

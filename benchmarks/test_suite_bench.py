@@ -23,7 +23,7 @@ from lucid import algos
 from lucid.algos import registry
 from lucid.algos.lowering import OPS
 from lucid.algos.planner.config import AUTO
-from lucid.bench.measure import Case, lucid_call, normwise_error, operands, reference
+from lucid.bench.cases import Case, lucid_call, normwise_error, operands, reference
 from lucid.suite import SUITE
 
 #: Normwise relative error allowed against the float64 reference (float32 runs).

@@ -21,7 +21,7 @@ from ..algos.spec import ConvSpec
 from ..nn.functional import padding_amounts
 from ..suite import SUITE
 from . import export, peers, plans, plot, sweep
-from .measure import Case, Row, measure, suite_cases
+from .cases import Case, Row, measure, suite_cases
 from .tables import format_report, format_summary
 
 DESCRIPTION = """\

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import algos
-from .measure import Row
+from .cases import Row
 
 
 def document(rows: Sequence[Row], command: str) -> dict:

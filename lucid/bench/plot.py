@@ -9,7 +9,7 @@ import importlib.util
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .measure import Row
+from .cases import Row
 
 INSTALL_HINT = "--plot needs matplotlib: pip install 'lucid-conv[plot]' (or pip install matplotlib)"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..algos.spec import ConvSpec
-from .measure import Case, Row, measure
+from .cases import Case, Row, measure
 
 KERNEL_SIZES = (1, 2, 3, 5, 9, 17, 33, 65, 129, 257, 513, 1025, 2049)
 #: Peers worth a line on the plot.

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from itertools import groupby
 
 from ..algos.planner import units
-from .measure import Row
+from .cases import Row
 
 HEADER = ("method", "median ms", "min ms", "n", "GFLOP/s", "x fastest", "error", "workspace", "pick")
 
