@@ -85,10 +85,6 @@ def export_records(path: str | os.PathLike) -> None:
     atomic_write_json(check_path("export_records", "path", path), records())
 
 
-def _count(value: int | None) -> str:
-    return "-" if value is None else str(value)
-
-
 def _bound(value: float | None) -> str:
     return "-" if value is None else f"{value:.1e}"
 
@@ -106,12 +102,12 @@ def report(decisions: list[dict] | None = None) -> str:
     for record in rows:
         hit = " (reused)" if record.get("cache_hit") else ""
         lines.append(f"{record['op']:<15} {record['key']}  mode={record['mode']}  -> {record['algorithm']}{hit}"
-                     f"  [{record.get('duration_s', 0.0) * 1e3:.2f} ms]")
+                     f"  [{units.seconds(record.get('duration_s'))}]")
         lines.append(f"  reason: {record['reason']}")
         lines.append(header)
         for cand in record.get("candidates", []):
             mark = "*" if cand["name"] == record["algorithm"] else " "
             lines.append(f" {mark}{cand['name']:<10} {units.seconds(cand.get('predicted_s')):>10} "
-                         f"{units.seconds(cand.get('measured_s')):>10} {_count(cand.get('workspace_bytes')):>11} "
+                         f"{units.seconds(cand.get('measured_s')):>10} {units.size(cand.get('workspace_bytes')):>11} "
                          f"{_bound(cand.get('error_bound')):>9}  {cand.get('reason') or cand.get('note') or ''}")
     return "\n".join(lines)
