@@ -11,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-from lucid.bench.measure import Case
+from lucid.bench.cases import Case
 from lucid.suite import workload
 
 #: Largest forward ``direct_flops`` of a benchmark workload.
 FLOP_BUDGET = 3.0e8
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def scaled(name: str) -> Case:
     """The benchmark case of suite workload ``name``: halve N, then L, until within :data:`FLOP_BUDGET`."""
     item = workload(name)

@@ -3,7 +3,7 @@
 For every suite workload the planner's own choice (``auto``) runs forward; the
 check is one dot product over the raw output, and only for algorithms that are
 not ``local_nonfinite``.  Because a 1 % effect drowns in the ±20 % noise of a
-shared machine, the script times the check itself (``planner._finite_sum`` on
+shared machine, the script times the check itself (``planner.cache._finite_sum`` on
 the real output, median of 15) and divides by the median call time (check
 included); it also reports the interleaved on/off call medians for reference.
 
@@ -31,7 +31,7 @@ def _median_seconds(call, repeats: int) -> float:
 def _row(name: str, spec, x: np.ndarray, w: np.ndarray, algorithm: str, forced: str | None) -> dict:
     checked = not registry.get(algorithm).local_nonfinite
     y = planner.execute("forward", spec, x, w, algorithm=forced)
-    check_s = _median_seconds(lambda: planner._finite_sum(y), 15) if checked else 0.0
+    check_s = _median_seconds(lambda: planner.cache._finite_sum(y), 15) if checked else 0.0
     on, off = [], []
     for _ in range(5):                           # interleaved on/off calls
         for flag, bucket in ((True, on), (False, off)):

@@ -30,12 +30,12 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from lucid import algos                                     # noqa: E402
-from lucid.algos import config, registry                   # noqa: E402
-from lucid.algos.lowering import derived_spec              # noqa: E402
-from lucid.algos.spec import ConvSpec                      # noqa: E402
-from lucid.bench.timing import interleaved                 # noqa: E402
-from lucid.suite import SUITE                              # noqa: E402
+from lucid import algos  # noqa: E402
+from lucid.algos import registry  # noqa: E402
+from lucid.algos.lowering import derived_spec  # noqa: E402
+from lucid.algos.spec import ConvSpec  # noqa: E402
+from lucid.bench.timing import interleaved  # noqa: E402
+from lucid.suite import SUITE  # noqa: E402
 
 #: Work per problem (direct FLOPs of the derived problem): enough to time, small enough to finish.
 FLOPS_RANGE = (2e5, 4e8)
@@ -82,8 +82,8 @@ def _operands(op: str, spec: ConvSpec, rng: np.random.Generator):
 
 def _supported(op: str, spec: ConvSpec) -> list[str]:
     derived = derived_spec(op, spec)
-    return [a.name for a in registry.algorithms()
-            if a.supports(derived) is None and a.workspace_bytes(derived, config.DEFAULT_WORKSPACE_LIMIT) <= config.DEFAULT_WORKSPACE_LIMIT]
+    layouts = {a.name: a.layout(derived) for a in registry.algorithms()}
+    return [name for name, layout in layouts.items() if not isinstance(layout, str) and layout.fits]
 
 
 def _methods(op, spec, a, b, names, modes):

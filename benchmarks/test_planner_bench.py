@@ -10,8 +10,12 @@
   :data:`LOOPS` such loops, each planning every length afresh.
 
 Both compare against a peer timed in the same process, interleaved, with
-medians, so machine noise cancels; they assert only in timed runs (CI runs
-them under ``--benchmark-disable``, which exercises the code and times nothing).
+medians, so machine noise cancels, and both always assert: in a timed
+regression run against the tight limits above, and under
+``--benchmark-disable`` (CI, on a shared machine that other jobs load) against
+the generous :data:`CI_DISPATCH_LIMIT_S` and :data:`CI_VARYING_LIMIT`, which a
+real regression (a re-validation or re-planning per call: hundreds of
+microseconds, 30-100x) still exceeds.
 """
 from __future__ import annotations
 
@@ -22,11 +26,15 @@ import pytest
 
 from lucid import algos
 from lucid.algos import planner
+from lucid.algos.planner import cache as plan_cache
 from lucid.algos.spec import ConvSpec
 from lucid.bench.timing import clock
 
 DISPATCH_LIMIT_S = 30e-6
 VARYING_LIMIT = 2.0
+#: The bounds of an untimed (CI) run: ~15x the ~20 us measured quietly, and 2x VARYING_LIMIT.
+CI_DISPATCH_LIMIT_S = 300e-6
+CI_VARYING_LIMIT = 4.0
 #: Whole 200-length loops compared; their median ratio is asserted (one stall of the
 #: shared machine inside a loop of ~1 ms calls would otherwise decide the verdict).
 LOOPS = 3
@@ -46,15 +54,15 @@ def test_cached_dispatch_overhead(benchmark):
     spec = ConvSpec(1, 1, 1, 8, 1)
     x, w = np.ones(spec.input_shape, np.float32), np.ones(spec.weight_shape, np.float32)
     algos.execute("forward", spec, x, w)
-    plan = next(iter(planner._cache.values())).plan
+    plan = next(iter(plan_cache._cache.values())).plan
     calls = lambda: [algos.execute("forward", spec, x, w) for _ in range(200)]   # noqa: E731
     runs = lambda: [plan.run(x, w) for _ in range(200)]                          # noqa: E731
     pairs = [(clock(calls)[0], clock(runs)[0]) for _ in range(25)]
     overhead = statistics.median(c - r for c, r in pairs) / 200
-    benchmark.extra_info.update(dispatch_overhead_us=overhead * 1e6, limit_us=DISPATCH_LIMIT_S * 1e6)
+    limit = CI_DISPATCH_LIMIT_S if benchmark.disabled else DISPATCH_LIMIT_S
+    benchmark.extra_info.update(dispatch_overhead_us=overhead * 1e6, limit_us=limit * 1e6)
     benchmark(algos.execute, "forward", spec, x, w)
-    if not benchmark.disabled:     # CI (--benchmark-disable) runs the calls but times nothing
-        assert overhead <= DISPATCH_LIMIT_S, f"cached dispatch costs {overhead * 1e6:.1f} us"
+    assert overhead <= limit, f"cached dispatch costs {overhead * 1e6:.1f} us (limit {limit * 1e6:.0f} us)"
 
 
 def _call(length: int, weight: np.ndarray) -> float:
@@ -81,7 +89,7 @@ def test_varying_lengths_cost_less_than_twice_fixed(benchmark):
             fixed += _call(FIXED, weight)
         ratios.append(varying / fixed)
     ratio = statistics.median(ratios)
-    benchmark.extra_info.update(ratios=ratios, ratio=ratio, limit=VARYING_LIMIT)
+    limit = CI_VARYING_LIMIT if benchmark.disabled else VARYING_LIMIT
+    benchmark.extra_info.update(ratios=ratios, ratio=ratio, limit=limit)
     benchmark.pedantic(_call, args=(FIXED, weight), rounds=3, iterations=1)
-    if not benchmark.disabled:     # CI (--benchmark-disable) runs the loops but times nothing
-        assert ratio < VARYING_LIMIT, f"200 lengths cost {ratio:.2f}x the fixed-length loop (loops: {ratios})"
+    assert ratio < limit, f"200 lengths cost {ratio:.2f}x the fixed-length loop (loops: {ratios})"

@@ -15,16 +15,16 @@ import time
 
 import numpy as np
 import pytest
+from bench_workloads import scaled
 
 import lucid
 import lucid.nn.functional as F
 from lucid import algos
 from lucid.algos import registry
 from lucid.algos.lowering import OPS
-from lucid.bench.measure import AUTO, Case, lucid_call, normwise_error, operands, reference
+from lucid.algos.planner.config import AUTO
+from lucid.bench.cases import Case, lucid_call, normwise_error, operands, reference
 from lucid.suite import SUITE
-
-from bench_workloads import scaled
 
 #: Normwise relative error allowed against the float64 reference (float32 runs).
 TOLERANCE = 1e-5
@@ -46,7 +46,7 @@ def _params(variant: str) -> list:
             if name == AUTO or registry.get(name).supports(scaled(w.name).spec) is None]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _problem(name: str, op: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Operands of ``op`` on the scaled workload and its float64 reference (computed once)."""
     spec = scaled(name).spec

@@ -9,13 +9,13 @@ served by the algorithms in :mod:`lucid.algos` (direct, im2col, FFT, Winograd).
 >>> conv(lucid.zeros(4, 1, 16)).shape
 (4, 8, 16)
 """
+from ._version import __version__ as __version__  # noqa: I001  (nn and optim after Tensor, see below)
 from . import nn, optim  # noqa: E402,I001  (after Tensor: they build on it)
 from .dtypes import device, dtype, float32, float64, int64
 from .factories import arange, empty, from_numpy, manual_seed, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .functions import abs, amax, cat, exp, log, sigmoid, sqrt, stack, tanh  # noqa: A004  (torch's names)
 from .tensor import Tensor, is_grad_enabled, no_grad
 
-__version__ = "0.1.0"
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "empty", "randn", "rand", "zeros_like", "ones_like", "arange",
            "from_numpy", "manual_seed", "no_grad", "is_grad_enabled", "dtype", "device", "float32", "float64",

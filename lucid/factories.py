@@ -7,12 +7,13 @@ draw from one NumPy generator that :func:`manual_seed` resets.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from ._errors import bad_type, check_int
-from .dtypes import DTypeLike, DeviceLike, float32, infer_dtype, int64, to_device, to_dtype
+from .dtypes import DeviceLike, DTypeLike, float32, infer_dtype, int64, to_device, to_dtype
 from .tensor import Tensor
 
 _generator = np.random.default_rng()

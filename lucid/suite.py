@@ -2,7 +2,7 @@
 
 Used by ``lucid-bench``, the pytest-benchmark suite in ``benchmarks/`` and the
 planner's quality checks.  Each workload names the algorithm expected to win
-and the target ratio against ``torch.nn.functional.conv1d`` (CPU, 2 threads)
+and the target ratio against ``torch.nn.functional.conv1d`` (CPU, as many threads as lucid's pool)
 from the algorithms issue.
 """
 from __future__ import annotations
@@ -37,10 +37,6 @@ class Workload:
         """The forward :class:`ConvSpec` of this workload."""
         return ConvSpec(self.n, self.c_in, self.c_out, self.length, self.kernel_size, self.stride,
                         (self.padding, self.padding), self.dilation, self.groups, dtype)
-
-    def conv_kwargs(self) -> dict:
-        """Keyword arguments for ``F.conv1d`` / ``torch.nn.functional.conv1d``."""
-        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
 
 
 SUITE: tuple[Workload, ...] = (

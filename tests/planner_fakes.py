@@ -12,13 +12,14 @@ import time
 
 import numpy as np
 
-from lucid.algos import clear_plans, clear_records, cost_model, registry, wisdom
-from lucid.algos.base import Algorithm, Plan
+from lucid.algos import clear_plans, clear_records, registry
+from lucid.algos.base import DEFAULT_WORKSPACE_LIMIT, Algorithm, Layout, Plan
 from lucid.algos.direct import Direct
+from lucid.algos.planner import cost_model, wisdom
 
 
 class FakePlan(Plan):
-    def __init__(self, algorithm: "Fake", spec) -> None:
+    def __init__(self, algorithm: Fake, spec) -> None:
         super().__init__(algorithm, spec)
         self._inner = Direct().prepare(spec, 1 << 30)
         self._held = np.zeros(algorithm.holds, np.uint8)      # what held_bytes() should count
@@ -46,31 +47,22 @@ class Fake(Algorithm):
         self.prepares = self.runs = 0
         self._count_lock = threading.Lock()
 
-    def supports(self, spec):
+    def layout(self, spec, workspace_limit=DEFAULT_WORKSPACE_LIMIT):
         if self.max_kernel is not None and spec.kernel_size > self.max_kernel:
             return f"{self.name}: needs kernel_size <= {self.max_kernel}, got {spec.kernel_size}"
         if self.max_length is not None and spec.length > self.max_length:
             return f"{self.name}: needs length <= {self.max_length}, got {spec.length}"
-        return None
+        return Layout(spec, workspace_limit, self.workspace, spec.direct_flops, self.bound, self.features(spec))
 
-    def flops(self, spec):
-        return spec.direct_flops
-
-    def workspace_bytes(self, spec, workspace_limit):
-        return self.workspace
-
-    def error_bound(self, spec):
-        return self.bound
-
-    def cost_features(self, spec):
+    def features(self, spec):
         return {}
 
-    def prepare(self, spec, workspace_limit):
+    def build(self, layout):
         with self._count_lock:
             self.prepares += 1
         if self.prepare_s:
             time.sleep(self.prepare_s)
-        return FakePlan(self, spec)
+        return FakePlan(self, layout.spec)
 
 
 def reset_planner() -> None:

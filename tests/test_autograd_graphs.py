@@ -12,18 +12,18 @@ tensor of the pool's shape ``SHAPE``.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from reference import finite_difference
 
 import lucid
 import lucid.nn as nn
 import lucid.nn.functional as F
 import lucid.optim as optim
-from reference import finite_difference
 
 SHAPE = (2, 3, 5)                                  # every pool value has this (N, C, L) shape
 LEAF_SHAPES = {"x": SHAPE, "y": SHAPE, "scale": (1, 3, 1), "w": (3, 3, 3), "cb": (3,), "m": (5, 5)}

@@ -14,16 +14,16 @@ import warnings
 
 import numpy as np
 import pytest
+from planner_fakes import reset_planner
+from reference import conv1d_grads_ref, conv1d_ref
 
 import lucid
 import lucid.algos as algos
 import lucid.nn as nn
 import lucid.nn.functional as F
-from lucid.algos import config
+from lucid.algos.planner import config
 from lucid.algos.spec import ConvSpec
 from lucid.bench import cli
-from planner_fakes import reset_planner
-from reference import conv1d_grads_ref, conv1d_ref
 
 
 def x(*shape, dtype="float32"):
@@ -52,7 +52,8 @@ CASES = [
     ("Conv1d out_channels float", lambda: nn.Conv1d(4, 8.0, 3), TypeError, "out_channels must be a positive int"),
     ("Conv1d kernel_size None", lambda: nn.Conv1d(4, 8, None), TypeError, "kernel_size must be a positive int"),
     ("Conv1d kernel_size str", lambda: nn.Conv1d(4, 8, "3"), TypeError, "kernel_size must be a positive int"),
-    ("Conv1d stride 2-tuple", lambda: nn.Conv1d(4, 8, 3, stride=(1, 1)), ValueError, "stride must be an int or a 1-tuple"),
+    ("Conv1d stride 2-tuple", lambda: nn.Conv1d(4, 8, 3, stride=(1, 1)), ValueError,
+     "stride must be an int or a 1-tuple"),
     ("Conv1d padding 2-tuple", lambda: nn.Conv1d(4, 8, 3, padding=(1, 2)), ValueError, "padding must be an int or"),
     ("Conv1d dilation str", lambda: nn.Conv1d(4, 8, 3, dilation="2"), TypeError, "dilation must be a positive int"),
     ("Conv1d groups negative", lambda: nn.Conv1d(4, 8, 3, groups=-2), ValueError, "groups must be a positive int"),
@@ -165,6 +166,7 @@ ENVIRONMENT = [
 def test_bad_environment_value_warns_once_and_calls_still_work(monkeypatch, env, raw, setting, default):
     monkeypatch.setattr(config, "_warned", set())
     monkeypatch.setenv(env, raw)
+    config.reload()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         y = F.conv1d(lucid.ones(1, 1, 5), lucid.ones(1, 1, 3), padding=1)

@@ -19,8 +19,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from helpers import relative_error
 from hypothesis import given
 from hypothesis import strategies as st
+from reference import conv1d_grads_ref_taps, conv1d_ref_taps
 
 import lucid
 import lucid.algos
@@ -28,7 +30,6 @@ import lucid.nn as nn
 import lucid.nn.functional as F
 from lucid.algos import registry
 from lucid.algos.spec import ConvSpec
-from reference import conv1d_grads_ref_taps, conv1d_ref_taps
 
 TOLERANCE = {"float32": 2e-5, "float64": 1e-10}
 #: Condition number up to which the tolerance is plain normwise relative (see :func:`check`).
@@ -84,13 +85,10 @@ def configs(draw) -> Config:
         shortest = max(shortest, max(left, right))
     length = draw(st.integers(shortest, 300))
     batched = draw(st.booleans())
-    return Config(draw(st.integers(1, 4)) if batched else 1, groups, cig, cog, length, kernel_size, stride, dilation, padding, mode,
+    return Config(draw(st.integers(1, 4)) if batched else 1, groups, cig, cog, length, kernel_size, stride, dilation,
+                  padding, mode,
                   draw(st.booleans()), draw(st.sampled_from(("float32", "float64"))), batched,
                   draw(st.sampled_from(FORCING)), draw(st.integers(0, 2**32 - 1)))
-
-
-def relative_error(got: np.ndarray, want: np.ndarray) -> float:
-    return float(np.linalg.norm(np.asarray(got, np.float64) - want) / max(np.linalg.norm(want), 1e-300))
 
 
 def _operands(cfg: Config):

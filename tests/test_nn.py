@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from reference import conv1d_grads_ref, conv1d_ref, pad_ref
 
 import lucid
 import lucid.nn as nn
@@ -12,7 +13,6 @@ import lucid.nn.functional as F
 import lucid.nn.init as init
 import lucid.optim as optim
 from lucid.algos import planner, registry
-from reference import conv1d_grads_ref, conv1d_ref, pad_ref
 
 
 class Net(nn.Module):
@@ -316,9 +316,12 @@ def test_torch_oracle_sgd_momentum():
     kw = dict(lr=0.05, momentum=0.8, dampening=0.1, weight_decay=0.02)
     o, t = optim.SGD([ours], **kw), torch.optim.SGD([theirs], **kw)
     for _ in range(5):
-        o.zero_grad(); t.zero_grad()
-        (ours * ours * ours).sum().backward(); (theirs ** 3).sum().backward()
-        o.step(); t.step()
+        o.zero_grad()
+        t.zero_grad()
+        (ours * ours * ours).sum().backward()
+        (theirs ** 3).sum().backward()
+        o.step()
+        t.step()
     np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12)
 
 

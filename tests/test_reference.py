@@ -1,9 +1,7 @@
 """The oracles agree with each other, with finite differences and with hand-computed values."""
 import numpy as np
 import pytest
-
-from reference import (conv1d_grads_ref, conv1d_grads_ref_taps, conv1d_ref, conv1d_ref_taps,
-                       finite_difference, pad_ref)
+from reference import conv1d_grads_ref, conv1d_grads_ref_taps, conv1d_ref, conv1d_ref_taps, finite_difference, pad_ref
 
 
 def test_hand_computed_value():
@@ -21,7 +19,8 @@ def test_pad_modes_match_numpy():
 
 
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
-@pytest.mark.parametrize("stride,padding,dilation,groups", [(1, 1, 1, 1), (2, 2, 2, 2), (3, "same", 1, 4), (1, "same", 3, 2)])
+@pytest.mark.parametrize("stride,padding,dilation,groups",
+                         [(1, 1, 1, 1), (2, 2, 2, 2), (3, "same", 1, 4), (1, "same", 3, 2)])
 def test_two_oracles_agree_and_match_finite_differences(mode, stride, padding, dilation, groups):
     if padding == "same" and stride != 1:
         stride = 1

@@ -1,73 +1,58 @@
-"""A scope in which NumPy's OpenBLAS runs on the calling thread only.
+"""A scope in which the BLAS libraries of the process run on the calling thread only.
 
-For code that splits its GEMMs over the thread pool itself (im2col's chunks).
-Measured on the 2-core dev machine (2026-11-26) under load from other
-processes, 32 GEMMs of (256x768)@(768x512): 678 ms with OpenBLAS's 2 threads,
-151 ms with 1 thread, 145 ms with 1 thread on each of the 2 pool threads --
-OpenBLAS workers spin-wait and stall whenever one is descheduled.  Quiet, the
-pool-split single-threaded GEMMs match OpenBLAS's own threading.
+For code that splits its GEMMs over the thread pool itself (im2col's chunks,
+fft's mixing): OpenBLAS workers spin-wait and stall whenever one is
+descheduled (docs/tuning.md: BLAS threads).  The libraries are
+found and driven by :mod:`threadpoolctl`; its controller is created once, at
+import (after NumPy and SciPy have loaded their BLAS).
 
 The count is process-wide, so the scope is reference-counted: the first thread
-to enter sets 1, the last to leave restores the saved count; other BLAS calls
-made meanwhile run single-threaded (still correct).  Without a NumPy OpenBLAS
-that exports the setter, the scope does nothing.
+to enter sets 1, the last to leave restores the saved counts; other BLAS calls
+made meanwhile run single-threaded (still correct).  The plans enter it on the
+thread that calls them, never on pool threads.  Without a BLAS that
+threadpoolctl can drive, the scope does nothing.
+
+Caveat: threadpoolctl's public setter lets only one Python thread ever change
+a pthreads OpenBLAS (the first to do so; others are silently ignored), which
+would leave the count at 1 when the last thread out is another one.  The scope
+therefore calls the controller's unguarded setter where it has one.
 """
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import glob
-import os
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
-import numpy as np
+import numpy as np  # noqa: F401  (loads NumPy's BLAS before the controller looks for it)
+import scipy.linalg  # noqa: F401  (and SciPy's)
+from threadpoolctl import ThreadpoolController
 
-#: (setter, getter) symbol pairs of the OpenBLAS builds NumPy wheels ship.
-_SYMBOLS = (("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
-            ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
-            ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
-            ("openblas_set_num_threads", "openblas_get_num_threads"))
+#: threadpoolctl's handles of the BLAS libraries loaded at import (found once: ~6 ms).
+_LIBRARIES = tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
 _lock = threading.Lock()
 _depth = 0
-_saved = 1
+_saved: tuple[int, ...] = ()
 
 
-def _load_controls():
-    """``(set, get)`` of the OpenBLAS bundled with NumPy, or None."""
-    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs", "*openblas*")
-    for path in glob.glob(libs):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for setter, getter in _SYMBOLS:
-            if hasattr(lib, setter) and hasattr(lib, getter):
-                set_threads, get_threads = getattr(lib, setter), getattr(lib, getter)
-                set_threads.argtypes, set_threads.restype = [ctypes.c_int], None
-                get_threads.argtypes, get_threads.restype = [], ctypes.c_int
-                return set_threads, get_threads
-    return None
-
-
-_controls = _load_controls()
+def _set(library, count: int) -> None:
+    """Set ``library``'s thread count from whichever thread calls (see the caveat above)."""
+    getattr(library, "_real_set_num_threads", library.set_num_threads)(count)
 
 
 @contextlib.contextmanager
 def single_threaded() -> Iterator[None]:
-    """Run the body with OpenBLAS limited to one thread (nestable, thread-safe).
+    """Run the body with every BLAS library limited to one thread (nestable, thread-safe).
 
-    Cost: two library calls on the first entry and the last exit (~1 µs).
+    Cost: one get and one set per library on the first entry and one set per
+    library on the last exit (threadpoolctl's ctypes calls, about 4 µs per
+    library per enter/exit pair); nested or overlapping entries cost a lock.
     """
     global _depth, _saved
-    if _controls is None:
-        yield
-        return
-    set_threads, get_threads = _controls
     with _lock:
         if _depth == 0:
-            _saved = get_threads()
-            set_threads(1)
+            _saved = tuple(library.num_threads for library in _LIBRARIES)
+            for library in _LIBRARIES:
+                _set(library, 1)
         _depth += 1
     try:
         yield
@@ -75,4 +60,5 @@ def single_threaded() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                set_threads(_saved)
+                for library, count in zip(_LIBRARIES, _saved):
+                    _set(library, count)

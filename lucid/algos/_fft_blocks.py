@@ -19,7 +19,7 @@ samples stepped by ``hop = nfft - taps + 1``: a circular correlation of
 length ``nfft`` is exact for its first ``hop`` outputs.  ``blocks =
 ceil(Lout / hop)`` windows per sample; each ``(sample, window)`` pair is a
 *column*, and columns are processed ``chunk`` at a time so the buffers fit the
-workspace limit.  :func:`choose` picks ``nfft`` and ``chunk`` by minimising
+workspace limit.  :func:`best_geometry` picks ``nfft`` and ``chunk`` by minimising
 :func:`cost_units`; lengths are the even members of the 5-smooth set that
 ``scipy.fft.next_fast_len(n, real=True)`` draws from (FFTW is ~40 % slower on
 odd lengths here), tabulated once.
@@ -29,7 +29,6 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ._parallel import THREADS
 from .spec import ConvSpec
@@ -37,11 +36,10 @@ from .spec import ConvSpec
 #: FLOPs of one real transform of length n: ``FFT_FLOPS * n * log2(n)``.
 FFT_FLOPS = 2.5
 #: Cost of dispatching one small mixing GEMM (one per frequency, group and
-#: column tile), in FLOP-equivalents: ~1 µs at ~20 GFLOP/s (numpy matmul loop on
-#: this 2-core machine, Nov 2026, timed on dense_long_k257 block sizes).
+#: column tile), in FLOP-equivalents (docs/tuning.md: fft GEMM call).
 GEMM_CALL_FLOPS = 2.0e4
 #: Cost of one Python-level step (a chunk, or a window/phase copy), in
-#: FLOP-equivalents: ~10 µs at ~20 GFLOP/s.
+#: FLOP-equivalents (docs/tuning.md: fft step).
 STEP_FLOPS = 2.0e5
 #: Bytes of one cache tile of the per-frequency channel mixing (half the 1 MiB L2).
 MIX_BLOCK_BYTES = 1 << 19
@@ -249,9 +247,9 @@ def _largest_chunk(spec: ConvSpec, nfft: int, limit: int) -> int:
     return lo
 
 
-@lru_cache(maxsize=4096)
-def choose(spec: ConvSpec, workspace_limit: int) -> Geometry:
-    """The cheapest :class:`Geometry` (by :func:`cost_units`) within ``workspace_limit``.
+def best_geometry(spec: ConvSpec, workspace_limit: int) -> Geometry | None:
+    """The cheapest :class:`Geometry` (by :func:`cost_units`) within ``workspace_limit``,
+    or None when even the smallest window and a one-column chunk exceed it.
 
     Candidates are the even 5-smooth ``nfft`` from the smallest ``>= taps`` to
     the first that holds a whole sample in one window (``>= Lout + taps - 1``);
@@ -259,12 +257,7 @@ def choose(spec: ConvSpec, workspace_limit: int) -> Geometry:
     as the previous one, when that one took all columns in one chunk with
     full mixing tiles, is skipped: it transforms longer windows and mixes more
     frequencies in at least as many chunks and tiles, so it costs more.
-    ``O(#candidates)``.
-
-    Raises
-    ------
-    ValueError
-        When even the smallest window and a one-column chunk exceed the limit.
+    ``O(#candidates)``.  The kernel span must allow a transform (:func:`too_long`).
 
     Examples
     --------
@@ -272,10 +265,10 @@ def choose(spec: ConvSpec, workspace_limit: int) -> Geometry:
     2304 rather than one of 16896, and a tight limit forces smaller chunks:
 
     >>> spec = ConvSpec(2, 32, 32, 16384, 257, padding=(128, 128))
-    >>> g = choose(spec, 1 << 30)
+    >>> g = best_geometry(spec, 1 << 30)
     >>> g.nfft, g.hop, g.blocks, g.chunk
     (2304, 2048, 8, 16)
-    >>> choose(spec, 8 << 20).workspace_bytes() <= 8 << 20
+    >>> best_geometry(spec, 8 << 20).workspace_bytes() <= 8 << 20
     True
     """
     taps = -(-spec.span // spec.stride)
@@ -295,24 +288,19 @@ def choose(spec: ConvSpec, workspace_limit: int) -> Geometry:
             dominated = blocks if full else 0
         if nfft >= spec.l_out + taps - 1:
             break
-    if best is None:
-        raise ValueError(f"workspace_limit must be at least {floor(spec)} bytes for fft on {spec.describe()}, "
-                         f"got {workspace_limit}")
     return best
 
 
-def floor(spec: ConvSpec) -> int:
-    """Bytes of the smallest plan: the shortest window, one column per chunk."""
-    return _workspace(spec, _LENGTHS[_bisect(max(-(-spec.span // spec.stride), 2))], 1)
+def smallest_geometry(spec: ConvSpec) -> Geometry:
+    """The geometry of the least workspace: the shortest window, one column per chunk."""
+    return Geometry(spec, _LENGTHS[_bisect(max(-(-spec.span // spec.stride), 2))], 1)
 
 
-def workspace_within(spec: ConvSpec, workspace_limit: int) -> int:
-    """Bytes of the plan :func:`choose` picks within ``workspace_limit``, or
-    :func:`floor` (greater than the limit) when none fits."""
-    try:
-        return choose(spec, workspace_limit).workspace_bytes()
-    except ValueError:
-        return floor(spec)
+def too_long(spec: ConvSpec) -> str | None:
+    """Why no transform length serves ``spec``'s kernel span, or None."""
+    if -(-spec.span // spec.stride) > _LENGTHS[-1]:
+        return f"fft: kernel span needs a transform longer than {_MAX_LEN} samples"
+    return None
 
 
 def _bisect(n: int) -> int:

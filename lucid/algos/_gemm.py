@@ -7,7 +7,7 @@ bound.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -61,9 +61,7 @@ def tap_view(src: np.ndarray, stride: int, dilation: int, taps: int, positions: 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``np.matmul(a, b, out=out)``, except that a reduction of length 1 (an
     outer product) is the broadcast ``a * b``: the same single products, but
-    NumPy's matmul runs that case ~9x slower (243 vs 19 us for a 2x1 @ 1x7810
-    product over 8 items, NumPy 2.4, 2026-11-26), which made direct 3.6x
-    slower than im2col on one-channel-per-group layers."""
+    NumPy's matmul runs that case ~9x slower (docs/tuning.md: outer products)."""
     if a.shape[-1] == 1:
         return np.multiply(a, b, out=out)
     return np.matmul(a, b, out=out)

@@ -1,21 +1,26 @@
-"""The contract every convolution algorithm implements.
+"""The contract every convolution algorithm implements: two stages, layout then build.
 
-An algorithm is an object with a ``name`` and five methods; the planner knows
+An algorithm is an object with a ``name``, three class-level facts
+(``deterministic``, ``local_nonfinite``) and two methods; the planner knows
 algorithms only through them (see :mod:`lucid.algos`):
 
-``supports(spec)``
-    ``None`` when it can solve the :class:`~lucid.algos.spec.ConvSpec`, else a
-    sentence saying why not ("winograd: F(2,3) needs kernel_size=3, got 5").
-``flops(spec)``
-    Floating-point operations it really executes (not the definition's count).
-``workspace_bytes(spec, workspace_limit)``
-    Bytes the plan ``prepare(spec, workspace_limit)`` would allocate beyond
-    input, weight and output.  A value above ``workspace_limit`` is the
-    algorithm's floor: it cannot fit, and ``prepare`` raises ValueError.
-``error_bound(spec)``
-    A normwise relative error bound ``||y - y_exact|| / ||y_exact||`` it keeps.
-``prepare(spec, workspace_limit)``
-    A :class:`Plan`: everything that depends only on the shape, built once.
+``layout(spec, workspace_limit)``
+    The algorithm's arrangement of the :class:`~lucid.algos.spec.ConvSpec`
+    under that many bytes of workspace, as a :class:`Layout` that answers every
+    question the planner asks -- ``workspace_bytes``, ``flops``,
+    ``error_bound`` and the cost ``features`` -- priced at that limit.  It
+    allocates nothing.  A ``str`` instead is the reason the algorithm does not
+    apply ("winograd: F(2,3) needs kernel_size=3, got 5").  A layout whose
+    ``workspace_bytes`` exceed the limit is the algorithm's smallest (its
+    floor): it does not fit.
+``build(layout)``
+    The :class:`Plan` of a fitting layout: everything that depends only on
+    the shape, allocated once.
+
+The base class owns the path between them, :meth:`Algorithm.prepare`:
+supports -> fits -> build, with the one error message for each refusal.
+Adding an algorithm is one module that subclasses :class:`Algorithm` and
+calls :func:`lucid.algos.registry.register`; the planner needs no change.
 
 Backward passes are convolutions too: :mod:`lucid.algos.lowering` rewrites
 backward-data and backward-filter as forward problems, so any algorithm that
@@ -24,13 +29,71 @@ supports the derived spec can serve them.
 from __future__ import annotations
 
 import abc
+import os
 import threading
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .config import DEFAULT_WORKSPACE_LIMIT
 from .spec import ConvSpec
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+#: Default workspace limit: the smaller of 1 GiB and an eighth of the RAM.  Layouts are
+#: priced at it when no limit is given (the planner passes its ``workspace_limit`` setting).
+DEFAULT_WORKSPACE_LIMIT = min(1 << 30, _physical_memory() // 8)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One algorithm's arrangement of one spec under one workspace limit, priced.
+
+    Attributes
+    ----------
+    spec : ConvSpec
+        The problem.
+    workspace_limit : int
+        The limit it was laid out under.
+    workspace_bytes : int
+        Bytes the plan built from it allocates beyond input, weight and output
+        (per-thread scratch it borrows included).  Above ``workspace_limit``:
+        the algorithm's smallest layout, which does not fit.
+    flops : float
+        Floating-point operations the plan really executes per run.
+    error_bound : float
+        Normwise relative error bound ``||y - y_exact|| / ||y_exact||`` it keeps.
+    features : Mapping[str, float]
+        What the cost model (:mod:`lucid.algos.planner.cost_model`) weighs;
+        :func:`cost_features` gives the standard ones.
+    detail : Any
+        The algorithm's own choice (fft's geometry, im2col's chunking, direct's
+        strategy and blocks), read back by :meth:`Algorithm.build`.
+    weight_varies : bool
+        The weight is new every run (the backward-filter problem, whose "weight"
+        is ``dy``): plans then skip caching weight transforms (a hit is impossible).
+    """
+
+    spec: ConvSpec
+    workspace_limit: int
+    workspace_bytes: int
+    flops: float
+    error_bound: float
+    features: Mapping[str, float]
+    detail: Any = field(default=None, repr=False, compare=False)
+    weight_varies: bool = False
+
+    @property
+    def fits(self) -> bool:
+        """``workspace_bytes <= workspace_limit``."""
+        return self.workspace_bytes <= self.workspace_limit
 
 
 class Plan(abc.ABC):
@@ -40,7 +103,7 @@ class Plan(abc.ABC):
     weight it saw (see :class:`WeightCache`); it is never shared across shapes.
     """
 
-    def __init__(self, algorithm: "Algorithm", spec: ConvSpec) -> None:
+    def __init__(self, algorithm: Algorithm, spec: ConvSpec) -> None:
         self.algorithm = algorithm
         self.spec = spec
 
@@ -104,60 +167,76 @@ class Algorithm(abc.ABC):
     local_nonfinite: ClassVar[bool] = True
 
     @abc.abstractmethod
+    def layout(self, spec: ConvSpec, workspace_limit: int = DEFAULT_WORKSPACE_LIMIT) -> Layout | str:
+        """This algorithm's :class:`Layout` of ``spec`` within ``workspace_limit`` bytes,
+        or the reason it does not apply.  Allocates nothing."""
+
+    @abc.abstractmethod
+    def build(self, layout: Layout) -> Plan:
+        """The :class:`Plan` of a fitting ``layout`` (one this algorithm returned)."""
+
     def supports(self, spec: ConvSpec) -> str | None:
-        """``None`` if this algorithm can run ``spec``, else the reason in words."""
+        """``None`` if this algorithm can run ``spec`` (given workspace), else the reason."""
+        layout = self.layout(spec)
+        return layout if isinstance(layout, str) else None
 
-    @abc.abstractmethod
-    def flops(self, spec: ConvSpec) -> float:
-        """Floating-point operations executed for ``spec``."""
+    def prepare(self, spec: ConvSpec, workspace_limit: int = DEFAULT_WORKSPACE_LIMIT, *,
+                weight_varies: bool = False) -> Plan:
+        """Lay out and build: the per-shape :class:`Plan` within ``workspace_limit`` bytes.
 
-    @abc.abstractmethod
-    def workspace_bytes(self, spec: ConvSpec, workspace_limit: int) -> int:
-        """Bytes of workspace the plan ``prepare(spec, workspace_limit)`` allocates.
-
-        Algorithms that chunk report the chunked layout's bytes (at most
-        ``workspace_limit``); a value greater than ``workspace_limit`` is the
-        smallest layout they have (their floor), and then :meth:`prepare`
-        raises ValueError naming ``workspace_limit``.
+        Raises
+        ------
+        ValueError
+            With the algorithm's reason when it does not apply, or naming the
+            bytes it needs when its smallest layout exceeds ``workspace_limit``.
         """
-
-    @abc.abstractmethod
-    def error_bound(self, spec: ConvSpec) -> float:
-        """Normwise relative error bound of the result for ``spec``'s dtype."""
-
-    @abc.abstractmethod
-    def prepare(self, spec: ConvSpec, workspace_limit: int) -> Plan:
-        """Build the per-shape :class:`Plan` within ``workspace_limit`` bytes.
-
-        Raises ValueError naming ``workspace_limit`` when
-        ``workspace_bytes(spec, workspace_limit) > workspace_limit``.
-        """
-
-    def cost_features(self, spec: ConvSpec) -> dict[str, float]:
-        """Quantities the planner's cost model weighs to predict this algorithm's time.
-
-        The default serves any algorithm: ``flops`` (float32-equivalent, i.e.
-        scaled by ``itemsize / 4``), ``bytes`` (operands + default-limit workspace),
-        ``column_bytes`` (``N*C_in*K*Lout`` elements: the traffic of a method
-        that reads the input once per tap), ``taps`` (``min(K, Lout)``, the
-        Python loop count of a tap-wise method) and ``gemms`` (``taps * N *
-        groups``, small matrix products dispatched).
-        Override to report an algorithm's real loop counts; keys missing from
-        the calibrated constants get the cost model's generic coefficients.
-        """
-        taps = float(min(spec.kernel_size, spec.l_out))
-        operands = spec.n * spec.c_in * spec.length + spec.c_out * spec.cig * spec.kernel_size \
-            + spec.n * spec.c_out * spec.l_out
-        return {
-            "flops": self.flops(spec) * spec.itemsize / 4.0,
-            "bytes": float(operands * spec.itemsize + self.workspace_bytes(spec, DEFAULT_WORKSPACE_LIMIT)),
-            "column_bytes": float(spec.n * spec.c_in * spec.kernel_size * spec.l_out * spec.itemsize),
-            "taps": taps,
-            "gemms": taps * spec.n * spec.groups,
-        }
+        layout = self.layout(spec, workspace_limit)
+        if isinstance(layout, str):
+            raise ValueError(layout)
+        return self.build(fitting(self, layout, weight_varies))
 
     def __repr__(self) -> str:
         return f"<lucid algorithm {self.name!r}>"
+
+
+def fitting(algorithm: Algorithm, layout: Layout, weight_varies: bool = False) -> Layout:
+    """``layout`` (marked ``weight_varies``) if it fits its limit, else the ValueError naming the need."""
+    if not layout.fits:
+        raise ValueError(f"{algorithm.name}: workspace_limit must be at least {layout.workspace_bytes} bytes "
+                         f"for {layout.spec.describe()}, got {layout.workspace_limit}")
+    return replace(layout, weight_varies=weight_varies) if weight_varies != layout.weight_varies else layout
+
+
+def cost_features(spec: ConvSpec, flops: float, workspace_bytes: int, python_steps: float | None = None,
+                  gemm_calls: float | None = None, tap_read_bytes: float | None = None) -> dict[str, float]:
+    """The cost features of a layout, named for what they count.
+
+    ``float32_flops``
+        ``flops`` scaled by ``itemsize / 4`` (float64 runs at about half the rate).
+    ``moved_bytes``
+        Operands (input, weight, output) plus the layout's workspace.
+    ``tap_read_bytes``
+        ``N*C_in*K*L_out`` elements: the traffic of a method that reads the input
+        once per tap (default), 0 for one that reads it once.
+    ``python_steps``
+        Python-level loop iterations per run (default ``min(K, L_out)``, one per tap).
+    ``gemm_calls``
+        Matrix products dispatched per run (default ``python_steps * N * groups``).
+
+    Keys missing from an algorithm's calibrated constants get the cost model's
+    generic coefficients, so a new algorithm can report just these.
+    """
+    steps = float(min(spec.kernel_size, spec.l_out)) if python_steps is None else float(python_steps)
+    operands = spec.n * spec.c_in * spec.length + spec.c_out * spec.cig * spec.kernel_size \
+        + spec.n * spec.c_out * spec.l_out
+    return {
+        "float32_flops": flops * spec.itemsize / 4.0,
+        "moved_bytes": float(operands * spec.itemsize + workspace_bytes),
+        "tap_read_bytes": float(spec.n * spec.c_in * spec.kernel_size * spec.l_out * spec.itemsize
+                                if tap_read_bytes is None else tap_read_bytes),
+        "python_steps": steps,
+        "gemm_calls": steps * spec.n * spec.groups if gemm_calls is None else float(gemm_calls),
+    }
 
 
 def unit_roundoff(spec: ConvSpec) -> float:
@@ -176,13 +255,18 @@ class WeightCache:
     sit in a reference cycle and outlive its eviction until the cyclic GC ran.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool = True) -> None:
+        self._enabled = enabled
         self._key: np.ndarray | None = None
-        self._value = None
+        self._value: np.ndarray | None = None
 
-    def get(self, w: np.ndarray, transform):
-        """Return ``transform(w)``, from the cache when ``w`` is unchanged."""
-        if self._key is None or self._key.shape != w.shape or not np.array_equal(self._key, w):
+    def get(self, w: np.ndarray, transform: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """Return ``transform(w)``, from the cache when ``w`` is unchanged (always
+        recomputed, with no compare or copy, when the cache is not ``enabled``)."""
+        if not self._enabled:
+            return transform(w)
+        if self._value is None or self._key is None or self._key.shape != w.shape \
+                or not np.array_equal(self._key, w):
             self._value = transform(w)
             self._key = np.array(w, copy=True)
         return self._value
@@ -225,9 +309,7 @@ def thread_scratch(name: str, count: int, dtype: np.dtype) -> np.ndarray:
     Per-call scratch is borrowed from here instead of being owned by a plan:
     each thread keeps one buffer per ``name``, grown to the largest request
     and reused by every plan, so a new shape's plan neither allocates nor
-    page-faults its scratch (a measure-mode loop over many lengths otherwise
-    paid ~1.5 us per fresh 4 KiB page on each new plan's first run, up to
-    1.5 ms per call for im2col, 2026-11-26) and the plan cache does not hold
+    page-faults its scratch (docs/tuning.md: thread scratch) and the plan cache does not hold
     one copy per shape.  The contents are valid until the calling thread's
     next request of the same ``name``.  Workspace accounting is unchanged:
     plans still report this scratch, and no run borrows more than its plan

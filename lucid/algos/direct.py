@@ -33,48 +33,55 @@ practice).
 """
 from __future__ import annotations
 
-import functools
 import math
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 
 from ._gemm import Block, block_shape, dot_error_bound, matmul, position_blocks, run_in_slots, split_cap
 from ._parallel import THREADS
-from .base import Algorithm, Plan, padded_input, thread_scratch, ufunc_buffer_bytes
+from .base import (
+    DEFAULT_WORKSPACE_LIMIT,
+    Algorithm,
+    Layout,
+    Plan,
+    cost_features,
+    padded_input,
+    thread_scratch,
+    ufunc_buffer_bytes,
+)
 from .registry import register
 from .spec import ConvSpec
 
 #: Rows of a depthwise block: ~64 KiB of float32 per tap slice keeps it in L2.
 _DEPTHWISE_BLOCK_BYTES = 1 << 16
-#: Output block of the tap loop (and tap buffer, per thread).  Measured
-#: 2026-11-26 on the 2-core EPYC (1 MiB L2 per core), interleaved with torch:
-#: 2 MiB beat 256 and 512 KiB by 10-25 % on dense_k3_L4096, dense_k3_C256 and
-#: wavenet_k3_d8 (8 MiB: equal where the output still gives every thread a block).
+#: Output block of the tap loop (and tap buffer, per thread); docs/tuning.md: direct tap block.
 _TAP_BLOCK_BYTES = 1 << 21
 #: FLOPs from which the tap loop is cut into at least one block per pool thread
 #: even when its output is small: a single block runs on the caller with
-#: OpenBLAS's own threads, which stall under load (backward_data of N8
-#: C128->64 L161 K7 d8, 8 x 1.7M-MAC GEMMs per tap, took 26-860 ms instead of
-#: ~4 ms on the shared 2-core machine, 2026-11-26).
+#: OpenBLAS's own threads, which stall under load (docs/tuning.md: direct split).
 _SPLIT_FLOPS = 1 << 24
+
+
+def strategy(spec: ConvSpec) -> str:
+    """Direct's layout of ``spec``: ``"depthwise"`` (``Cig = Cog = 1``: shift and
+    accumulate), ``"positions"`` (``K > L_out``: one GEMM per output position)
+    or ``"taps"`` (the tap loop)."""
+    if spec.cig == spec.cog == 1:
+        return "depthwise"
+    return "positions" if spec.kernel_size > spec.l_out else "taps"
 
 
 def _tap_blocks(spec: ConvSpec) -> tuple[Block, ...]:
     """Output blocks of the tap loop: about ``_TAP_BLOCK_BYTES`` (no limit when
     ``K = 1``: nothing to accumulate), and at least one per thread when the
-    output or the work (``_SPLIT_FLOPS``) is large.  Memoised: workspace,
-    cost features and the plan all ask for them."""
-    return _tap_blocks_of(spec, _TAP_BLOCK_BYTES, THREADS)
-
-
-@functools.lru_cache(maxsize=1024)
-def _tap_blocks_of(spec: ConvSpec, block_bytes: int, threads: int) -> tuple[Block, ...]:
+    output or the work (``_SPLIT_FLOPS``) is large."""
     column = spec.c_out * spec.itemsize
     total = spec.n * spec.l_out * column
-    cap = split_cap(total, total if spec.kernel_size == 1 else block_bytes)
+    cap = split_cap(total, total if spec.kernel_size == 1 else _TAP_BLOCK_BYTES)
     if spec.direct_flops >= _SPLIT_FLOPS:
-        cap = min(cap, -(-total // threads))
+        cap = min(cap, -(-total // THREADS))
     columns = max(1, cap // column)
     return tuple(position_blocks(spec.n, spec.l_out, *block_shape(spec.n, spec.l_out, columns, True)))
 
@@ -86,12 +93,12 @@ def _depthwise_blocks(spec: ConvSpec) -> list[tuple[int, int]]:
     return [(r0, min(r0 + block, rows)) for r0 in range(0, rows, block)]
 
 
-def _slots(blocks: list) -> int:
+def _slots(blocks: Sequence) -> int:
     """Pool threads that run ``blocks`` (one tap buffer each)."""
     return max(1, min(THREADS, len(blocks)))
 
 
-def _buffer_shapes(spec: ConvSpec) -> dict[str, tuple[int, ...]]:
+def _buffer_shapes(spec: ConvSpec, blocks: tuple[Block, ...]) -> dict[str, tuple[int, ...]]:
     """Every buffer a run uses, by name; their sum is the workspace.
 
     ``xpad``: the padded input (the tap loop reads ``x`` itself, see
@@ -106,15 +113,14 @@ def _buffer_shapes(spec: ConvSpec) -> dict[str, tuple[int, ...]]:
     if any(spec.padding) and (depthwise or spec.kernel_size > spec.l_out):
         shapes["xpad"] = (spec.n, spec.c_in, spec.l_padded)
     if depthwise:
-        blocks = _depthwise_blocks(spec)
-        if spec.kernel_size > 1 and blocks:
-            shapes["dw"] = (_slots(blocks), blocks[0][1] - blocks[0][0], spec.l_out)
+        rows = _depthwise_blocks(spec)
+        if spec.kernel_size > 1 and rows:
+            shapes["dw"] = (_slots(rows), rows[0][1] - rows[0][0], spec.l_out)
         return shapes
     if spec.kernel_size > spec.l_out:
         shapes["cols"] = (spec.groups, spec.cig, spec.kernel_size, spec.n)
         shapes["res"] = (spec.groups, spec.cog, spec.n)
     elif spec.kernel_size > 1:
-        blocks = _tap_blocks(spec)
         largest = max(((n1 - n0) * (t1 - t0) for n0, n1, t0, t1 in blocks), default=0)
         shapes["tap"] = (_slots(blocks), largest * spec.c_out)
     return shapes
@@ -124,12 +130,12 @@ def _buffer_shapes(spec: ConvSpec) -> dict[str, tuple[int, ...]]:
 _PER_THREAD = ("tap", "dw")
 
 
-def _transient_bytes(spec: ConvSpec) -> int:
+def _transient_bytes(spec: ConvSpec, blocks: tuple[Block, ...]) -> int:
     """NumPy's ufunc buffers of the strided ``out += tap`` accumulation, per
     tap-loop thread (see :func:`~lucid.algos.base.ufunc_buffer_bytes`)."""
     if spec.cig == spec.cog == 1 or not 1 < spec.kernel_size <= spec.l_out:
         return 0
-    return _slots(_tap_blocks(spec)) * ufunc_buffer_bytes(spec)
+    return _slots(blocks) * ufunc_buffer_bytes(spec)
 
 
 def _tap_ranges(spec: ConvSpec) -> list[tuple[int, int]]:
@@ -144,23 +150,22 @@ def _tap_ranges(spec: ConvSpec) -> list[tuple[int, int]]:
 class DirectPlan(Plan):
     """Per-shape state of :class:`Direct`: its buffers and output blocks."""
 
-    def __init__(self, algorithm: "Direct", spec: ConvSpec) -> None:
+    def __init__(self, algorithm: Direct, layout: Layout) -> None:
+        spec = layout.spec
         super().__init__(algorithm, spec)
-        self._buffers = {k: np.empty(shape, spec.np_dtype) for k, shape in _buffer_shapes(spec).items()
+        self._strategy, blocks = layout.detail
+        self._buffers = {k: np.empty(shape, spec.np_dtype) for k, shape in _buffer_shapes(spec, blocks).items()
                          if k not in _PER_THREAD}
-        self._depthwise = spec.cig == 1 and spec.cog == 1
-        self._over_taps = spec.kernel_size <= spec.l_out
-        tap_loop = self._over_taps and not self._depthwise
-        self._blocks = list(_tap_blocks(spec)) if tap_loop else []
-        self._ranges = _tap_ranges(spec) if tap_loop else []
+        self._blocks = list(blocks)
+        self._ranges = _tap_ranges(spec) if self._strategy == "taps" else []
         self._lock = threading.Lock()
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         with self._lock:
-            if self._over_taps and not self._depthwise:
+            if self._strategy == "taps":
                 return self._tap_run(x, w)
             xp = padded_input(self.spec, x, self._buffers.get("xpad"))
-            if self._depthwise:
+            if self._strategy == "depthwise":
                 return self._depthwise_run(xp, w)
             return self._position_run(xp, w)
 
@@ -232,7 +237,8 @@ class DirectPlan(Plan):
         sp = self.spec
         rows, lo, s, d = sp.n * sp.c_in, sp.l_out, sp.stride, sp.dilation
         xr = xp.reshape(rows, sp.l_padded)
-        wr = np.broadcast_to(w.reshape(1, sp.c_in, sp.kernel_size), (sp.n, sp.c_in, sp.kernel_size)).reshape(rows, sp.kernel_size)
+        wr = np.broadcast_to(w.reshape(1, sp.c_in, sp.kernel_size),
+                             (sp.n, sp.c_in, sp.kernel_size)).reshape(rows, sp.kernel_size)
         y = np.empty((rows, lo), sp.np_dtype)
         blocks = _depthwise_blocks(sp)
 
@@ -251,48 +257,36 @@ class DirectPlan(Plan):
 
 
 class Direct(Algorithm):
-    """The definition: tap-wise GEMMs on strided views.  Serves every spec."""
+    """The definition: tap-wise GEMMs on strided views.  Serves every spec.
+
+    Its layouts are its three strategies (:func:`strategy`): the tap loop,
+    the position loop (``K > L_out``) and the depthwise loop; none chunks, so
+    a layout's workspace is also its floor, whatever the limit.
+    """
 
     name = "direct"
 
-    def supports(self, spec: ConvSpec) -> str | None:
-        return None
-
-    def flops(self, spec: ConvSpec) -> float:
-        return spec.direct_flops
-
-    def workspace_bytes(self, spec: ConvSpec, workspace_limit: int) -> int:
-        """Bytes of every buffer of the plan (:func:`_buffer_shapes`) and of the
-        transient ufunc buffers (:func:`_transient_bytes`).  Direct does not
-        chunk: this is also its floor, whatever ``workspace_limit``."""
-        buffers = sum(math.prod(shape) for shape in _buffer_shapes(spec).values()) * spec.itemsize
-        return buffers + _transient_bytes(spec)
-
-    def error_bound(self, spec: ConvSpec) -> float:
-        return dot_error_bound(spec)
-
-    def cost_features(self, spec: ConvSpec) -> dict[str, float]:
-        """The default features with direct's own loop count: ``taps`` is the
-        Python iterations of its loop (blocks x taps of the tap loop or of the
-        depthwise loop, or ``L_out`` of the position loop)."""
-        features = super().cost_features(spec)
-        if spec.cig == spec.cog == 1:
+    def layout(self, spec: ConvSpec, workspace_limit: int = DEFAULT_WORKSPACE_LIMIT) -> Layout:
+        """Workspace: every buffer of :func:`_buffer_shapes` and the transient
+        ufunc buffers (:func:`_transient_bytes`).  ``python_steps`` counts the
+        loop's iterations: blocks x taps of the tap or depthwise loop, or
+        ``L_out`` of the position loop."""
+        kind = strategy(spec)
+        blocks = _tap_blocks(spec) if kind == "taps" else ()
+        workspace = sum(math.prod(shape) for shape in _buffer_shapes(spec, blocks).values()) * spec.itemsize \
+            + _transient_bytes(spec, blocks)
+        if kind == "depthwise":
             steps = len(_depthwise_blocks(spec)) * spec.kernel_size
-        elif spec.kernel_size > spec.l_out:
+        elif kind == "positions":
             steps = spec.l_out
         else:
-            steps = max(1, len(_tap_blocks(spec))) * spec.kernel_size
-        features["taps"] = float(steps)
-        return features
+            steps = max(1, len(blocks)) * spec.kernel_size
+        return Layout(spec, workspace_limit, workspace, spec.direct_flops, dot_error_bound(spec),
+                      cost_features(spec, spec.direct_flops, workspace, python_steps=steps),
+                      detail=(kind, blocks))
 
-    def prepare(self, spec: ConvSpec, workspace_limit: int) -> DirectPlan:
-        """The per-shape :class:`DirectPlan`; ValueError when its buffers
-        exceed ``workspace_limit``."""
-        need = self.workspace_bytes(spec, workspace_limit)
-        if need > workspace_limit:
-            raise ValueError(f"direct: workspace_limit must be at least {need} bytes "
-                             f"for {spec.describe()}, got {workspace_limit}")
-        return DirectPlan(self, spec)
+    def build(self, layout: Layout) -> DirectPlan:
+        return DirectPlan(self, layout)
 
 
 register(Direct())

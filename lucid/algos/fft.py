@@ -31,7 +31,7 @@ column runs on one part with FFTW threaded over all cores.
 
 The kernel spectrum is cached per weight (:class:`~lucid.algos.base.WeightCache`,
 checked by value, so every weight update is seen).  FFTW plans and SIMD-aligned
-buffers are built once in :meth:`FFT.prepare` with ``FFTW_ESTIMATE`` (cheap
+buffers are built once in :meth:`FFT.build` with ``FFTW_ESTIMATE`` (cheap
 for a new length); a plan run :data:`MEASURE_AFTER` times re-plans its large
 transforms once with ``FFTW_MEASURE`` (at most :data:`PLANNING_TIME_LIMIT` s
 per transform); transforms run along the contiguous last axis only.
@@ -62,8 +62,10 @@ array([[[1., 3., 5., 7.]]], dtype=float32)
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
+from collections.abc import Callable
 
 import numpy as np
 import pyfftw
@@ -72,8 +74,7 @@ from . import _fft_blocks
 from ._blas_threads import single_threaded
 from ._fft_blocks import Geometry
 from ._parallel import THREADS, parallel_for, split
-from .base import Algorithm, Plan, WeightCache, unit_roundoff
-from .config import DEFAULT_WORKSPACE_LIMIT
+from .base import DEFAULT_WORKSPACE_LIMIT, Algorithm, Layout, Plan, WeightCache, cost_features, unit_roundoff
 from .registry import register
 from .spec import ConvSpec
 
@@ -85,10 +86,8 @@ PLANNING_TIME_LIMIT = 0.25
 #: on one thread: measuring or threading them costs more than it saves.
 SMALL_TRANSFORM = 1 << 16
 #: Runs after which a plan re-plans its transforms with FFTW_MEASURE.  A new
-#: plan starts with FFTW_ESTIMATE: measuring a new length cost 30-600 ms here
-#: (5-40 runs of N4 C32 K3 L2000-6000, 2026-11-26) for steady runs within
-#: noise of the estimated plans, so plans used a few times (a new length, or
-#: the planner's measure mode: 1 warm-up + 3 timed runs) never pay for it.
+#: plan starts with FFTW_ESTIMATE, so plans used a few times (a new length, or
+#: the planner's measure mode) never pay for measuring (docs/tuning.md: fft measure after).
 MEASURE_AFTER = 8
 #: Normwise error constant: ``ERROR_SCALE * u * log2(nfft)`` (see :meth:`FFT.error_bound`).
 ERROR_SCALE = 2.0
@@ -188,7 +187,7 @@ def _tiles(geometry: Geometry, first: int, last: int) -> list[tuple[int, int, in
 class FftPlan(Plan):
     """Per-shape state of :class:`FFT`: buffers, FFTW plans, window table, kernel cache."""
 
-    def __init__(self, algorithm: "FFT", spec: ConvSpec, geometry: Geometry) -> None:
+    def __init__(self, algorithm: FFT, spec: ConvSpec, geometry: Geometry, weight_varies: bool = False) -> None:
         super().__init__(algorithm, spec)
         self.geometry = geometry
         real, cplx = spec.np_dtype, np.result_type(spec.np_dtype, np.complex64)
@@ -206,7 +205,7 @@ class FftPlan(Plan):
             self._spectrum = np.empty((g, bins, 2 * cig, spec.cog), real)
         taps = np.arange(spec.kernel_size) * spec.dilation
         self._tap_phase, self._tap_index = taps % spec.stride, taps // spec.stride
-        self._weights = WeightCache()
+        self._weights = WeightCache(enabled=not weight_varies)
         self._table = _window_table(geometry)
         if not geometry.elementwise:
             self._tiles = {(c0, c1): _tiles(geometry, c0, c1) for c0, c1, _ in ranges}
@@ -226,10 +225,18 @@ class FftPlan(Plan):
                 self._io.plan(measure=True)
                 self._kernel_fft = _fftw(self._kernel, self._kernel_spectrum, "FFTW_FORWARD", measure=True)
             spectrum = self._weights.get(w, self._transform)
-            for parts in self._work:
-                parallel_for(len(parts), lambda lo, hi: [
-                    self._pipeline(x, out, spectrum, i, *parts[i]) for i in range(lo, hi)])
+            with contextlib.nullcontext() if self.geometry.elementwise else single_threaded():
+                for parts in self._work:      # one BLAS thread per pool thread for the mixing GEMMs
+                    parallel_for(len(parts), self._pipelines(x, out, spectrum, parts))
         return out
+
+    def _pipelines(self, x: np.ndarray, out: np.ndarray, spectrum: np.ndarray,
+                   parts: list[tuple[int, int, int, int, int]]) -> Callable[[int, int], None]:
+        """The body running pipelines ``lo:hi`` of ``parts`` (see :func:`_parts`)."""
+        def body(lo: int, hi: int) -> None:
+            for i in range(lo, hi):
+                self._pipeline(x, out, spectrum, i, *parts[i])
+        return body
 
     def _pipeline(self, x: np.ndarray, out: np.ndarray, spectrum: np.ndarray, slot: int,
                   n0: int, n1: int, b0: int, b1: int, c0: int) -> None:
@@ -283,20 +290,19 @@ class FftPlan(Plan):
             return
         g, cig, cog = sp.groups, geo.cig, sp.cog
         scratch = self._scratch[slot]
-        with single_threaded():          # one BLAS thread per pool thread
-            for f0, f1, t0, t1 in self._tiles[c0, c1]:
-                fb, cb = f1 - f0, t1 - t0
-                xe = scratch[:g * fb * 4 * cb * cig].reshape(g, fb, 2, cb, 2, cig)
-                ye = scratch[g * fb * 4 * cb * cig:g * fb * 2 * cb * (2 * cig + cog)].reshape(g, fb, 2, cb, cog)
-                source = xf[t0:t1, :, :, f0:f1].transpose(1, 3, 0, 2)
-                np.copyto(xe[:, :, 0, :, 0], source.real)
-                np.copyto(xe[:, :, 0, :, 1], source.imag)
-                np.copyto(xe[:, :, 1, :, 0], source.imag)
-                np.negative(source.real, out=xe[:, :, 1, :, 1])
-                np.matmul(xe.reshape(g, fb, 2 * cb, 2 * cig), spectrum[:, f0:f1], out=ye.reshape(g, fb, 2 * cb, cog))
-                target = yf[t0:t1, :, :, f0:f1]
-                np.copyto(target.real, ye[:, :, 0].transpose(2, 0, 3, 1))
-                np.copyto(target.imag, ye[:, :, 1].transpose(2, 0, 3, 1))
+        for f0, f1, t0, t1 in self._tiles[c0, c1]:
+            fb, cb = f1 - f0, t1 - t0
+            xe = scratch[:g * fb * 4 * cb * cig].reshape(g, fb, 2, cb, 2, cig)
+            ye = scratch[g * fb * 4 * cb * cig:g * fb * 2 * cb * (2 * cig + cog)].reshape(g, fb, 2, cb, cog)
+            source = xf[t0:t1, :, :, f0:f1].transpose(1, 3, 0, 2)
+            np.copyto(xe[:, :, 0, :, 0], source.real)
+            np.copyto(xe[:, :, 0, :, 1], source.imag)
+            np.copyto(xe[:, :, 1, :, 0], source.imag)
+            np.negative(source.real, out=xe[:, :, 1, :, 1])
+            np.matmul(xe.reshape(g, fb, 2 * cb, 2 * cig), spectrum[:, f0:f1], out=ye.reshape(g, fb, 2 * cb, cog))
+            target = yf[t0:t1, :, :, f0:f1]
+            np.copyto(target.real, ye[:, :, 0].transpose(2, 0, 3, 1))
+            np.copyto(target.imag, ye[:, :, 1].transpose(2, 0, 3, 1))
 
     def _scatter(self, out: np.ndarray, n0: int, n1: int, b0: int, b1: int, c0: int) -> None:
         """Copy the valid ``hop`` outputs of each window (from column ``c0``) into ``out``."""
@@ -316,52 +322,39 @@ class FFT(Algorithm):
     deterministic = False
     local_nonfinite = False   # one NaN/Inf spreads over its whole overlap-save block
 
-    def supports(self, spec: ConvSpec) -> str | None:
-        return None
+    def layout(self, spec: ConvSpec, workspace_limit: int = DEFAULT_WORKSPACE_LIMIT) -> Layout | str:
+        """The cheapest geometry within ``workspace_limit``
+        (:func:`lucid.algos._fft_blocks.best_geometry`; when none fits, the
+        smallest, whose bytes are the floor).
 
-    def flops(self, spec: ConvSpec) -> float:
-        """Transform and mixing FLOPs at the default workspace limit's geometry:
-        ``2.5 nfft log2(nfft)`` per real transform of every (column, channel),
-        plus ``8 * Cout * Cig * s`` (GEMM) or ``6 * Cout`` (elementwise) per
-        frequency and column.  The cached kernel transform is excluded."""
-        return _fft_blocks.choose(spec, DEFAULT_WORKSPACE_LIMIT).flops()
+        FLOPs: ``2.5 nfft log2(nfft)`` per real transform of every (column,
+        channel), plus ``8 * Cout * Cig * s`` (GEMM) or ``6 * Cout``
+        (elementwise) per frequency and column; the cached kernel transform is
+        excluded.  Features: ``python_steps`` are its window/phase copies,
+        ``gemm_calls`` its mixing GEMMs, and it reads the input once
+        (``tap_read_bytes = 0``).
 
-    def workspace_bytes(self, spec: ConvSpec, workspace_limit: int) -> int:
-        """All buffers of the plan ``prepare(spec, workspace_limit)`` builds
-        (:func:`lucid.algos._fft_blocks.choose`); when no geometry fits, the
-        smallest one's bytes (its floor, above the limit)."""
-        return _fft_blocks.workspace_within(spec, int(workspace_limit))
-
-    def error_bound(self, spec: ConvSpec) -> float:
-        """``ERROR_SCALE * u * log2(nfft)``, normwise relative.
-
-        FFT convolution errors are absolute: ``||dy_o|| <~ u log2(nfft)
-        sum_c ||x_c|| ||w_oc||`` per output channel.  Without cancellation
+        Error bound: ``ERROR_SCALE * u * log2(nfft)``, normwise relative.  FFT
+        convolution errors are absolute: ``||dy_o|| <~ u log2(nfft) sum_c
+        ||x_c|| ||w_oc||`` per output channel.  Without cancellation
         (``||y_o||^2 ~ sum_c ||x_c||^2 ||w_oc||^2``, as for random data) that is
         the bound returned.  Under cancellation (a smoothing kernel on a
         high-frequency signal, channels that cancel) the relative error grows
         by ``sum_c ||x_c|| ||w_oc|| / ||y_o||``, which no spec-only bound sees;
         the direct algorithm's error is relative to the products instead.
         """
-        nfft = _fft_blocks.choose(spec, DEFAULT_WORKSPACE_LIMIT).nfft
-        return ERROR_SCALE * unit_roundoff(spec) * math.log2(max(nfft, 2))
+        reason = _fft_blocks.too_long(spec)
+        if reason is not None:
+            return reason
+        geometry = _fft_blocks.best_geometry(spec, workspace_limit) or _fft_blocks.smallest_geometry(spec)
+        workspace, flops = geometry.workspace_bytes(), geometry.flops()
+        bound = ERROR_SCALE * unit_roundoff(spec) * math.log2(max(geometry.nfft, 2))
+        return Layout(spec, workspace_limit, workspace, flops, bound,
+                      cost_features(spec, flops, workspace, python_steps=geometry.python_steps,
+                                    gemm_calls=geometry.gemm_calls, tap_read_bytes=0.0), detail=geometry)
 
-    def cost_features(self, spec: ConvSpec) -> dict[str, float]:
-        """The default features with fft's own loop counts: ``taps`` is its
-        Python steps (window/phase copies), ``gemms`` its mixing GEMM calls,
-        and no per-tap input traffic (``column_bytes = 0``)."""
-        geometry = _fft_blocks.choose(spec, DEFAULT_WORKSPACE_LIMIT)
-        features = super().cost_features(spec)
-        features.update(taps=float(geometry.python_steps), gemms=float(geometry.gemm_calls), column_bytes=0.0)
-        return features
-
-    def prepare(self, spec: ConvSpec, workspace_limit: int) -> FftPlan:
-        """Choose the window length and chunk within ``workspace_limit`` bytes
-        (:func:`lucid.algos._fft_blocks.choose`) and build the plan.
-
-        Raises ValueError when even a single smallest window does not fit.
-        """
-        return FftPlan(self, spec, _fft_blocks.choose(spec, int(workspace_limit)))
+    def build(self, layout: Layout) -> FftPlan:
+        return FftPlan(self, layout.spec, layout.detail, layout.weight_varies)
 
 
 register(FFT())

@@ -30,11 +30,8 @@ values per output position (memory-bound, split over the thread pool) and, when
 padded, one copy of the input windows.  Threads: with several column chunks
 each pool thread runs a contiguous share of them (own buffers, so the
 workspace is ``slots`` buffer sets) with single-threaded BLAS; a lone chunk
-splits its copies over the pool and leaves the GEMM to BLAS's threads.
-Measured on the 2-core machine under load from other processes (2026-11-26,
-interleaved with torch): dense_k3_C256 1.4x and speech_frontend 0.12x torch's
-time this way, 6x and 1.5x with OpenBLAS threading each chunk's GEMM; quiet,
-the two were within noise.  Deterministic: the
+splits its copies over the pool and leaves the GEMM to BLAS's threads
+(docs/tuning.md: BLAS threads).  Deterministic: the
 chunking is fixed per shape.  Error: that of ``Cig*K``-long dot products.
 """
 from __future__ import annotations
@@ -45,20 +42,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._gemm import (block_shape, dot_error_bound, even_block, matmul, position_blocks, run_in_slots, split_cap,
-                    tap_view)
+from ._gemm import block_shape, dot_error_bound, even_block, matmul, position_blocks, run_in_slots, split_cap, tap_view
 from ._parallel import THREADS, parallel_for
-from .base import Algorithm, Plan, thread_scratch
-from .config import DEFAULT_WORKSPACE_LIMIT
+from .base import DEFAULT_WORKSPACE_LIMIT, Algorithm, Layout, Plan, cost_features, thread_scratch
 from .registry import register
 from .spec import ConvSpec
 
-#: Column-buffer bytes aimed at per chunk (capped by the workspace limit).
-#: Measured 2026-11-26 on the 2-core EPYC (1 MiB L2 per core, 32 MiB L3),
-#: interleaved with torch: 512 KiB to 64 MiB all within noise (+-15 %) on
-#: dense_k3_L4096, dense_k3_C256, wavenet_k3_d8 and speech_frontend -- the
-#: GEMM dominates, not the copy.  16 MiB keeps backward-filter matrices (rows
-#: ``N*L_out``) uncut along the reduction, which smaller chunks would force.
+#: Column-buffer bytes aimed at per chunk (capped by the workspace limit); the GEMM
+#: dominates, not the copy, and 16 MiB keeps backward-filter matrices (rows
+#: ``N*L_out``) uncut along the reduction (docs/tuning.md: im2col chunk).
 CHUNK_BYTES = 16 << 20
 #: Outputs shorter than this fold several batch items into one GEMM.
 FOLD_BELOW = 256
@@ -102,7 +94,8 @@ class Chunking:
     def buffer_shapes(self) -> dict[str, tuple[int, ...]]:
         """Every buffer of one slot, by name."""
         sp = self.spec
-        shapes = {} if self.in_place else {"cols": (sp.groups, self.channels, self.taps, self.items, self.positions)}
+        shapes: dict[str, tuple[int, ...]] = {} if self.in_place else {
+            "cols": (sp.groups, self.channels, self.taps, self.items, self.positions)}
         if any(sp.padding):
             span = sp.stride * (self.positions - 1) + sp.dilation * (self.taps - 1) + 1
             shapes["window"] = (self.items, sp.groups, self.channels, span)
@@ -139,13 +132,12 @@ def _fit(spec: ConvSpec, target: int) -> Chunking:
     return Chunking(spec, items, positions, channels, taps)
 
 
-def chunking(spec: ConvSpec, workspace_limit: int) -> Chunking:
-    """The largest chunking up to :data:`CHUNK_BYTES` whose workspace fits the limit.
+def chunking(spec: ConvSpec, workspace_limit: int) -> Chunking | None:
+    """The largest chunking up to :data:`CHUNK_BYTES` whose workspace fits the limit;
+    None when even one column of one reduction block does not fit.
 
     Matrices over ``SPLIT_BYTES`` get at least one chunk per pool thread, so
     the pool, not OpenBLAS's threads, parallelises their GEMMs.
-
-    Raises ValueError when even one column of one reduction block does not fit.
     """
     whole = spec.groups * spec.cig * spec.kernel_size * spec.n * spec.l_out * spec.itemsize
     target = split_cap(whole, min(workspace_limit, CHUNK_BYTES))
@@ -154,8 +146,7 @@ def chunking(spec: ConvSpec, workspace_limit: int) -> Chunking:
         if chunks.workspace_bytes <= workspace_limit:
             return chunks
         if target == 0:
-            raise ValueError(f"im2col: workspace_limit must be at least {chunks.workspace_bytes} bytes "
-                             f"for {spec.describe()}, got {workspace_limit}")
+            return None
         target //= 2
 
 
@@ -184,7 +175,7 @@ class Im2colPlan(Plan):
     may share the plan.
     """
 
-    def __init__(self, algorithm: "Im2col", spec: ConvSpec, chunks: Chunking) -> None:
+    def __init__(self, algorithm: Im2col, spec: ConvSpec, chunks: Chunking) -> None:
         super().__init__(algorithm, spec)
         self.chunks = chunks
         self._lock = threading.Lock()
@@ -255,37 +246,21 @@ class Im2col(Algorithm):
 
     name = "im2col"
 
-    def supports(self, spec: ConvSpec) -> str | None:
-        return None
-
-    def flops(self, spec: ConvSpec) -> float:
-        # The GEMMs, plus one add per output for every extra reduction block.
-        extra = chunking(spec, DEFAULT_WORKSPACE_LIMIT).row_blocks - 1
-        return spec.direct_flops + extra * spec.n * spec.c_out * spec.l_out
-
-    def workspace_bytes(self, spec: ConvSpec, workspace_limit: int) -> int:
-        """Bytes the plan allocates under ``workspace_limit``; when even the
-        smallest chunking exceeds it, that floor (and ``prepare`` raises)."""
-        try:
-            return chunking(spec, workspace_limit).workspace_bytes
-        except ValueError:
-            return _fit(spec, 0).workspace_bytes
-
-    def error_bound(self, spec: ConvSpec) -> float:
-        return dot_error_bound(spec)
-
-    def cost_features(self, spec: ConvSpec) -> dict[str, float]:
-        """The default features with im2col's own loop counts: ``taps`` is its
-        Python steps (one gather and GEMM per column chunk and reduction
-        block), ``gemms`` the BLAS calls (one per group of each step)."""
-        chunks = chunking(spec, DEFAULT_WORKSPACE_LIMIT)
+    def layout(self, spec: ConvSpec, workspace_limit: int = DEFAULT_WORKSPACE_LIMIT) -> Layout:
+        """The largest :func:`chunking` within ``workspace_limit`` (when even the
+        smallest exceeds it, that floor).  FLOPs: the GEMMs plus one add per
+        output for every extra reduction block; ``python_steps`` counts one
+        gather and GEMM per column chunk and reduction block, ``gemm_calls``
+        one BLAS call per group of each step."""
+        chunks = chunking(spec, workspace_limit) or _fit(spec, 0)
+        flops = spec.direct_flops + (chunks.row_blocks - 1) * spec.n * spec.c_out * spec.l_out
         steps = -(-spec.n // chunks.items) * -(-spec.l_out // chunks.positions) * chunks.row_blocks
-        features = super().cost_features(spec)
-        features.update(taps=float(steps), gemms=float(steps * spec.groups))
-        return features
+        return Layout(spec, workspace_limit, chunks.workspace_bytes, flops, dot_error_bound(spec),
+                      cost_features(spec, flops, chunks.workspace_bytes, python_steps=steps,
+                                    gemm_calls=steps * spec.groups), detail=chunks)
 
-    def prepare(self, spec: ConvSpec, workspace_limit: int) -> Im2colPlan:
-        return Im2colPlan(self, spec, chunking(spec, workspace_limit))
+    def build(self, layout: Layout) -> Im2colPlan:
+        return Im2colPlan(self, layout.spec, layout.detail)
 
 
 register(Im2col())

@@ -23,8 +23,8 @@ algorithm that supports the derived spec.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -40,6 +40,8 @@ class Lowering:
     ``operands(a, b)`` maps the op's two operands (forward: ``x, w``;
     backward_data: ``dy, w``; backward_filter: ``dy, x``) to the derived
     forward ``(x', w')``; ``result(y')`` maps the derived output back.
+    ``weight_varies`` is true when the derived weight is new every call
+    (backward_filter's is ``dy``), so caching its transforms cannot pay.
     """
 
     op: str
@@ -47,6 +49,7 @@ class Lowering:
     spec: ConvSpec
     operands: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
     result: Callable[[np.ndarray], np.ndarray]
+    weight_varies: bool = False
 
 
 def lower(op: str, spec: ConvSpec) -> Lowering:
@@ -98,15 +101,15 @@ def _backward_filter(spec: ConvSpec) -> Lowering:
     def operands(dy: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if unread:
             x = np.zeros_like(x)
-        xs = x[:, :, :keep].reshape(spec.n, g, spec.cig, keep).transpose(2, 1, 0, 3)
-        xs = np.ascontiguousarray(xs).reshape(spec.cig, g * spec.n, keep)
+        items = x[:, :, :keep].reshape(spec.n, g, spec.cig, keep).transpose(2, 1, 0, 3)
+        xs = np.ascontiguousarray(items).reshape(spec.cig, g * spec.n, keep)
         ws = np.ascontiguousarray(dy.transpose(1, 0, 2))
         return xs, ws
 
     def result(dw_t: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(dw_t.transpose(1, 0, 2))
 
-    return Lowering("backward_filter", spec, derived, operands, result)
+    return Lowering("backward_filter", spec, derived, operands, result, weight_varies=True)
 
 
 def derived_spec(op: str, spec: ConvSpec) -> ConvSpec:

@@ -26,6 +26,11 @@ def algorithms() -> tuple[Algorithm, ...]:
     return tuple(_ALGORITHMS.values())
 
 
+def registered(name: str) -> bool:
+    """True when an algorithm called ``name`` is registered (a dict look-up)."""
+    return name in _ALGORITHMS
+
+
 def names() -> tuple[str, ...]:
     """Names of the registered algorithms."""
     return tuple(_ALGORITHMS)

@@ -12,7 +12,7 @@ are lowered onto it by :mod:`lucid.algos.lowering`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -47,6 +47,19 @@ class ConvSpec:
     dilation: int = 1
     groups: int = 1
     dtype: str = "float32"
+
+    @classmethod
+    def trusted(cls, n: int, c_in: int, c_out: int, length: int, kernel_size: int, stride: int,
+                padding: tuple[int, int], dilation: int, groups: int, dtype: str) -> ConvSpec:
+        """A spec from values its caller has already validated (``F.conv1d`` checks
+        every argument and names it in its errors), built without checking them again.
+
+        Cost: one dict update (``ConvSpec(...)`` also runs :meth:`__post_init__`).
+        """
+        spec = object.__new__(cls)
+        vars(spec).update(zip(_FIELDS, (n, c_in, c_out, length, kernel_size, stride, padding, dilation, groups,
+                                        dtype)))
+        return spec
 
     def __post_init__(self) -> None:
         for name in ("n", "c_in", "c_out", "length", "kernel_size", "stride", "dilation", "groups"):
@@ -124,3 +137,6 @@ class ConvSpec:
         return (f"N{self.n} C{self.c_in}->{self.c_out} L{self.length} K{self.kernel_size} "
                 f"s{self.stride} p({self.padding[0]},{self.padding[1]}) d{self.dilation} "
                 f"g{self.groups} {self.dtype}")
+
+
+_FIELDS = tuple(field.name for field in fields(ConvSpec))

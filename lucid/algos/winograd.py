@@ -42,16 +42,14 @@ row go through a small scratch and are cropped.  The stacked input is kept
 phase-major with even and odd chunks apart for ``D < 16`` (every transform
 pass then reads contiguous rows), in position order otherwise.  Each GEMM is cut into column
 chunks small enough (``m*n*k <= 262144``) that OpenBLAS runs them on the
-calling pool thread: measured here, two pool threads calling multi-threaded
-OpenBLAS oversubscribe the 2 cores (5-30x slower, its workers spin between
-calls), and ``openblas_set_num_threads(1)`` at run time does not stop that.
+calling pool thread (docs/tuning.md: winograd serial GEMMs).
 
 Cost: ``4*C'*T`` (input transform) ``+ 8*C_out*Cig'*T`` (GEMMs) ``+ 4*C_out*T``
 (output transform) FLOPs for ``T = N*ceil(L_out/2D)*D`` tiles, ``C' = P*C_in``
 and ``Cig' = P*Cig`` (``P`` phases) -- about 2/3 of direct at unit stride.
 The kernel transform is cached per weight (value-checked, so in-place updates
 are seen).  Accuracy: the transforms add a few roundings per tile, see
-:meth:`Winograd.error_bound`.
+:meth:`Winograd.layout`.
 """
 from __future__ import annotations
 
@@ -62,26 +60,32 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._gemm import matmul
 from ._parallel import THREADS, parallel_for
-from .base import Algorithm, Plan, WeightCache, thread_scratch, ufunc_buffer_bytes, unit_roundoff
+from ._winograd_tiles import boxes, gemm_in_chunks, input_transform, output_transform, tile_rows
+from .base import (
+    DEFAULT_WORKSPACE_LIMIT,
+    Algorithm,
+    Layout,
+    Plan,
+    WeightCache,
+    cost_features,
+    thread_scratch,
+    ufunc_buffer_bytes,
+    unit_roundoff,
+)
 from .registry import register
 from .spec import ConvSpec
 
-#: Transform data per box (V and M blocks), about the 1 MiB per-core L2 of the
-#: 2-core AMD EPYC (Zen 4) dev machine.  Measured on the K=3 suite (2026-11-26,
-#: interleaved with torch): 1 MiB beat 0.5, 2 and 4 MiB by 10-30 % -- smaller
-#: boxes pay more per-call overhead, larger ones spill to L3.
+#: Transform data per box (V and M blocks), about the per-core L2 (docs/tuning.md: winograd box).
 _BLOCK_BYTES = 1024 * 1024
 #: Dilation below which the stacked input is phase-major and tiles rows-innermost;
 #: from it on, position order with runs of ``D`` innermost (short loops cost ~2x).
 _CONTIGUOUS_RUN = 16
 #: OpenBLAS runs a GEMM on the calling thread when ``m*n*k <= 65536 * 4``
-#: (``SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD``, interface/gemm.c).
+#: (docs/tuning.md: winograd serial GEMMs).
 _BLAS_SERIAL_MNK = 65536 * 4
-#: Constant of the normwise error bound ``c * u * sqrt(3 * Cig')`` (twice direct's):
-#: measured float32 errors on the K=3 suite are 2.0e-7 (C=64) and 3.8e-7 (C=256),
-#: 1/16 of the bound; float64 4.6e-16 and 8.8e-16 (tests/test_winograd.py).
+#: Constant of the normwise error bound ``c * u * sqrt(3 * Cig')``, twice direct's
+#: (docs/tuning.md: winograd error).
 _ERROR_CONSTANT = 4.0
 
 
@@ -141,61 +145,6 @@ def _layout(spec: ConvSpec, workspace_limit: int) -> _Layout:
     return _Layout(phases, dil, rows, tile, slots)
 
 
-def _boxes(n: int, rows: int, dil: int, tile: int) -> list[tuple[int, int, int, int, int, int]]:
-    """Cut the tile grid ``(n, rows, dil)`` into boxes ``(n0, n1, b0, b1, q0, q1)`` of ``<= tile`` tiles."""
-    if dil >= tile:
-        return [(i, i + 1, b, b + 1, q, min(q + tile, dil))
-                for i in range(n) for b in range(rows) for q in range(0, dil, tile)]
-    if rows * dil >= tile:
-        step = tile // dil
-        return [(i, i + 1, b, min(b + step, rows), 0, dil) for i in range(n) for b in range(0, rows, step)]
-    step = tile // (rows * dil)
-    return [(i, min(i + step, n), 0, rows, 0, dil) for i in range(0, n, step)]
-
-
-def _input_transform(a: list[np.ndarray], out: np.ndarray) -> None:
-    """``out[i] = (B^T v)_i`` from the views ``a[i]`` of chunks ``2b + i`` of every tile."""
-    np.subtract(a[0], a[2], out=out[0])
-    np.add(a[1], a[2], out=out[1])
-    np.subtract(a[2], a[1], out=out[2])
-    np.subtract(a[1], a[3], out=out[3])
-
-
-def _gemm(u: np.ndarray, v: np.ndarray, m: np.ndarray, chunk: int) -> None:
-    """``m = u @ v`` (batched over points and groups) as GEMMs of ``<= chunk`` columns.
-
-    Splitting the columns (one batched ``matmul`` over column chunks, through
-    strided views, plus one for the remainder) keeps every BLAS call under
-    OpenBLAS's threading threshold, so it runs on the calling pool thread.
-    """
-    t = v.shape[-1]
-    body = t - t % chunk
-    if body:
-        shape = v.shape[:2] + (v.shape[2], body // chunk, chunk)
-        vv = np.reshape(v[..., :body], shape, copy=False).transpose(0, 1, 3, 2, 4)
-        mm = np.reshape(m[..., :body], m.shape[:3] + shape[3:], copy=False).transpose(0, 1, 3, 2, 4)
-        matmul(u[:, :, None], vv, out=mm)
-    if body < t:
-        matmul(u, v[..., body:], out=m[..., body:])
-
-
-def _rows(a: np.ndarray, axis: int, lo: int, hi: int) -> np.ndarray:
-    """``a`` restricted to tile rows ``lo:hi`` along ``axis``."""
-    return a[(slice(None),) * axis + (slice(lo, hi),)]
-
-
-def _output_transform(m: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> None:
-    """``(y0, y1) = A^T m``: ``y0 = m0 + m1 + m2``, ``y1 = m1 - m2 - m3``, summed in place
-    in the contiguous ``m`` (overwritten), then copied out to the strided views."""
-    m0, m1, m2, m3 = m
-    m0 += m1
-    m0 += m2
-    m1 -= m2
-    m1 -= m3
-    np.copyto(y0, m0)
-    np.copyto(y1, m1)
-
-
 class WinogradPlan(Plan):
     """Per-shape state of :class:`Winograd`: layout, boxes and the kernel cache.
 
@@ -206,7 +155,7 @@ class WinogradPlan(Plan):
     shape touches no fresh pages); the kernel transform ``U`` is the plan's.
     """
 
-    def __init__(self, algorithm: "Winograd", spec: ConvSpec, layout: _Layout) -> None:
+    def __init__(self, algorithm: Winograd, spec: ConvSpec, layout: _Layout, weight_varies: bool = False) -> None:
         super().__init__(algorithm, spec)
         self.layout = layout
         sp, lay, dt = spec, layout, spec.np_dtype
@@ -217,7 +166,7 @@ class WinogradPlan(Plan):
         self._rows_inner = lay.dil < _CONTIGUOUS_RUN
         lanes, self._step = (2 * lay.dil, 2 * lay.dil) if self._rows_inner else (1, 1)
         self._xs_shape = (sp.n, sp.groups, len(lay.phases), sp.cig, lanes, lay.width // lanes)
-        self._boxes = _boxes(sp.n, lay.rows, lay.dil, lay.tile)
+        self._boxes = boxes(sp.n, lay.rows, lay.dil, lay.tile)
         self._box_size = lay.tile * (4 * self._cin + 6 * sp.c_out)
         self._slots = min(lay.slots, len(self._boxes))
         self._full_rows = sp.l_out // (2 * lay.dil)
@@ -226,7 +175,7 @@ class WinogradPlan(Plan):
         # Tile order in V and M, axes of (C, n, b, q): q innermost or b innermost.
         self._order = (0, 3, 1, 2) if self._rows_inner else (0, 1, 2, 3)
         self._u = np.empty((4, sp.c_out, len(lay.phases), sp.cig), dt)
-        self._cache = WeightCache()
+        self._cache = WeightCache(enabled=not weight_varies)
         self._lock = threading.Lock()
 
     def _kernel_transform(self, w: np.ndarray) -> np.ndarray:
@@ -332,19 +281,19 @@ class WinogradPlan(Plan):
         dims = tuple((nn, bb, qq)[a - 1] for a in order[1:])      # tile axes in memory order
         v = buf[:4 * cin * t].reshape((4, cin) + dims)
         m = buf[4 * cin * t:4 * (cin + sp.c_out) * t].reshape((4, sp.c_out) + dims)
-        _input_transform(self._sources(xs, n0, n1, b0, bb, q0, q1), v)
+        input_transform(self._sources(xs, n0, n1, b0, bb, q0, q1), v)
         if self._depthwise:
             np.multiply(u[..., 0], v.reshape(4, g, t), out=m.reshape(4, g, t))
         else:
-            _gemm(u, v.reshape(4, g, cin // g, t), m.reshape(4, g, sp.cog, t), self._chunk)
+            gemm_in_chunks(u, v.reshape(4, g, cin // g, t), m.reshape(4, g, sp.cog, t), self._chunk)
         main = min(b1, self._full_rows)
         if main > b0:
             full = np.reshape(y[n0:n1, :, :2 * dil * main], (nn, sp.c_out, main, 2, dil), copy=False)
-            _output_transform(_rows(m, bax, 0, main - b0),
+            output_transform(tile_rows(m, bax, 0, main - b0),
                               *(full[:, :, b0:main, j, q0:q1].transpose(1, 0, 2, 3).transpose(order) for j in (0, 1)))
         if b1 > main:   # the last tile row overhangs L_out: transform into scratch, crop
             tail = buf[4 * (cin + sp.c_out) * t:][:sp.c_out * nn * 2 * qq].reshape(2, sp.c_out, nn, 1, qq)
-            _output_transform(_rows(m, bax, main - b0, bb), tail[0].transpose(order), tail[1].transpose(order))
+            output_transform(tile_rows(m, bax, main - b0, bb), tail[0].transpose(order), tail[1].transpose(order))
             for j in (0, 1):
                 first = (2 * main + j) * dil + q0
                 count = min(qq, sp.l_out - first)
@@ -372,60 +321,41 @@ class Winograd(Algorithm):
     name = "winograd"
     local_nonfinite = False
 
-    def supports(self, spec: ConvSpec) -> str | None:
-        """``None`` exactly when ``spec.kernel_size == 3``, else the reason."""
-        if spec.kernel_size != 3:
-            return f"winograd: F(2,3) needs kernel_size=3, got {spec.kernel_size}"
-        return None
+    def layout(self, spec: ConvSpec, workspace_limit: int = DEFAULT_WORKSPACE_LIMIT) -> Layout | str:
+        """The reduction and box size within ``workspace_limit`` (:func:`_layout`);
+        the reason when ``kernel_size != 3``.
 
-    def flops(self, spec: ConvSpec) -> float:
-        """FLOPs executed: ``T*(4*C' + 8*C_out*Cig' + 4*C_out)`` (module docstring).
+        FLOPs: ``T*(4*C' + 8*C_out*Cig' + 4*C_out)`` (module docstring), about
+        2/3 of ``spec.direct_flops`` at stride 1 (plus the discarded outputs of
+        the last tile row), 4/3 at stride 2 and 2x at stride >= 3; the cached
+        kernel transform is not counted.
 
-        About 2/3 of ``spec.direct_flops`` at stride 1 (plus the discarded
-        outputs of the last tile row), 4/3 at stride 2 and 2x at stride >= 3.
-        The cached kernel transform is not counted.
-        """
-        phases, dil = _phases(spec)
-        tiles = spec.n * -(-spec.l_out // (2 * dil)) * dil
-        cin = len(phases) * spec.c_in
-        return float(tiles * (4 * cin + 8 * spec.c_out * len(phases) * spec.cig + 4 * spec.c_out))
-
-    def workspace_bytes(self, spec: ConvSpec, workspace_limit: int) -> int:
-        """Bytes the plan allocates under ``workspace_limit``.
-
-        The stacked input (``N * P * C_in * (2*rows + 2) * D`` elements), the
-        kernel transform and its weight key are fixed; the per-slot V, M and tail
-        buffers shrink with the limit (down to one tile), and each slot's
-        transforms need NumPy's transient ufunc buffers
+        Workspace: the stacked input (``N * P * C_in * (2*rows + 2) * D``
+        elements), the kernel transform and its weight key are fixed; the
+        per-slot V, M and tail buffers shrink with the limit (down to one
+        tile), and each slot's transforms need NumPy's transient ufunc buffers
         (:func:`~lucid.algos.base.ufunc_buffer_bytes`), so a limit below that
         floor is exceeded by it.
+
+        Error bound: normwise relative ``4 * u * sqrt(3 * Cig')``.  The dot
+        products have length ``3*Cig'`` as in direct (square-root growth
+        model); the transforms have entries of magnitude <= 1 and add a few
+        roundings per tile, covered by doubling direct's constant.
         """
+        if spec.kernel_size != 3:
+            return f"winograd: F(2,3) needs kernel_size=3, got {spec.kernel_size}"
         lay = _layout(spec, workspace_limit)
         fixed, per_tile = _sizes(spec, lay.phases, lay.dil)
-        return fixed + lay.slots * (lay.tile * per_tile + ufunc_buffer_bytes(spec))
+        workspace = fixed + lay.slots * (lay.tile * per_tile + ufunc_buffer_bytes(spec))
+        tiles = spec.n * lay.rows * lay.dil
+        cin = len(lay.phases) * spec.c_in
+        flops = float(tiles * (4 * cin + 8 * spec.c_out * len(lay.phases) * spec.cig + 4 * spec.c_out))
+        bound = _ERROR_CONSTANT * unit_roundoff(spec) * float(np.sqrt(3 * len(lay.phases) * spec.cig))
+        return Layout(spec, workspace_limit, workspace, flops, bound, cost_features(spec, flops, workspace),
+                      detail=lay)
 
-    def error_bound(self, spec: ConvSpec) -> float:
-        """Normwise relative bound ``4 * u * sqrt(3 * Cig')``.
-
-        The dot products have length ``3*Cig'`` as in direct (square-root growth
-        model); the transforms have entries of magnitude <= 1 and add a few
-        roundings per tile, covered by doubling direct's constant.  Measured
-        errors stay ~16x below it (see ``_ERROR_CONSTANT``).
-        """
-        cig = len(_phases(spec)[0]) * spec.cig
-        return _ERROR_CONSTANT * unit_roundoff(spec) * float(np.sqrt(3 * cig))
-
-    def prepare(self, spec: ConvSpec, workspace_limit: int) -> WinogradPlan:
-        """The per-shape :class:`WinogradPlan`; ValueError if ``kernel_size != 3``
-        or when even one tile per slot exceeds ``workspace_limit``."""
-        reason = self.supports(spec)
-        if reason is not None:
-            raise ValueError(reason)
-        need = self.workspace_bytes(spec, workspace_limit)
-        if need > workspace_limit:
-            raise ValueError(f"winograd: workspace_limit must be at least {need} bytes "
-                             f"for {spec.describe()}, got {workspace_limit}")
-        return WinogradPlan(self, spec, _layout(spec, workspace_limit))
+    def build(self, layout: Layout) -> WinogradPlan:
+        return WinogradPlan(self, layout.spec, layout.detail, layout.weight_varies)
 
 
 register(Winograd())

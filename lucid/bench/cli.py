@@ -11,7 +11,8 @@ import os
 import shlex
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from .. import algos
 from ..algos import registry
@@ -20,7 +21,7 @@ from ..algos.spec import ConvSpec
 from ..nn.functional import padding_amounts
 from ..suite import SUITE
 from . import export, peers, plans, plot, sweep
-from .measure import Case, Row, measure, suite_cases
+from .cases import Case, Row, measure, suite_cases
 from .tables import format_report, format_summary
 
 DESCRIPTION = """\
@@ -60,7 +61,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's hook; raise instead of printing usage
+    def error(self, message: str) -> NoReturn:  # argparse's hook; raise instead of printing usage
         raise UsageError(message)
 
 

@@ -14,11 +14,11 @@ import csv
 import datetime
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .. import algos
-from .measure import Row
+from .cases import Row
 
 
 def document(rows: Sequence[Row], command: str) -> dict:

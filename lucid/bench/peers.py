@@ -9,15 +9,14 @@ backward_data ``(dy, w)``, backward_filter ``(dy, x)``.
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
+from ..algos._parallel import THREADS  # peers get as many threads as lucid's pool
 from ..algos.spec import ConvSpec
 
 PEERS = ("torch", "scipy")
-#: Threads given to a peer, matching lucid's two-thread pool.
-THREADS = 2
 #: Largest broadcast product the SciPy peer may build (bytes of complex64 spectra).
 SCIPY_MEMORY_CAP = 256 << 20
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .. import algos
 from ..algos.lowering import OPS
+from ..algos.planner import units
 from ..suite import SUITE
 
 
@@ -55,7 +56,7 @@ def _wisdom_table(payload: dict) -> str:
         lines.append(f"calibrated {provenance.get('date', '?')} on {provenance.get('machine', '?')}: "
                      f"{', '.join(sorted(calibration.get('constants', {}))) or 'no'} constants")
     for key, entry in sorted(decisions.items()):
-        measured = ", ".join(f"{name} {'-' if t is None else f'{t * 1e3:.3g} ms'}"
+        measured = ", ".join(f"{name} {units.seconds(t)}"
                              for name, t in sorted(entry["measured"].items(), key=lambda kv: kv[1] or float("inf")))
         lines.append(f"  {key}  -> {entry['algorithm']}   ({measured})")
     return "\n".join(lines)

@@ -6,10 +6,10 @@ matplotlib is an optional extra (``pip install 'lucid-conv[plot]'``);
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
-from .measure import Row
+from .cases import Row
 
 INSTALL_HINT = "--plot needs matplotlib: pip install 'lucid-conv[plot]' (or pip install matplotlib)"
 
@@ -32,14 +32,15 @@ def plot_sweep(rows: Mapping[int, Sequence[Row]], path: str | Path, title: str) 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ok = [(k, r) for k, found in rows.items() for r in found if r.status == "ok" and r.kind != "auto"]
+    ok = [(k, r) for k, found in rows.items() for r in found
+          if r.status == "ok" and r.kind != "auto" and r.median_ms is not None]
     fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
     for method in dict.fromkeys(r.method for _, r in ok):
         mine = [(k, r) for k, r in ok if r.method == method]
-        ax.plot([k for k, _ in mine], [r.median_ms for _, r in mine], marker="o", markersize=4,
+        ax.plot([k for k, _ in mine], [float(r.median_ms or 0.0) for _, r in mine], marker="o", markersize=4,
                 linestyle="--" if mine[0][1].kind == "peer" else "-", label=method)
     picks = [(k, r) for k, r in ok if r.planner_pick]
-    ax.scatter([k for k, _ in picks], [r.median_ms for _, r in picks], s=120,
+    ax.scatter([k for k, _ in picks], [float(r.median_ms or 0.0) for _, r in picks], s=120,
                facecolors="none", edgecolors="black", linewidths=1.5, zorder=3, label="planner's pick")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")

@@ -9,10 +9,10 @@ at that K and dropped for the larger ones (its cost only grows with K).
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from ..algos.spec import ConvSpec
-from .measure import Case, Row, measure
+from .cases import Case, Row, measure
 
 KERNEL_SIZES = (1, 2, 3, 5, 9, 17, 33, 65, 129, 257, 513, 1025, 2049)
 #: Peers worth a line on the plot.
@@ -45,7 +45,7 @@ def run_sweep(algorithms: Sequence[str], peers: Sequence[str], *, kernel_sizes: 
         keep = [name for name in algorithms if name not in dropped]
         found = measure(case, algorithms=keep, peers=[p for p in peers if p in PEERS and p not in dropped],
                         repeats=repeats, cap_s=cap_s,
-                        progress=None if progress is None else (lambda m, k=k: progress(f"K={k} {m}")))
+                        progress=None if progress is None else _prefixed(progress, f"K={k} "))
         for row in found:
             if row.kind != "auto" and row.status == "ok" and row.repeats < repeats:
                 dropped[row.method] = k
@@ -54,3 +54,8 @@ def run_sweep(algorithms: Sequence[str], peers: Sequence[str], *, kernel_sizes: 
                                f"slower than the {cap_s:g} s cap from K={at}")
                            for name, at in dropped.items() if at != k]
     return rows
+
+
+def _prefixed(progress: Callable[[str], None], prefix: str) -> Callable[[str], None]:
+    """``progress`` with ``prefix`` before every message."""
+    return lambda message: progress(prefix + message)

@@ -7,27 +7,19 @@ methods show their reason instead of numbers.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from itertools import groupby
-from typing import Iterable, Sequence
 
-from .measure import Row
+from ..algos.planner import units
+from .cases import Row
 
 HEADER = ("method", "median ms", "min ms", "n", "GFLOP/s", "x fastest", "error", "workspace", "pick")
 
 
-def _ms(value: float) -> str:
-    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
-
-
-def _bytes(value: int | None) -> str:
+def _ms(value: float | None) -> str:
     if value is None:
         return "-"
-    size, unit = float(value), "B"
-    for bigger in ("KiB", "MiB", "GiB"):
-        if size < 1024:
-            break
-        size, unit = size / 1024, bigger
-    return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
 def _cells(row: Row) -> tuple[str, ...]:
@@ -35,7 +27,7 @@ def _cells(row: Row) -> tuple[str, ...]:
     if row.status != "ok":
         return (name, f"skipped: {row.reason}")
     return (name, _ms(row.median_ms), _ms(row.min_ms), str(row.repeats), f"{row.gflops:.2f}",
-            f"{row.vs_fastest:.2f}", f"{row.error:.1e}", _bytes(row.workspace_bytes),
+            f"{row.vs_fastest:.2f}", f"{row.error:.1e}", units.size(row.workspace_bytes),
             "*" if row.planner_pick else "")
 
 
@@ -67,9 +59,9 @@ def format_report(rows: Iterable[Row], targets: dict[str, str] | None = None) ->
     targets = targets or {}
     tables = []
     for (case, op), group in groupby(rows, key=lambda r: (r.case, r.op)):
-        group = list(group)
+        items = list(group)
         goal = f"  (target: {targets[case]})" if targets.get(case) else ""
-        tables.append(format_table(group, f"== {case} {op}: {group[0].shape}{goal}"))
+        tables.append(format_table(items, f"== {case} {op}: {items[0].shape}{goal}"))
     return "\n\n".join(tables)
 
 
@@ -81,13 +73,19 @@ def format_summary(rows: Iterable[Row]) -> str:
     """
     lines = []
     for (case, op), group in groupby(rows, key=lambda r: (r.case, r.op)):
-        ok = [r for r in group if r.status == "ok"]
+        ok = [r for r in group if r.status == "ok" and r.median_ms is not None]
         auto = next((r for r in ok if r.kind == "auto"), None)
         forced = [r for r in ok if r.kind == "algorithm"]
         if auto is None or not forced:
             continue
-        best = min(forced, key=lambda r: r.median_ms)
-        peers = "  ".join(f"{r.method}/auto {r.median_ms / auto.median_ms:6.2f}" for r in ok if r.kind == "peer")
+        best = min(forced, key=_median)
+        peers = "  ".join(f"{r.method}/auto {_median(r) / _median(auto):6.2f}" for r in ok if r.kind == "peer")
         lines.append(f"{case:<18} {op:<15} auto→{auto.ran:<9} best {best.method:<9} "
-                     f"auto/best {auto.median_ms / best.median_ms:5.2f}  {peers}".rstrip())
+                     f"auto/best {_median(auto) / _median(best):5.2f}  {peers}".rstrip())
     return "\n".join(["== summary (ratios of medians)"] + lines)
+
+
+def _median(row: Row) -> float:
+    """The median of a timed row (``format_summary`` keeps only those)."""
+    assert row.median_ms is not None
+    return row.median_ms

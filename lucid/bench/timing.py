@@ -5,17 +5,17 @@ methods are timed in rounds — one call of every method per round, in a rotated
 order — back to back, except for an idle pause after the methods named as
 spinning (a peer like PyTorch, whose OpenMP workers keep spinning after a call
 and would steal a core from the next one).  Interleaving spreads slow drifts
-of the machine (other processes, frequency) over all methods alike.  Measured
-on the shared 2-core VM (2026-11-26): a pause before *every* call made lucid's
-calls 30-100 % slower and far noisier than back to back.  The figure to trust is the median
+of the machine (other processes, frequency) over all methods alike; a pause
+before every call makes calls slower and noisier (docs/tuning.md: bench
+pauses).  The figure to trust is the median
 of a method relative to its peers in the same run, never a lone absolute time.
 """
 from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Callable, Collection, Mapping
 
 #: Pause after a spinning method's call, seconds (OpenMP/OpenBLAS workers spin ~0.1 s).
 IDLE_S = 0.13

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from .._errors import bad_type, bad_value, check_choice, check_int
-from ..dtypes import DTypeLike, DeviceLike, float32, to_device, to_dtype
+from ..dtypes import DeviceLike, DTypeLike, float32, to_device, to_dtype
 from ..factories import empty
 from ..tensor import Tensor
 from . import functional as F
@@ -108,13 +108,12 @@ class Conv1d(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """Convolve ``input`` of shape ``(N, C_in, L)`` or ``(C_in, L)``."""
-        padding = self.padding
+        padding: int | str = self.padding if isinstance(self.padding, str) else self.padding[0]
         if self.padding_mode != "zeros":
-            amount = padding if isinstance(padding, str) else padding[0]
-            input = F.pad(input, F.padding_amounts(amount, self.kernel_size[0], self.dilation[0]),
+            input = F.pad(input, F.padding_amounts(padding, self.kernel_size[0], self.dilation[0]),
                           mode=self.padding_mode)
             padding = 0
-        return F.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups,
+        return F.conv1d(input, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups,
                         algorithm=self.algorithm)
 
     def extra_repr(self) -> str:

@@ -9,7 +9,8 @@ chooses the algorithm; nothing here computes a convolution itself.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -21,7 +22,8 @@ from ._activation_functional import gelu, log_softmax, sigmoid, silu, softmax, s
 from ._pooling_functional import avg_pool1d, max_pool1d  # noqa: F401  (re-exported: F.max_pool1d, ...)
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
-_NUMPY_PAD = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_NUMPY_PAD: dict[str, Literal["reflect", "edge", "wrap"]] = {"reflect": "reflect", "replicate": "edge",
+                                                             "circular": "wrap"}
 
 
 def single(where: str, argument: str, value: Any, minimum: int) -> int:
@@ -43,7 +45,7 @@ def padding_amounts(padding: int | str, kernel_size: int, dilation: int) -> tupl
     if padding == "same":
         total = dilation * (kernel_size - 1)
         return total // 2, total - total // 2
-    return padding, padding
+    return int(padding), int(padding)
 
 
 def check_padding(where: str, padding: Any, stride: int) -> int | str:
@@ -101,7 +103,7 @@ def conv_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, p
     if length + left + right < span:
         raise bad_value(w, "input", f"at least {span - left - right} samples long: kernel_size={k} at "
                         f"dilation={dilation} spans {span} and padding adds {left + right}", input)
-    return ConvSpec(n, c_in, c_out, length, k, stride, (left, right), dilation, groups, input.dtype.name)
+    return ConvSpec.trusted(n, c_in, c_out, length, k, stride, (left, right), dilation, groups, input.dtype.name)
 
 
 def _contiguous(a: np.ndarray) -> np.ndarray:

@@ -7,7 +7,8 @@ walk the registered tree in assignment order.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -118,7 +119,7 @@ class Module:
             raise bad_value(where, "name", "a non-empty attribute name without '.'", name)
 
     # -------------------------------------------------------------- walking
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         """``(dotted name, module)`` for this module and every descendant, each once."""
         seen, stack = set(), [(prefix, self)]
         while stack:
@@ -130,18 +131,18 @@ class Module:
             children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items() if m is not None]
             stack.extend(reversed(children))
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         """This module and every descendant, each once."""
         for _, module in self.named_modules():
             yield module
 
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         """``(name, module)`` for the direct sub-modules."""
         for name, module in self._modules.items():
             if module is not None:
                 yield name, module
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         """The direct sub-modules."""
         for _, module in self.named_children():
             yield module
@@ -157,7 +158,7 @@ class Module:
 
     def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, parameter)`` pairs, each parameter once."""
-        return self._named("_parameters", prefix, recurse)
+        return cast(Iterator[tuple[str, Parameter]], self._named("_parameters", prefix, recurse))
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Every parameter of this module (and its descendants if ``recurse``), each once."""
@@ -174,7 +175,7 @@ class Module:
             yield buffer
 
     # ---------------------------------------------------------------- state
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Set :attr:`training` on this module and its descendants; returns ``self``."""
         if not isinstance(mode, bool):
             raise bad_type("train", "mode", "a bool", mode)
@@ -182,7 +183,7 @@ class Module:
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """``train(False)``."""
         return self.train(False)
 
@@ -194,7 +195,7 @@ class Module:
             elif param.grad is not None:
                 param.grad.data[...] = 0
 
-    def state_dict(self) -> "OrderedDict[str, Tensor]":
+    def state_dict(self) -> OrderedDict[str, Tensor]:
         """Parameters and persistent buffers by dotted name, detached but sharing memory."""
         state = OrderedDict((name, p.detach()) for name, p in self.named_parameters())
         for path, module in self.named_modules():
@@ -204,7 +205,7 @@ class Module:
                     state[f"{path}.{name}" if path else name] = buffer.detach()
         return state
 
-    def load_state_dict(self, state_dict: "dict[str, Any]", strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy ``state_dict``'s values into the existing parameters and buffers, in place.
 
         With ``strict`` (default) missing or unexpected keys raise ValueError;

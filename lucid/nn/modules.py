@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterator
+from collections.abc import Iterator
 
 from .._errors import bad_type, check_choice
 from ..tensor import Tensor
@@ -20,7 +20,7 @@ class Sequential(Module):
     (2, 'ReLU')
     """
 
-    def __init__(self, *modules: Module) -> None:
+    def __init__(self, *modules: Module | OrderedDict[str, Module]) -> None:
         super().__init__()
         named = modules[0].items() if len(modules) == 1 and isinstance(modules[0], OrderedDict) \
             else ((str(i), m) for i, m in enumerate(modules))
@@ -47,7 +47,7 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def append(self, module: Module) -> "Sequential":
+    def append(self, module: Module) -> Sequential:
         """Add ``module`` at the end."""
         if not isinstance(module, Module):
             raise bad_type("Sequential.append", "module", "an nn.Module", module)

@@ -1,0 +1,108 @@
+"""The planner's typed values: a candidate's assessment, a decision, a bucket key.
+
+:class:`Candidate` and :class:`Decision` are what the planner builds and
+fills; :meth:`Decision.as_record` turns one into the plain JSON-ready dict that
+:func:`lucid.algos.records` hands out (see :mod:`lucid.algos.planner.history`).
+:class:`BucketKey` is the tuple under which a measured decision is kept in
+wisdom; :meth:`BucketKey.text` is its form in a wisdom file.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from ..base import Layout
+from ..spec import ConvSpec
+
+#: Measured decisions are shared by lengths with equal ``round(BUCKETS_PER_OCTAVE * log2(L))``.
+BUCKETS_PER_OCTAVE = 4
+
+
+@dataclass
+class Candidate:
+    """One algorithm as the planner assessed it for one decision.
+
+    ``supported`` is None when it was not assessed (a measured bucket decision
+    was reused); ``reason`` is None when it was eligible, else why it was
+    skipped; ``measured_s`` is None unless it was timed (``inf``: it failed).
+    ``layout`` is what a plan is built from; it is not part of the record.
+    """
+
+    name: str
+    deterministic: bool
+    supported: bool | None = False
+    reason: str | None = None
+    predicted_s: float | None = None
+    measured_s: float | None = None
+    workspace_bytes: int | None = None
+    error_bound: float | None = None
+    note: str | None = None
+    layout: Layout | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def eligible(self) -> bool:
+        """Assessed, supported and within every constraint."""
+        return self.reason is None and self.layout is not None
+
+    def skip_note(self) -> str:
+        """Why it was skipped, prefixed by its name."""
+        reason = self.reason or ""
+        return reason if reason.startswith(self.name) else f"{self.name} skipped: {reason}"
+
+    def as_record(self) -> dict[str, Any]:
+        """The candidate's fields as a JSON-ready dict (``layout`` left out, non-finite times as None)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "layout"}
+        return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in fields.items()}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the planner chose for one problem under one set of settings, and why."""
+
+    op: str
+    key: str
+    spec: str
+    mode: str
+    algorithm: str
+    reason: str
+    candidates: tuple[Candidate, ...]
+    cache_hit: bool
+    duration_s: float
+    settings: dict[str, Any]
+    time: float = field(default_factory=time.time)
+
+    def as_record(self) -> dict[str, Any]:
+        """The plain, JSON-ready dict of :func:`lucid.algos.records`."""
+        record = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        record["candidates"] = [c.as_record() for c in self.candidates]
+        record["settings"] = dict(self.settings)
+        return record
+
+
+class BucketKey(NamedTuple):
+    """Key of a measured decision: the problem with its length replaced by its length bucket."""
+
+    op: str
+    shape: str
+    workspace_limit: int
+    tolerance: float
+    deterministic: bool
+    nonfinite_operands: bool
+    threads: int
+
+    @classmethod
+    def of(cls, op: str, spec: ConvSpec, workspace_limit: int, tolerance: float, deterministic: bool,
+           nonfinite_operands: bool, threads: int) -> BucketKey:
+        """The bucket of ``op`` on ``spec`` (lengths within a factor ``2**(1/4)`` share one)."""
+        bucket = round(BUCKETS_PER_OCTAVE * math.log2(spec.length))
+        shape = spec.describe().replace(f" L{spec.length} ", f" Lb{bucket} ")
+        return cls(op, shape, workspace_limit, tolerance, deterministic, nonfinite_operands, threads)
+
+    def text(self) -> str:
+        """The key as written in wisdom files (format 1)."""
+        tolerance = "inf" if math.isinf(self.tolerance) else f"{self.tolerance:.3g}"
+        return (f"{self.op} {self.shape} ws{self.workspace_limit} tol{tolerance} "
+                f"det{int(self.deterministic)} nonfinite{int(self.nonfinite_operands)} t{self.threads}")

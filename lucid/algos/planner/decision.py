@@ -1,0 +1,222 @@
+"""The decision: which algorithm serves one problem under one set of settings.
+
+:func:`decide` is what a plan-cache miss runs (under the planning lock).  It
+lays out every registered algorithm at the call's workspace limit
+(:meth:`~lucid.algos.base.Algorithm.layout`), predicts each one's time from
+its layout's cost features (:mod:`lucid.algos.planner.cost_model`), and
+
+* **forced** (``algorithm="fft"``, ``use("fft")``, ``LUCID_CONV_ALGO``): takes
+  that algorithm.  For the forward op a forced algorithm that cannot serve the
+  call raises ValueError with its reason; a backward op runs on it when it
+  supports the derived problem, otherwise on the best one that does (recorded).
+* **heuristic** (default, runs nothing, like FFTW_ESTIMATE): takes the eligible
+  candidate with the least predicted time.
+* **measure** (like FFTW_MEASURE): times the eligible candidates on the real
+  operands within ``time_limit`` (:mod:`lucid.algos.planner.stopwatch`).  The
+  decision is kept in wisdom (:mod:`lucid.algos.planner.wisdom`) under a
+  :class:`~lucid.algos.planner.candidates.BucketKey` (lengths within a factor
+  2**(1/4)), so a new length in a measured bucket only builds its plan.
+
+Eligible means: the layout is not a reason, it fits ``workspace_limit``, its
+``error_bound <= tolerance`` and, when asked, the algorithm is
+``deterministic`` (and ``local_nonfinite`` for a re-run on NaN/Inf operands).
+The winner's plan is built from the very layout that was priced.  Every
+decision is recorded (:mod:`lucid.algos.planner.history`).
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from .. import registry
+from ..base import Algorithm, Plan, fitting
+from ..lowering import Lowering
+from . import cost_model, history, units, wisdom
+from .candidates import BucketKey, Candidate, Decision
+from .config import AUTO, Settings
+from .stopwatch import PLANNING_LOCK, random_operands, time_plans
+
+#: Measure mode races the candidates predicted within this factor of the best prediction
+#: first and tries the rest with the time left (docs/tuning.md: leaders).
+LEADER_RATIO = 2.0
+
+Operands = tuple[np.ndarray, np.ndarray]
+
+
+def assess(algorithm: Algorithm, lowering: Lowering, settings: Settings) -> Candidate:
+    """One candidate: its layout at the call's workspace limit, predicted time and why it is skipped."""
+    cand = Candidate(algorithm.name, bool(algorithm.deterministic))
+    layout = algorithm.layout(lowering.spec, settings.workspace_limit)
+    if isinstance(layout, str):
+        cand.reason = layout
+        return cand
+    cand.supported, cand.layout = True, layout
+    cand.predicted_s = cost_model.predict(algorithm.name, layout.features)
+    cand.workspace_bytes, cand.error_bound = int(layout.workspace_bytes), float(layout.error_bound)
+    if not layout.fits:
+        cand.reason = f"workspace {units.size(layout.workspace_bytes)} > workspace_limit " \
+                      f"{units.size(settings.workspace_limit)}"
+    elif layout.error_bound > settings.tolerance:
+        cand.reason = f"error bound {layout.error_bound:.1e} > tolerance {settings.tolerance:.1e}"
+    elif settings.deterministic and not algorithm.deterministic:
+        cand.reason = "not deterministic (deterministic=True)"
+    elif settings.nonfinite_operands and not algorithm.local_nonfinite:
+        cand.reason = "spreads NaN/Inf beyond the outputs the definition puts them in"
+    return cand
+
+
+def _build(cand: Candidate, lowering: Lowering) -> Plan:
+    """The plan of an eligible candidate, from the layout it was priced with."""
+    assert cand.layout is not None
+    algorithm = registry.get(cand.name)
+    return algorithm.build(fitting(algorithm, cand.layout, lowering.weight_varies))
+
+
+def _explain(chosen: str, eligible: list[Candidate], skipped: list[Candidate], measured: bool) -> str:
+    """The one-line human reason: winner vs runner-up on time, then the skipped ones."""
+    verb, attr = ("measured", "measured_s") if measured else ("predicted", "predicted_s")
+    ranked = sorted((c for c in eligible if getattr(c, attr) is not None), key=lambda c: getattr(c, attr))
+    parts = []
+    winner = next((c for c in ranked if c.name == chosen), None)
+    if winner is not None:
+        rivals = [c for c in ranked if c.name != chosen][:2]
+        vs = " vs " + ", ".join(f"{c.name} {units.seconds(getattr(c, attr))}" for c in rivals) if rivals \
+            else " (only candidate)"
+        parts.append(f"{chosen}: {verb} {units.seconds(getattr(winner, attr))}{vs}")
+    return "; ".join(parts + [c.skip_note() for c in skipped])
+
+
+def _bucket(lowering: Lowering, settings: Settings, threads: int) -> BucketKey:
+    return BucketKey.of(lowering.op, lowering.source, settings.workspace_limit, settings.tolerance,
+                        settings.deterministic, settings.nonfinite_operands, threads)
+
+
+def _no_candidate(lowering: Lowering, cands: list[Candidate]) -> ValueError:
+    notes = "; ".join(c.skip_note() for c in cands)
+    hint = " (raise workspace_limit)" if any("workspace_limit" in (c.reason or "") for c in cands) else ""
+    return ValueError(f"no algorithm can run {lowering.op} of {lowering.source.describe()} under the current "
+                      f"settings{hint}: {notes}")
+
+
+class _Choice:
+    """The outcome of the automatic choice: candidates, winner, its plan if already built, reason."""
+
+    def __init__(self, cands: list[Candidate], name: str, plan: Plan | None, reason: str, reused: bool) -> None:
+        self.cands, self.name, self.plan, self.reason, self.reused = cands, name, plan, reason, reused
+
+
+def _reused(lowering: Lowering, settings: Settings, threads: int) -> _Choice | None:
+    """The length bucket's measured decision, when its winner can run the spec; else None.
+
+    Only the winner is assessed for the new length (support and workspace
+    change with it); the other candidates are listed with the bucket's
+    measured times and ``supported=None``: not assessed, because nothing is
+    decided here.  This is what keeps a new length in a measured bucket cheap.
+    """
+    bucket = _bucket(lowering, settings, threads)
+    known = wisdom.lookup(bucket.text())
+    if known is None or known["algorithm"] not in registry.names():
+        return None
+    winner = assess(registry.get(known["algorithm"]), lowering, settings)
+    if not winner.eligible:
+        return None
+    cands = []
+    for algorithm in registry.algorithms():
+        cand = winner if algorithm.name == winner.name else Candidate(
+            algorithm.name, bool(algorithm.deterministic), supported=None,
+            note="not assessed: the bucket's measured decision was reused")
+        cand.measured_s = known["measured"].get(algorithm.name)
+        cands.append(cand)
+    reason = f"{winner.name}: measured decision of bucket {bucket.shape} reused"
+    return _Choice(cands, winner.name, None, reason, True)
+
+
+def _measure(lowering: Lowering, eligible: list[Candidate], settings: Settings, threads: int,
+             operands: Operands | None) -> tuple[str, Plan, str]:
+    """Measure-mode decision: ``(name, plan, reason)``; fills ``measured_s`` and stores it in wisdom.
+
+    Candidates are timed best-predicted first; those predicted within
+    :data:`LEADER_RATIO` of the best prediction are raced first, the rest
+    only with the time left (:func:`lucid.algos.planner.stopwatch.time_plans`).
+    """
+    by_name = {c.name: c for c in eligible}
+    x, w = lowering.operands(*operands) if operands is not None else random_operands(lowering.spec)
+    ranked = sorted(eligible, key=lambda c: c.predicted_s or 0.0)
+    plans = {}
+    for cand in ranked:
+        try:
+            plans[cand.name] = _build(cand, lowering)
+        except Exception as exc:     # a plan that cannot be built loses, with the reason recorded
+            cand.measured_s, cand.reason = math.inf, f"prepare failed: {type(exc).__name__}: {exc}"
+    best = ranked[0].predicted_s or 0.0
+    leaders = sum((c.predicted_s or 0.0) <= LEADER_RATIO * best for c in ranked if c.name in plans)
+    times, notes = time_plans(plans, x, w, settings.time_limit, leaders=leaders)
+    for name, seconds in times.items():
+        by_name[name].measured_s = seconds
+        if name in notes:
+            by_name[name].note = notes[name]
+    finite = {n: t for n, t in times.items() if t is not None and math.isfinite(t)}
+    if not finite:
+        raise RuntimeError(f"every candidate failed while measuring {lowering.op} of "
+                           f"{lowering.source.describe()}: {notes}")
+    name = min(finite, key=lambda n: finite[n])
+    wisdom.store(_bucket(lowering, settings, threads).text(), name, times)
+    return name, plans[name], _explain(name, eligible, [], measured=True)
+
+
+def _auto(lowering: Lowering, settings: Settings, threads: int, operands: Operands | None,
+          cands: list[Candidate] | None = None) -> _Choice:
+    """The best eligible candidate in the current mode (``cands``: the assessment, if already made)."""
+    if settings.mode == "measure":
+        reused = _reused(lowering, settings, threads)
+        if reused is not None:
+            return reused
+    if cands is None:
+        cands = [assess(algorithm, lowering, settings) for algorithm in registry.algorithms()]
+    eligible = [c for c in cands if c.eligible]
+    if not eligible:
+        raise _no_candidate(lowering, cands)
+    skipped = [c for c in cands if not c.eligible]
+    if settings.mode == "measure":
+        name, plan, reason = _measure(lowering, eligible, settings, threads, operands)
+        return _Choice(cands, name, plan, reason + "".join(f"; {c.skip_note()}" for c in skipped), False)
+    name = min(eligible, key=lambda c: c.predicted_s or 0.0).name
+    return _Choice(cands, name, None, _explain(name, eligible, skipped, measured=False), False)
+
+
+def decide(lowering: Lowering, settings: Settings, threads: int, operands: Operands | None) -> Plan:
+    """Decide, build and record the plan of ``lowering`` under ``settings`` (planning lock held).
+
+    ``operands`` are the call's (measure mode times on them), or None for random ones.
+    """
+    op, source = lowering.op, lowering.source
+    started = time.perf_counter()
+    with PLANNING_LOCK:
+        wisdom.auto_load()
+        forced = settings.algorithm
+        if forced == AUTO:
+            choice = _auto(lowering, settings, threads, operands)
+        else:
+            cands = [assess(algorithm, lowering, settings) for algorithm in registry.algorithms()]
+            mine = next(c for c in cands if c.name == forced)
+            if mine.eligible:
+                choice = _Choice(cands, forced, None, f"{forced}: forced", False)
+            elif op == "forward" and not settings.nonfinite_operands:
+                raise ValueError(f"algorithm={forced!r} cannot run forward of {source.describe()}: {mine.reason}")
+            else:
+                choice = _auto(lowering, settings, threads, operands, cands)
+                choice.reason = f"forced {forced} cannot serve {op} ({mine.skip_note()}); fell back to {choice.reason}"
+        plan = choice.plan or _build(next(c for c in choice.cands if c.name == choice.name), lowering)
+        reason = choice.reason
+        if settings.nonfinite_operands:
+            reason = f"operands hold NaN/Inf (check_finite=True): {reason}"
+    history.add(Decision(
+        op=op, key=f"{source.describe()} t{threads}", spec=lowering.spec.describe(),
+        mode="forced" if forced != AUTO else settings.mode, algorithm=choice.name, reason=reason,
+        candidates=tuple(choice.cands), cache_hit=choice.reused, duration_s=time.perf_counter() - started,
+        settings={"workspace_limit": settings.workspace_limit,
+                  "tolerance": None if math.isinf(settings.tolerance) else settings.tolerance,
+                  "deterministic": settings.deterministic, "time_limit": settings.time_limit}))
+    return plan

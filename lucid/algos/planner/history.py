@@ -1,0 +1,113 @@
+"""Every planner decision, kept and handed out as a plain, JSON-ready record.
+
+The planner adds :class:`~lucid.algos.planner.candidates.Decision` values;
+:func:`records` returns each as a ``dict`` with the fixed fields
+
+``op``, ``key``, ``spec``, ``mode``, ``algorithm``, ``reason``, ``candidates``,
+``cache_hit``, ``duration_s``, ``settings``, ``time``
+
+where each candidate is ``{"name", "supported", "reason", "predicted_s",
+"measured_s", "workspace_bytes", "error_bound", "deterministic"}`` (``reason``
+is ``None`` for a candidate that was eligible, else why it was skipped;
+``measured_s`` is ``None`` unless it was timed; ``supported`` is ``None``
+for a candidate not assessed because a measured bucket decision was reused).  ``cache_hit`` is true when
+the decision was reused from a measured length bucket or from wisdom instead of
+being planned afresh.
+
+Records are kept in a bounded buffer (the newest :data:`MAX_RECORDS`) and each
+new one is logged on the ``lucid.algos`` logger at INFO; ``LUCID_VERBOSE=1``
+attaches a stderr handler so they print as they happen, like ONEDNN_VERBOSE.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+
+from ..._errors import check_path
+from . import units
+from .candidates import Decision
+from .files import atomic_write_json
+
+#: Records kept in memory; the oldest are dropped first.
+MAX_RECORDS = 10_000
+
+logger = logging.getLogger("lucid.algos")
+
+_lock = threading.Lock()
+_records: collections.deque[Decision] = collections.deque(maxlen=MAX_RECORDS)
+_verbose_handler: logging.Handler | None = None
+
+
+def _ensure_verbose() -> None:
+    """Attach a stderr handler at INFO when ``LUCID_VERBOSE`` is set to a true value."""
+    global _verbose_handler
+    if _verbose_handler is None and os.environ.get("LUCID_VERBOSE", "").strip().lower() in ("1", "true", "yes", "on"):
+        _verbose_handler = logging.StreamHandler()
+        _verbose_handler.setFormatter(logging.Formatter("lucid_verbose,%(message)s"))
+        logger.addHandler(_verbose_handler)
+        if logger.level == logging.NOTSET or logger.level > logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
+def add(decision: Decision) -> None:
+    """Store ``decision`` and log it (one line: op, key, mode, chosen algorithm, reason, duration)."""
+    with _lock:
+        _records.append(decision)
+    _ensure_verbose()
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("%s,%s,%s,%s,%s,%.1fus", decision.op, decision.key, decision.mode, decision.algorithm,
+                    decision.reason, decision.duration_s * 1e6)
+
+
+def records() -> list[dict]:
+    """All stored decisions, oldest first, as JSON-ready dicts (copies).
+
+    Examples
+    --------
+    >>> isinstance(records(), list)
+    True
+    """
+    with _lock:
+        decisions = list(_records)
+    return [decision.as_record() for decision in decisions]
+
+
+def clear_records() -> None:
+    """Forget all stored decisions (plans stay cached)."""
+    with _lock:
+        _records.clear()
+
+
+def export_records(path: str | os.PathLike) -> None:
+    """Write :func:`records` to ``path`` as a JSON list (atomically replaced)."""
+    atomic_write_json(check_path("export_records", "path", path), records())
+
+
+def _bound(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1e}"
+
+
+def report(decisions: list[dict] | None = None) -> str:
+    """A printable table of decisions (default: all stored), one block per decision.
+
+    Each decision shows op, shape key, mode, the chosen algorithm and the
+    reason, then one line per candidate with predicted / measured time,
+    workspace, error bound and why it was skipped, if it was.
+    """
+    rows = records() if decisions is None else decisions
+    lines = [f"{len(rows)} planner decision(s)"]
+    header = f"  {'candidate':<10} {'predicted':>10} {'measured':>10} {'workspace':>11} {'err bound':>9}  note"
+    for record in rows:
+        hit = " (reused)" if record.get("cache_hit") else ""
+        lines.append(f"{record['op']:<15} {record['key']}  mode={record['mode']}  -> {record['algorithm']}{hit}"
+                     f"  [{units.seconds(record.get('duration_s'))}]")
+        lines.append(f"  reason: {record['reason']}")
+        lines.append(header)
+        for cand in record.get("candidates", []):
+            mark = "*" if cand["name"] == record["algorithm"] else " "
+            lines.append(f" {mark}{cand['name']:<10} {units.seconds(cand.get('predicted_s')):>10} "
+                         f"{units.seconds(cand.get('measured_s')):>10} {units.size(cand.get('workspace_bytes')):>11} "
+                         f"{_bound(cand.get('error_bound')):>9}  {cand.get('reason') or cand.get('note') or ''}")
+    return "\n".join(lines)

@@ -1,0 +1,205 @@
+"""Measure one convolution shape: every algorithm forced, ``auto`` and the peers.
+
+For a :class:`Case` and an op this builds seeded random operands, a float64
+reference (the ``direct`` algorithm run in float64), one call per method, and
+times them all with :func:`lucid.bench.timing.interleaved`.  Each method
+becomes a :class:`Row`: time, GFLOP/s, ratio to the fastest, normwise error,
+workspace and whether it is the planner's pick.  Forward calls go through the
+user-facing ``lucid.nn.functional.conv1d``; the backward passes through the
+planner's ``execute`` (what ``conv1d``'s backward runs).
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+import lucid
+import lucid.nn.functional as F
+
+from .. import algos
+from ..algos import planner, registry
+from ..algos.lowering import derived_spec
+from ..algos.planner import config
+from ..algos.planner.config import AUTO
+from ..algos.spec import ConvSpec
+from ..suite import SUITE, Workload, workload
+from . import peers as peer_calls
+from .timing import interleaved
+
+
+@dataclass(frozen=True)
+class Case:
+    """One shape to benchmark: a name, its spec, the padding as a user writes it, and a goal."""
+
+    name: str
+    spec: ConvSpec
+    padding: int | str
+    target: str = ""
+
+    def conv_kwargs(self) -> dict:
+        """``stride``, ``padding``, ``dilation``, ``groups`` for ``conv1d`` (lucid's or torch's)."""
+        return dict(stride=self.spec.stride, padding=self.padding, dilation=self.spec.dilation,
+                    groups=self.spec.groups)
+
+    @classmethod
+    def from_workload(cls, workload: Workload, dtype: str = "float32") -> Case:
+        """The case of a suite workload."""
+        return cls(workload.name, workload.spec(dtype), workload.padding, workload.target)
+
+
+def suite_cases(quick: bool = False, names: Sequence[str] | None = None, dtype: str = "float32") -> list[Case]:
+    """Cases of :data:`lucid.suite.SUITE`: all, the ``quick`` subset, or the workloads in ``names``."""
+    if names is not None:
+        chosen = [workload(name) for name in names]
+    else:
+        chosen = [w for w in SUITE if w.quick or not quick]
+    return [Case.from_workload(w, dtype) for w in chosen]
+
+
+@dataclass
+class Row:
+    """One method on one case and op; times in ms, ``status`` is "ok" or "skipped"."""
+
+    case: str
+    shape: str
+    op: str
+    method: str
+    kind: str            # "algorithm", "auto" or "peer"
+    ran: str             # algorithm that actually ran ("" for peers and skipped rows)
+    status: str
+    reason: str = ""
+    median_ms: float | None = None
+    min_ms: float | None = None
+    warmup_ms: float | None = None
+    repeats: int = 0
+    gflops: float | None = None
+    vs_fastest: float | None = None
+    error: float | None = None
+    workspace_bytes: int | None = None
+    planner_pick: bool = False
+
+    def as_dict(self) -> dict:
+        """The row as a plain dict (JSON/CSV export)."""
+        return dataclasses.asdict(self)
+
+
+def operands(op: str, spec: ConvSpec, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded standard-normal operands of ``op``: ``(x, w)``, ``(dy, w)`` or ``(dy, x)``."""
+    rng = np.random.default_rng(seed)
+    x, w, dy = (rng.standard_normal(shape).astype(spec.np_dtype)
+                for shape in (spec.input_shape, spec.weight_shape, spec.output_shape))
+    return {"forward": (x, w), "backward_data": (dy, w), "backward_filter": (dy, x)}[op]
+
+
+def reference(op: str, spec: ConvSpec, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``op`` computed in float64 by the ``direct`` algorithm (the accuracy yardstick)."""
+    wide = dataclasses.replace(spec, dtype="float64")
+    return planner.execute(op, wide, a.astype(np.float64), b.astype(np.float64), algorithm="direct")
+
+
+def normwise_error(y: np.ndarray, ref: np.ndarray) -> float:
+    """``||y - ref|| / ||ref||`` in the Frobenius norm (0 when both are zero)."""
+    scale = float(np.linalg.norm(ref))
+    diff = float(np.linalg.norm(np.asarray(y, dtype=np.float64) - ref))
+    return diff / scale if scale else diff
+
+
+def lucid_call(case: Case, op: str, a: np.ndarray, b: np.ndarray, algorithm: str) -> Callable[[], np.ndarray]:
+    """A zero-argument call running ``op`` of ``case`` through lucid with ``algorithm`` forced (or "auto").
+
+    Forward is ``lucid.nn.functional.conv1d`` on Tensors sharing ``a, b``
+    (what a user calls); the backward ops are ``planner.execute`` with the
+    same operands ``conv1d``'s backward passes to it.
+    """
+    if op != "forward":
+        return lambda: planner.execute(op, case.spec, a, b, algorithm=algorithm)
+    x, w, kwargs = lucid.from_numpy(a), lucid.from_numpy(b), case.conv_kwargs()
+    return lambda: F.conv1d(x, w, algorithm=algorithm, **kwargs).numpy()
+
+
+def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None = None,
+            peers: Sequence[str] = (), repeats: int = 5, cap_s: float = 2.0,
+            progress: Callable[[str], None] | None = None) -> list[Row]:
+    """Time every method on ``case``'s ``op`` and return one :class:`Row` per method.
+
+    Parameters
+    ----------
+    case : Case
+    op : {"forward", "backward_data", "backward_filter"}
+    algorithms : sequence of str, optional
+        Registered algorithms to force (default: all).  ``auto`` is always timed.
+    peers : sequence of {"torch", "scipy"}
+        Other libraries to time beside lucid; unavailable ones become skipped rows.
+    repeats, cap_s : int, float
+        Timed rounds, and the call time above which a method gets one round
+        only (see :func:`~lucid.bench.timing.interleaved`).
+    progress : callable, optional
+        Called with each method's name after its warm-up call.
+
+    Returns
+    -------
+    list of Row
+        Forced algorithms first (registry order), then ``auto``, then peers.
+
+    Notes
+    -----
+    GFLOP/s counts the definition's ``spec.direct_flops`` for every op and
+    method, so it compares speed, not work done.  Cost: about
+    ``(repeats + 1)`` calls of every method plus one float64 direct reference.
+    """
+    spec = case.spec
+    a, b = operands(op, spec)
+    derived = derived_spec(op, spec)
+    limit = config.resolve("workspace_limit", None)
+    choice = algos.choose(spec, op=op, algorithm=AUTO)
+    rows: dict[str, Row] = {}
+    calls: dict[str, Callable[[], np.ndarray]] = {}
+
+    def row(method: str, kind: str, ran: str, status: str = "ok", reason: str = "") -> Row:
+        rows[method] = Row(case.name, spec.describe(), op, method, kind, ran, status, reason)
+        return rows[method]
+
+    wanted = registry.names() if algorithms is None else tuple(algorithms)
+    for algo in registry.algorithms():
+        if algo.name not in wanted:
+            continue
+        layout = algo.layout(derived, limit)
+        reason = layout if isinstance(layout, str) else None
+        item = row(algo.name, "algorithm", "" if reason else algo.name, "skipped" if reason else "ok", reason or "")
+        item.planner_pick = algo.name == choice
+        if not isinstance(layout, str):
+            item.workspace_bytes = layout.workspace_bytes
+            calls[algo.name] = lucid_call(case, op, a, b, algo.name)
+    chosen = registry.get(choice).layout(derived, limit)
+    assert not isinstance(chosen, str), chosen      # the planner chose it, so it applies
+    row(AUTO, "auto", choice).workspace_bytes = chosen.workspace_bytes
+    calls[AUTO] = lucid_call(case, op, a, b, AUTO)
+    for peer in peers:
+        call = peer_calls.make(peer, op, spec, a, b)
+        if isinstance(call, str):
+            row(peer, "peer", "", "skipped", call)
+        else:
+            row(peer, "peer", "")
+            calls[peer] = call
+
+    ref = reference(op, spec, a, b)
+
+    def check(method: str, value: object) -> None:
+        rows[method].error = normwise_error(np.asarray(value), ref)
+        if progress is not None:
+            progress(method)
+
+    timings = interleaved(calls, repeats, cap_s=cap_s, spinning=[p for p in peers if p in calls], on_warmup=check)
+    for method, timing in timings.items():
+        item = rows[method]
+        item.median_ms, item.min_ms = timing.median_s * 1e3, timing.min_s * 1e3
+        item.warmup_ms = timing.warmup_s * 1e3
+        item.repeats = len(timing.samples)
+        item.gflops = spec.direct_flops / timing.median_s / 1e9
+    fastest = min(t.median_s for t in timings.values())
+    for method, timing in timings.items():
+        rows[method].vs_fastest = timing.median_s / fastest
+    return list(rows.values())

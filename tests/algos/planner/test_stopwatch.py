@@ -1,0 +1,105 @@
+"""Measure mode's stopwatch (lucid.algos.planner.stopwatch.time_plans) on plans with scripted run times.
+
+Sleeps only ever overrun, so a plan scripted to sleep longer is reliably
+timed slower; the tests assert orders and counts, never absolute times.
+"""
+import math
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+from lucid.algos.planner import stopwatch
+
+X = W = np.zeros(1)
+
+
+class Scripted:
+    """A stand-in plan whose ``run`` sleeps the next of ``seconds`` (cycling) and logs its name."""
+
+    def __init__(self, name, log, *seconds, fail=False):
+        self.name, self.log, self.seconds, self.fail, self.runs = name, log, seconds, fail, 0
+
+    def run(self, x, w):
+        self.log.append(self.name)
+        pause = self.seconds[self.runs % len(self.seconds)]
+        self.runs += 1
+        if self.fail:
+            raise RuntimeError("scripted failure")
+        time.sleep(pause)
+        return x
+
+
+def plans(log, **specs):
+    return {name: Scripted(name, log, *spec) if isinstance(spec, tuple) else Scripted(name, log, spec)
+            for name, spec in specs.items()}
+
+
+def test_leaders_are_raced_before_the_long_shot_which_still_can_win():
+    log = []
+    # a and b sleep alike (only an overrun of half their time under load could prune one early)
+    times, notes = stopwatch.time_plans(plans(log, a=0.02, b=0.02, c=0.002), X, W, 5.0, leaders=2)
+    first_c = log.index("c")
+    assert log[:4] == ["a", "a", "b", "b"]                       # warm-up + first timed run each
+    assert log[:first_c].count("a") == log[:first_c].count("b") == 1 + stopwatch.MIN_SAMPLES
+    assert min(times, key=times.get) == "c"
+    assert notes["a"].startswith("pruned") and notes["b"].startswith("pruned")
+
+
+def test_warm_up_is_not_counted_and_a_lone_candidate_runs_once():
+    log = []
+    times, _ = stopwatch.time_plans({"only": Scripted("only", log, 0.05, 0.002, 0.03)}, X, W, 5.0)
+    assert log == ["only", "only"]          # a single candidate needs no race
+    assert 0.002 <= times["only"] < 0.03
+
+
+def test_median_decides_where_the_minimum_would_be_fooled_by_one_lucky_run():
+    """``lucky`` has one fast run among slow ones: the minimum (calibration) prefers it,
+    the median (measure mode) prefers the steadily faster ``steady`` (lucky's slow runs are
+    4x steady's and its lucky run 2.5x faster: tens of ms of overrun on a loaded machine
+    would be needed to change either verdict)."""
+    def race(statistic):
+        ps = {"lucky": Scripted("lucky", [], 0.0, 0.02, 0.2, 0.2), "steady": Scripted("steady", [], 0.05)}
+        times, _ = stopwatch.time_plans(ps, X, W, 10.0, max_samples=5, statistic=statistic)
+        return min(times, key=times.get)
+    assert race(statistics.median) == "steady"
+    assert race(min) == "lucky"
+
+
+def test_one_slow_first_run_does_not_prune():
+    log = []
+    # b: warm-up, a stalled first run (2x a's time, past PRUNE but not PRUNE_FIRST, with 20 ms
+    # of slack for the overruns of a loaded machine), then fast runs
+    ps = {"a": Scripted("a", log, 0.02), "b": Scripted("b", log, 0.0, 0.04, *[0.002] * 8)}
+    times, notes = stopwatch.time_plans(ps, X, W, 10.0, max_samples=5)
+    assert "b" not in notes and min(times, key=times.get) == "b"
+
+
+def test_equal_candidates_get_max_samples_each():
+    log = []
+    stopwatch.time_plans(plans(log, a=0.01, b=0.01), X, W, 10.0, max_samples=4)
+    assert log.count("a") == log.count("b") == 5         # warm-up + 4
+
+
+def test_out_of_time_only_the_first_is_timed():
+    log = []
+    times, notes = stopwatch.time_plans(plans(log, a=0.002, b=0.001), X, W, 0.0)
+    assert log == ["a", "a"] and times["b"] is None and notes["b"] == "time limit reached"
+    assert times["a"] >= 0.002
+
+
+def test_a_failing_candidate_loses_with_its_error():
+    log = []
+    ps = plans(log, good=0.001)
+    ps["bad"] = Scripted("bad", log, 0.0, fail=True)
+    times, notes = stopwatch.time_plans(ps, X, W, 5.0)
+    assert math.isinf(times["bad"]) and notes["bad"] == "failed: RuntimeError: scripted failure"
+    assert math.isfinite(times["good"])
+
+
+@pytest.mark.parametrize("leaders", [0, 1, 3])
+def test_every_candidate_is_timed_when_time_allows(leaders):
+    log = []
+    times, _ = stopwatch.time_plans(plans(log, a=0.001, b=0.0011, c=0.0012), X, W, 5.0, leaders=leaders)
+    assert all(t is not None and math.isfinite(t) for t in times.values())

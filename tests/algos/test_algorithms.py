@@ -1,0 +1,197 @@
+"""Every registered algorithm, every op, against the float64 reference loop.
+
+One suite for all implementations (scipy's TestAllFreqConvolves pattern): the
+sweep covers odd/even lengths, stride, asymmetric padding, dilation, groups
+(dense, grouped, depthwise) and both dtypes; each algorithm runs every spec
+(and every derived backward spec) it supports, and the test checks the answer.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+from functools import cache
+
+import numpy as np
+import pytest
+from concurrency import assert_concurrent_runs_match
+from helpers import float64_reference, operands, relative_error, run
+from reference import conv1d_grads_ref, conv1d_ref
+
+from lucid import algos
+from lucid.algos import registry
+from lucid.algos.lowering import lower
+from lucid.algos.planner import cache as plan_cache
+from lucid.algos.spec import ConvSpec
+from lucid.suite import SUITE, workload
+
+TOLERANCE = {"float32": 2e-6, "float64": 1e-12}
+ALGORITHMS = [a.name for a in registry.algorithms()]
+
+
+def sweep_specs():
+    specs = []
+    for s, pad, d, groups, k, length, dtype in itertools.product(
+            (1, 2, 3), ((0, 0), (1, 1), (2, 2), (1, 2)), (1, 2, 3), ("1", "2", "C"), (1, 2, 3, 4, 5),
+            (10, 13), ("float32", "float64")):
+        c = 4
+        g = {"1": 1, "2": 2, "C": c}[groups]
+        c_out = 6 if g != c else c
+        try:
+            specs.append(ConvSpec(2, c, c_out, length, k, s, pad, d, g, dtype))
+        except ValueError:   # output shorter than one sample: not a valid call
+            continue
+    return specs
+
+
+SPECS = sweep_specs()
+
+
+@cache
+def case(spec: ConvSpec):
+    """Random operands for ``spec`` and the reference forward and gradients (float64)."""
+    rng = np.random.default_rng(abs(hash(spec)) % 2**32)
+    x = rng.standard_normal(spec.input_shape)
+    w = rng.standard_normal(spec.weight_shape)
+    xp = np.pad(x, ((0, 0), (0, 0), spec.padding))
+    y = conv1d_ref(xp, w, None, spec.stride, 0, spec.dilation, spec.groups)
+    dy = rng.standard_normal(y.shape)
+    dxp, dw, _ = conv1d_grads_ref(xp, w, dy, spec.stride, 0, spec.dilation, spec.groups)
+    left = spec.padding[0]
+    return x, w, dy, y, dxp[:, :, left:left + spec.length], dw
+
+
+def run_op(algorithm, op, spec, a, b):
+    lowering = lower(op, spec)
+    reason = algorithm.supports(lowering.spec)
+    if reason is not None:
+        return None
+    plan = algorithm.prepare(lowering.spec, 1 << 30)
+    dt = spec.np_dtype
+    return lowering.result(plan.run(*lowering.operands(a.astype(dt), b.astype(dt))))
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_algorithm_matches_reference_on_sweep(name):
+    algorithm = registry.get(name)
+    checked = 0
+    failures = []
+    for spec in SPECS:
+        x, w, dy, y, dx, dw = case(spec)
+        for op, a, b, want in (("forward", x, w, y), ("backward_data", dy, w, dx), ("backward_filter", dy, x, dw)):
+            if op == "forward" and algorithm.supports(spec) is not None:
+                continue
+            got = run_op(algorithm, op, spec, a, b)
+            if got is None:
+                continue
+            checked += 1
+            assert got.shape == want.shape, (name, op, spec)
+            assert got.dtype == spec.np_dtype, (name, op, spec, got.dtype)
+            err = relative_error(got, want)
+            if not err <= TOLERANCE[spec.dtype]:
+                failures.append(f"{op} {spec.describe()}: {err:.2e}")
+    assert not failures, f"{name}: {len(failures)} mismatches, e.g. {failures[:5]}"
+    assert checked > 100, f"{name} ran only {checked} cases of the sweep"
+
+
+def plan_for(name, spec):
+    """The plan of algorithm ``name`` for ``spec`` (K=3, which every algorithm here supports)."""
+    algorithm = registry.get(name)
+    assert algorithm.supports(spec) is None, f"{name} should support {spec.describe()}"
+    return algorithm.prepare(spec, 1 << 30)
+
+
+#: Two paths through every algorithm: dense, and grouped one-channel-per-group with
+#: stride, dilation and padding (fft's elementwise mixing and polyphase split, winograd's phases).
+PATHS = [ConvSpec(2, 4, 4, 33, 3, 1, (1, 1), 1, 1, "float64"), ConvSpec(2, 4, 4, 300, 3, 2, (2, 1), 3, 4, "float64")]
+
+
+@pytest.mark.parametrize("spec", PATHS, ids=lambda s: s.describe())
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_plan_reuse_sees_weight_updates(name, spec):
+    """A plan run twice with an in-place-changed weight must not serve a stale transform,
+    and with the weight cache off (``weight_varies``: the backward-filter lowering) it is still right."""
+    x, w, *_ = case(spec)
+    want_after = conv1d_ref(np.pad(x, ((0, 0), (0, 0), spec.padding)), -2.0 * w, None, spec.stride, 0,
+                            spec.dilation, spec.groups)
+    for weight_varies in (False, True):
+        plan = registry.get(name).prepare(spec, 1 << 30, weight_varies=weight_varies)
+        w_now = w.copy()
+        first = plan.run(x, w_now)
+        w_now *= -2.0                          # in place: same object, new values
+        second = plan.run(x, w_now)
+        np.testing.assert_allclose(second, -2.0 * first, rtol=1e-10, atol=1e-10)
+        assert relative_error(second, want_after) <= TOLERANCE["float64"]
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_two_threads_share_one_plan(name):
+    """Concurrent runs of one plan give exactly its sequential results (plans reuse their
+    buffers and borrow per-thread scratch), under a limit that makes the chunking ones chunk."""
+    spec = ConvSpec(2, 16, 16, 2000, 3, 1, (1, 1), 2, 1, "float64")
+    algorithm = registry.get(name)
+    floor = algorithm.layout(spec, 0)
+    assert not isinstance(floor, str)
+    plan = algorithm.prepare(spec, max(1 << 17, floor.workspace_bytes))
+    cases = [operands(spec, seed) for seed in range(4)]
+    assert relative_error(plan.run(*cases[0]), float64_reference("forward", spec, *cases[0])) <= 1e-12
+    assert_concurrent_runs_match(plan, cases)
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_output_is_fresh_array(name):
+    """Results never alias plan buffers: a second call must not change the first result."""
+    spec = ConvSpec(1, 2, 2, 20, 3, 1, (0, 0), 1, 1, "float64")
+    plan = plan_for(name, spec)
+    x, w, *_ = case(spec)
+    first = plan.run(x, w)
+    keep = first.copy()
+    plan.run(x * 3.0, w)
+    np.testing.assert_array_equal(first, keep)
+
+
+@pytest.mark.parametrize("op, cached", [("forward", True), ("backward_data", True), ("backward_filter", False)])
+def test_weight_transforms_are_cached_except_for_backward_filter(op, cached):
+    """backward_filter's "weight" is ``dy``, new every call: its plans skip the
+    compare-and-copy of the weight cache (a hit is impossible)."""
+    spec = ConvSpec(2, 4, 4, 64, 3, 1, (1, 1), 1, 1, "float64")
+    a, b = operands(spec, op=op)
+    for name in ("fft", "winograd"):
+        algos.clear_plans()
+        got = algos.execute(op, spec, a, b, algorithm=name)
+        assert relative_error(got, float64_reference(op, spec, a, b)) <= 1e-12
+        (entry,) = plan_cache._cache.values()
+        if entry.algorithm != name:         # winograd cannot serve backward_filter (K' = L_out)
+            continue
+        weights = entry.plan._weights if name == "fft" else entry.plan._cache
+        assert weights._enabled is cached and (weights._key is not None) is cached
+
+
+#: Work above which an algorithm's run is left out of the suite check (direct and im2col on
+#: dense_long_k257 would take seconds each, and lose to fft by 100x anyway).
+SUITE_FLOPS = 5e9
+
+
+@functools.lru_cache(maxsize=1)
+def suite_case(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Operands and float64 reference of a suite workload, shared by every algorithm and dtype."""
+    spec = workload(name).spec("float64")
+    x, w = operands(spec)
+    return x, w, float64_reference("forward", spec, x, w)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("load", SUITE, ids=lambda w: w.name)
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_suite_accuracy_within_tolerance_and_stated_bound(name, load, dtype):
+    """Every algorithm on every suite workload it applies to: the normwise error is within
+    the issue's tolerance and within the error bound its layout states."""
+    spec = load.spec(dtype)
+    layout = registry.get(name).layout(spec)
+    if isinstance(layout, str) or layout.flops > SUITE_FLOPS:
+        pytest.skip(layout if isinstance(layout, str) else f"{layout.flops:.1e} FLOPs")
+    x, w, want = suite_case(load.name)
+    got = run(name, spec, x, w)
+    assert got.dtype == spec.np_dtype and got.shape == spec.output_shape
+    err = relative_error(got, want)
+    assert err <= TOLERANCE[dtype], f"{name} {load.name} {dtype}: {err:.2e}"
+    assert err <= layout.error_bound, f"{name} {load.name} {dtype}: {err:.2e} above the stated bound"

@@ -1,0 +1,45 @@
+"""What every algorithm and planner test needs: operands, the float64 reference, the error.
+
+``float64_reference`` is the direct algorithm run in float64 on the lowered
+problem: fast enough for the suite's shapes, and itself checked against the
+plain loop oracle of :mod:`reference` (tests/test_reference.py,
+tests/test_algorithms.py), which shares no code with lucid.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from lucid.algos import registry
+from lucid.algos.lowering import lower
+from lucid.algos.spec import ConvSpec
+
+
+def relative_error(got: np.ndarray, want: np.ndarray) -> float:
+    """Normwise relative error ``||got - want|| / ||want||`` in float64 (``want = 0``: absolute)."""
+    diff = float(np.linalg.norm(np.asarray(got, np.float64) - want))
+    scale = float(np.linalg.norm(want))
+    return diff / scale if scale else diff
+
+
+def operands(spec: ConvSpec, seed: int = 0, op: str = "forward") -> tuple[np.ndarray, np.ndarray]:
+    """Seeded standard-normal float64 operands of ``op`` on ``spec``: ``(x, w)``, ``(dy, w)`` or ``(dy, x)``."""
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape)
+    if op == "forward":
+        return x, w
+    dy = rng.standard_normal(spec.output_shape)
+    return (dy, w) if op == "backward_data" else (dy, x)
+
+
+def float64_reference(op: str, spec: ConvSpec, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``op`` of ``spec`` on ``a, b`` computed in float64 by the direct algorithm."""
+    lowering = lower(op, dataclasses.replace(spec, dtype="float64"))
+    plan = registry.get("direct").prepare(lowering.spec, 1 << 40)
+    return lowering.result(plan.run(*lowering.operands(np.asarray(a, np.float64), np.asarray(b, np.float64))))
+
+
+def run(name: str, spec: ConvSpec, x: np.ndarray, w: np.ndarray, limit: int = 1 << 30) -> np.ndarray:
+    """The forward result of algorithm ``name``'s own plan (no planner), in ``spec``'s dtype."""
+    return registry.get(name).prepare(spec, limit).run(x.astype(spec.np_dtype), w.astype(spec.np_dtype))
