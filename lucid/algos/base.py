@@ -253,23 +253,25 @@ class WeightCache:
     negligible beside the convolution itself.  The transform is passed to
     :meth:`get`, not stored: a plan that stored its own bound method here would
     sit in a reference cycle and outlive its eviction until the cyclic GC ran.
+
+    Safe for concurrent runs without a lock: the weight copy and its transform
+    are published together as one tuple, and ``transform`` must return a fresh
+    array, so a run keeps the value it read while another run replaces it.
     """
 
     def __init__(self, enabled: bool = True) -> None:
         self._enabled = enabled
-        self._key: np.ndarray | None = None
-        self._value: np.ndarray | None = None
+        self._entry: tuple[np.ndarray, np.ndarray] | None = None     # (weight copy, transform)
 
     def get(self, w: np.ndarray, transform: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """Return ``transform(w)``, from the cache when ``w`` is unchanged (always
         recomputed, with no compare or copy, when the cache is not ``enabled``)."""
         if not self._enabled:
             return transform(w)
-        if self._value is None or self._key is None or self._key.shape != w.shape \
-                or not np.array_equal(self._key, w):
-            self._value = transform(w)
-            self._key = np.array(w, copy=True)
-        return self._value
+        entry = self._entry
+        if entry is None or entry[0].shape != w.shape or not np.array_equal(entry[0], w):
+            entry = self._entry = (np.array(w, copy=True), transform(w))
+        return entry[1]
 
 
 def ufunc_buffer_bytes(spec: ConvSpec) -> int:
