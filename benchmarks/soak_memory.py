@@ -42,7 +42,15 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process, in MB."""
+    """Peak resident set size of this process, in MB: Linux's VmHWM, which starts afresh at
+    exec (``ru_maxrss`` keeps the high-water mark of the parent that forked it), else ru_maxrss."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 if sys.platform != "darwin" else peak / 2**20
 
@@ -101,6 +109,7 @@ def soak(calls: int, seed: int, torch=None) -> dict:
     """Run the loop; return RSS samples, peak, error statistics and the final cache_info()."""
     rng = np.random.default_rng(seed)
     samples, worst, checked = [], 0.0, 0
+    peak, jump = peak_rss_mb(), {"mb": 0.0}
     start = time.perf_counter()
     for i in range(1, calls + 1):
         c = random_call(rng)
@@ -111,6 +120,11 @@ def soak(calls: int, seed: int, torch=None) -> dict:
         y = F.conv1d(x, w, **kw)
         dy = rng.standard_normal(y.shape).astype(np.float32)
         y.backward(dy)
+        now = peak_rss_mb()
+        if now - peak > jump["mb"]:
+            jump = {"mb": round(now - peak, 1), "call": i, "config": c,
+                    "algorithms": [r["algorithm"] for r in algos.records()[-3:]]}
+        peak = now
         if torch is not None:
             want = torch_oracle(torch, x0, w0, dy, c)
             for got, expected in zip((y, x.grad, w.grad), want):
@@ -123,7 +137,7 @@ def soak(calls: int, seed: int, torch=None) -> dict:
     return {"calls": calls, "seed": seed, "samples": samples,
             "rss_growth_after_first_100_mb": round(max(s["rss_mb"] for s in samples) - first["rss_mb"], 1),
             "peak_rss_mb": samples[-1]["peak_rss_mb"], "oracle": "torch float64" if torch is not None else None,
-            "checked_calls": checked, "worst_relative_error": worst, "tolerance": TOLERANCE,
+            "largest_peak_step": jump, "checked_calls": checked, "worst_relative_error": worst, "tolerance": TOLERANCE,
             "cache_info": algos.cache_info()}
 
 

@@ -5,9 +5,10 @@ allocates nor page-faults its scratch (docs/tuning.md: thread scratch), and
 the plan cache does not hold a copy per shape.  Bounded three ways, so a thread does not keep its high-water
 mark forever:
 
-* a buffer **shrinks** to the requested size after :data:`SHRINK_AFTER`
-  consecutive requests needing less than 1/:data:`SHRINK_RATIO` of it (above
-  :data:`SHRINK_FLOOR`); alternating large and small shapes do not thrash;
+* a buffer **shrinks** when the largest of its last :data:`SHRINK_AFTER`
+  requests needed less than 1/:data:`SHRINK_RATIO` of it (above
+  :data:`SHRINK_FLOOR`), to that largest request; a run whose blocks ask for
+  different sizes, or alternating large and small shapes, do not thrash;
 * :func:`release_scratch` drops every thread's buffers above the floor (the
   planner calls it when it returns evicted plans' memory to the OS); a thread
   in the middle of a run keeps the views it holds, so this is safe at any time;
@@ -31,13 +32,13 @@ SHRINK_FLOOR = 1 << 20
 
 
 class _Store:
-    """One thread's buffers and, per name, how many requests in a row were much smaller."""
+    """One thread's buffers and, per name, the requests of the current window: ``[count, largest]``."""
 
-    __slots__ = ("buffers", "small_runs", "__weakref__")
+    __slots__ = ("buffers", "windows", "__weakref__")
 
     def __init__(self) -> None:
         self.buffers: dict[str, np.ndarray] = {}
-        self.small_runs: dict[str, int] = {}
+        self.windows: dict[str, list[int]] = {}
 
 
 _local = threading.local()
@@ -66,24 +67,25 @@ def thread_scratch(name: str, count: int, dtype: np.dtype) -> np.ndarray:
     buffer = store.buffers.get(name)
     if buffer is None or buffer.nbytes < nbytes:
         buffer = store.buffers[name] = np.empty(nbytes, np.uint8)
-        store.small_runs[name] = 0
-    elif buffer.nbytes > SHRINK_FLOOR and nbytes * SHRINK_RATIO < buffer.nbytes:
-        runs = store.small_runs[name] = store.small_runs.get(name, 0) + 1
-        if runs >= SHRINK_AFTER:
-            buffer = store.buffers[name] = np.empty(nbytes, np.uint8)
-            store.small_runs[name] = 0
-    else:
-        store.small_runs[name] = 0
+        store.windows[name] = [0, 0]
+    elif buffer.nbytes > SHRINK_FLOOR:
+        window = store.windows.setdefault(name, [0, 0])
+        window[0] += 1
+        window[1] = max(window[1], nbytes)
+        if window[0] >= SHRINK_AFTER:
+            if window[1] * SHRINK_RATIO < buffer.nbytes:
+                buffer = store.buffers[name] = np.empty(window[1], np.uint8)
+            window[0] = window[1] = 0
     return buffer[:nbytes].view(dtype)
 
 
-def release_scratch() -> None:
-    """Drop every thread's scratch buffers above :data:`SHRINK_FLOOR` (they are re-made on demand)."""
+def release_scratch(above: int = SHRINK_FLOOR) -> None:
+    """Drop every thread's scratch buffers larger than ``above`` bytes (they are re-made on demand)."""
     with _stores_lock:
         stores = list(_stores)
     for store in stores:
         for name, buffer in list(store.buffers.items()):
-            if buffer.nbytes > SHRINK_FLOOR:
+            if buffer.nbytes > above:
                 store.buffers.pop(name, None)
 
 

@@ -24,7 +24,7 @@ def test_random_shape_loop_keeps_rss_bounded(tmp_path):
                     "--json", str(out)], check=True, env=env, capture_output=True, timeout=600)
     result = json.loads(out.read_text())
     assert result["rss_growth_after_first_100_mb"] <= 400, result["samples"]
-    assert result["peak_rss_mb"] <= 1200, result["samples"]
+    assert result["peak_rss_mb"] <= 1200, (result["samples"], result["largest_peak_step"])
     info = result["cache_info"]
     assert info["bytes"] <= info["max_bytes"] and info["probation"]["bytes"] <= info["probation"]["max_bytes"]
     assert sum(row["bytes"] for row in info["by_algorithm"].values()) == info["bytes"]

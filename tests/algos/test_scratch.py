@@ -25,10 +25,20 @@ def scratch_in_new_thread(requests):
     return sizes
 
 
-def test_scratch_shrinks_after_a_run_of_much_smaller_requests():
-    big, small = 4 * MB // 4, 64 * 1024 // 4                           # counts of float32
-    sizes = scratch_in_new_thread([("t", big)] + [("t", small)] * scratch.SHRINK_AFTER)
-    assert sizes[0] == 4 * MB and sizes[scratch.SHRINK_AFTER - 1] == 4 * MB and sizes[-1] == 64 * 1024
+def test_scratch_shrinks_to_the_largest_recent_request_after_a_window_of_much_smaller_ones():
+    big, small, smaller = 4 * MB // 4, 64 * 1024 // 4, 1024                # counts of float32
+    sizes = scratch_in_new_thread([("t", big)] + [("t", small), ("t", smaller)] * scratch.SHRINK_AFTER)
+    assert sizes[0] == 4 * MB and sizes[scratch.SHRINK_AFTER - 1] == 4 * MB
+    assert sizes[scratch.SHRINK_AFTER] == 64 * 1024 and sizes[-1] == 64 * 1024
+
+
+def test_a_run_whose_blocks_vary_in_size_does_not_reallocate():
+    """Blocks of one run ask for a big size once and small sizes after it: no shrink while the
+    big request is in the window, so the next run does not grow the buffer again."""
+    big, small = 4 * MB // 4, 16 * 1024
+    run = [("t", big)] + [("t", small)] * (scratch.SHRINK_AFTER - 2)
+    sizes = scratch_in_new_thread(run * 5)
+    assert set(sizes) == {4 * MB}
 
 
 def test_alternating_sizes_do_not_shrink():

@@ -157,6 +157,10 @@ class PlanCache:
             while len(self._ghosts) > self.capacity:
                 self._ghosts.popitem(last=False)
 
+    def values(self) -> list[Any]:
+        """Every cached value, probation's first, each in least-recently-used order."""
+        return [item.value for segment in (self._probation, self._protected) for item in segment.values()]
+
     def resize(self, capacity: int, max_bytes: int) -> None:
         """New bounds, evicting at once what exceeds them."""
         self.capacity, self.max_bytes = capacity, max_bytes
