@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import abc
 import os
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
+from .scratch import thread_scratch as thread_scratch  # algorithms borrow per-thread scratch here
 from .spec import ConvSpec
 
 
@@ -253,23 +253,25 @@ class WeightCache:
     negligible beside the convolution itself.  The transform is passed to
     :meth:`get`, not stored: a plan that stored its own bound method here would
     sit in a reference cycle and outlive its eviction until the cyclic GC ran.
+
+    Safe for concurrent runs without a lock: the weight copy and its transform
+    are published together as one tuple, and ``transform`` must return a fresh
+    array, so a run keeps the value it read while another run replaces it.
     """
 
     def __init__(self, enabled: bool = True) -> None:
         self._enabled = enabled
-        self._key: np.ndarray | None = None
-        self._value: np.ndarray | None = None
+        self._entry: tuple[np.ndarray, np.ndarray] | None = None     # (weight copy, transform)
 
     def get(self, w: np.ndarray, transform: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """Return ``transform(w)``, from the cache when ``w`` is unchanged (always
         recomputed, with no compare or copy, when the cache is not ``enabled``)."""
         if not self._enabled:
             return transform(w)
-        if self._value is None or self._key is None or self._key.shape != w.shape \
-                or not np.array_equal(self._key, w):
-            self._value = transform(w)
-            self._key = np.array(w, copy=True)
-        return self._value
+        entry = self._entry
+        if entry is None or entry[0].shape != w.shape or not np.array_equal(entry[0], w):
+            entry = self._entry = (np.array(w, copy=True), transform(w))
+        return entry[1]
 
 
 def ufunc_buffer_bytes(spec: ConvSpec) -> int:
@@ -298,29 +300,3 @@ def padded_input(spec: ConvSpec, x: np.ndarray, out: np.ndarray | None = None) -
     out[:, :, left + spec.length:] = 0
     out[:, :, left:left + spec.length] = x
     return out
-
-
-_thread_scratch = threading.local()
-
-
-def thread_scratch(name: str, count: int, dtype: np.dtype) -> np.ndarray:
-    """A 1-D buffer of ``count`` items of ``dtype``, private to the calling thread.
-
-    Per-call scratch is borrowed from here instead of being owned by a plan:
-    each thread keeps one buffer per ``name``, grown to the largest request
-    and reused by every plan, so a new shape's plan neither allocates nor
-    page-faults its scratch (docs/tuning.md: thread scratch) and the plan cache does not hold
-    one copy per shape.  The contents are valid until the calling thread's
-    next request of the same ``name``.  Workspace accounting is unchanged:
-    plans still report this scratch, and no run borrows more than its plan
-    reports.  Caveat: a thread keeps, per name, the largest buffer it was ever
-    asked for, until it exits (the pool's threads live as long as the process).
-    """
-    nbytes = count * np.dtype(dtype).itemsize
-    buffers = getattr(_thread_scratch, "buffers", None)
-    if buffers is None:
-        buffers = _thread_scratch.buffers = {}
-    buffer = buffers.get(name)
-    if buffer is None or buffer.nbytes < nbytes:
-        buffer = buffers[name] = np.empty(nbytes, np.uint8)
-    return buffer[:nbytes].view(dtype)

@@ -34,7 +34,6 @@ practice).
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -106,7 +105,7 @@ def _buffer_shapes(spec: ConvSpec, blocks: tuple[Block, ...]) -> dict[str, tuple
     ``1..K-1``.  ``cols``, ``res``: window and product of the position loop.
     ``dw``: one row block per thread for the depthwise taps ``1..K-1``.
     The per-thread ``tap`` and ``dw`` blocks are borrowed from
-    :func:`~lucid.algos.base.thread_scratch`; the plan owns the others.
+    :func:`~lucid.algos.base.thread_scratch` by each pool thread, the others by the calling thread.
     """
     shapes: dict[str, tuple[int, ...]] = {}
     depthwise = spec.cig == spec.cog == 1
@@ -154,20 +153,24 @@ class DirectPlan(Plan):
         spec = layout.spec
         super().__init__(algorithm, spec)
         self._strategy, blocks = layout.detail
-        self._buffers = {k: np.empty(shape, spec.np_dtype) for k, shape in _buffer_shapes(spec, blocks).items()
-                         if k not in _PER_THREAD}
+        self._caller_buffers = {k: shape for k, shape in _buffer_shapes(spec, blocks).items()
+                                if k not in _PER_THREAD}
         self._blocks = list(blocks)
         self._ranges = _tap_ranges(spec) if self._strategy == "taps" else []
-        self._lock = threading.Lock()
+
+    def _buffer(self, name: str) -> np.ndarray:
+        """The calling thread's ``name`` buffer (:func:`~lucid.algos.base.thread_scratch`), borrowed
+        per run, so concurrent runs of one plan never share it."""
+        shape = self._caller_buffers[name]
+        return thread_scratch(f"direct.{name}", math.prod(shape), self.spec.np_dtype).reshape(shape)
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        with self._lock:
-            if self._strategy == "taps":
-                return self._tap_run(x, w)
-            xp = padded_input(self.spec, x, self._buffers.get("xpad"))
-            if self._strategy == "depthwise":
-                return self._depthwise_run(xp, w)
-            return self._position_run(xp, w)
+        if self._strategy == "taps":
+            return self._tap_run(x, w)
+        xp = padded_input(self.spec, x, self._buffer("xpad") if "xpad" in self._caller_buffers else None)
+        if self._strategy == "depthwise":
+            return self._depthwise_run(xp, w)
+        return self._position_run(xp, w)
 
     def _tap_run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Tap loop on the unpadded ``x``: tap ``k`` covers outputs ``_ranges[k]``
@@ -225,7 +228,7 @@ class DirectPlan(Plan):
         xg = xp.reshape(sp.n, g, sp.cig, sp.l_padded)
         wg = w.reshape(g, sp.cog, sp.cig * kk)
         y = np.empty((sp.n, g, sp.cog, sp.l_out), sp.np_dtype)
-        cols, res = self._buffers["cols"], self._buffers["res"]
+        cols, res = self._buffer("cols"), self._buffer("res")
         for t in range(sp.l_out):
             start = t * sp.stride
             np.copyto(cols, xg[:, :, :, start:start + sp.span:sp.dilation].transpose(1, 2, 3, 0))

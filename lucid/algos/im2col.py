@@ -37,7 +37,6 @@ chunking is fixed per shape.  Error: that of ``Cig*K``-long dot products.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,7 +177,6 @@ class Im2colPlan(Plan):
     def __init__(self, algorithm: Im2col, spec: ConvSpec, chunks: Chunking) -> None:
         super().__init__(algorithm, spec)
         self.chunks = chunks
-        self._lock = threading.Lock()
         sp, ch = spec, chunks
         self._columns = position_blocks(sp.n, sp.l_out, ch.items, ch.positions)
         self._rows = [(c0, min(c0 + ch.channels, sp.cig), k0, min(k0 + ch.taps, sp.kernel_size))
@@ -194,8 +192,7 @@ class Im2colPlan(Plan):
         operands = (x.reshape(sp.n, sp.groups, sp.cig, sp.length),
                     np.ascontiguousarray(w).reshape(sp.groups, sp.cog, sp.cig, sp.kernel_size),
                     y.reshape(sp.n, sp.groups, sp.cog, sp.l_out))
-        with self._lock:
-            run_in_slots(self._columns, self.chunks.slots, lambda slot, block: self._chunk(*operands, *block))
+        run_in_slots(self._columns, self.chunks.slots, lambda slot, block: self._chunk(*operands, *block))
         return y
 
     def _chunk(self, x4, w4, y4, n0: int, n1: int, l0: int, l1: int) -> None:

@@ -158,7 +158,7 @@ class WinogradPlan(Plan):
     def __init__(self, algorithm: Winograd, spec: ConvSpec, layout: _Layout, weight_varies: bool = False) -> None:
         super().__init__(algorithm, spec)
         self.layout = layout
-        sp, lay, dt = spec, layout, spec.np_dtype
+        sp, lay = spec, layout
         self._cin = len(lay.phases) * sp.c_in
         # Stacked input: tile rows b innermost for short dilations, phase-major
         # with even and odd chunks apart (lane (q, e) holds x_pad[(2r + e)*D + q]),
@@ -174,19 +174,18 @@ class WinogradPlan(Plan):
         self._chunk = max(1, _BLAS_SERIAL_MNK // (sp.cog * (self._cin // sp.groups)))
         # Tile order in V and M, axes of (C, n, b, q): q innermost or b innermost.
         self._order = (0, 3, 1, 2) if self._rows_inner else (0, 1, 2, 3)
-        self._u = np.empty((4, sp.c_out, len(lay.phases), sp.cig), dt)
         self._cache = WeightCache(enabled=not weight_varies)
-        self._lock = threading.Lock()
 
     def _kernel_transform(self, w: np.ndarray) -> np.ndarray:
         """``U = G w'`` of shape ``(4, groups, Cog, Cig')`` for the phase-stacked kernel ``w'``.
 
-        Accumulated tap by tap into the plan's ``U`` buffer (rows of ``G``:
-        ``[1,0,0]``, ``[1,1,1]/2``, ``[1,-1,1]/2``, ``[0,0,1]``), so no
-        weight-sized temporaries are allocated.
+        Accumulated tap by tap into a fresh ``U`` (rows of ``G``: ``[1,0,0]``,
+        ``[1,1,1]/2``, ``[1,-1,1]/2``, ``[0,0,1]``), so no other weight-sized
+        temporaries are allocated; fresh, so that concurrent runs of the plan
+        keep the transform they read (see :class:`~lucid.algos.base.WeightCache`).
         """
-        sp, u = self.spec, self._u
-        u.fill(0)
+        sp = self.spec
+        u = np.zeros((4, sp.c_out, len(self.layout.phases), sp.cig), sp.np_dtype)
         for p, (_, taps) in enumerate(self.layout.phases):
             for k, j in taps:
                 wk = w[:, :, k]
@@ -206,11 +205,10 @@ class WinogradPlan(Plan):
         sp = self.spec
         y = np.empty(sp.output_shape, sp.np_dtype)
         xs = thread_scratch("winograd.stack", math.prod(self._xs_shape), sp.np_dtype).reshape(self._xs_shape)
-        with self._lock:
-            u = self._cache.get(w, self._kernel_transform)
-            parallel_for(sp.n, lambda lo, hi: self._stack(xs[lo:hi], x, lo, hi))
-            queue, take = iter(self._boxes), threading.Lock()
-            parallel_for(self._slots, lambda lo, hi: self._slot_run(xs, queue, take, u, y))
+        u = self._cache.get(w, self._kernel_transform)
+        parallel_for(sp.n, lambda lo, hi: self._stack(xs[lo:hi], x, lo, hi))
+        queue, take = iter(self._boxes), threading.Lock()
+        parallel_for(self._slots, lambda lo, hi: self._slot_run(xs, queue, take, u, y))
         return y
 
     def _stack(self, xs: np.ndarray, x: np.ndarray, n0: int, n1: int) -> None:

@@ -163,7 +163,7 @@ def test_weight_transforms_are_cached_except_for_backward_filter(op, cached):
         if entry.algorithm != name:         # winograd cannot serve backward_filter (K' = L_out)
             continue
         weights = entry.plan._weights if name == "fft" else entry.plan._cache
-        assert weights._enabled is cached and (weights._key is not None) is cached
+        assert weights._enabled is cached and (weights._entry is not None) is cached
 
 
 #: Work above which an algorithm's run is left out of the suite check (direct and im2col on

@@ -12,7 +12,7 @@ import pytest
 from helpers import relative_error
 from reference import conv1d_ref
 
-from lucid.algos import _gemm, base, direct
+from lucid.algos import _gemm, base, direct, scratch
 from lucid.algos.spec import ConvSpec
 
 DIRECT = direct.Direct()
@@ -39,7 +39,8 @@ def test_blocked_tap_loop(monkeypatch, spec, block_bytes):
         assert len(plan._blocks) > spec.n                     # several blocks per item
     x, w, want = case(spec)
     assert relative_error(plan.run(x, w), want) < 1e-12
-    assert "tap" not in plan._buffers and DIRECT.layout(spec, 1 << 30).workspace_bytes > 0    # tap block: per thread
+    assert "tap" not in plan._caller_buffers                   # tap block: per pool thread
+    assert DIRECT.layout(spec, 1 << 30).workspace_bytes > 0
 
 
 def test_pointwise_is_one_gemm_per_thread_without_tap_buffer(monkeypatch):
@@ -62,7 +63,7 @@ def test_pointwise_is_one_gemm_per_thread_without_tap_buffer(monkeypatch):
 def test_tap_loop_reads_unpadded_input_without_a_padded_copy(monkeypatch, spec, block_bytes):
     monkeypatch.setattr(direct, "_TAP_BLOCK_BYTES", block_bytes)
     plan = DIRECT.prepare(spec, 1 << 30)
-    assert "xpad" not in plan._buffers
+    assert "xpad" not in plan._caller_buffers
     x, w, want = case(spec)
     got = plan.run(x, w)
     assert relative_error(got, want) < 1e-12
@@ -85,7 +86,7 @@ def test_thread_scratch_is_reused_by_one_thread_and_private_to_each():
     assert first.dtype == np.float32 and first.size == 1000 and smaller.size == 10
     assert np.shares_memory(first, smaller)                  # reused, not reallocated
     assert not np.shares_memory(first, base.thread_scratch("test.other", 10, np.float32))     # other name
-    more = base._thread_scratch.buffers["test"].nbytes // 4 + 1          # beyond what this thread holds
+    more = scratch._local.store.buffers["test"].nbytes // 4 + 1          # beyond what this thread holds
     larger = base.thread_scratch("test", more, np.float32)
     assert larger.size == more and not np.shares_memory(first, larger)       # grown
     other = []

@@ -39,7 +39,8 @@ def plan_buffer_bytes(plan) -> int:
     weight copy keying its kernel cache (after a run); views of one buffer
     (the in-place kernel transform) count once."""
     buffers = {}
-    for item in list(vars(plan).values()) + list(vars(plan._io).values()) + [plan._weights._key]:
+    weight_copy = [] if plan._weights._entry is None else [plan._weights._entry[0]]
+    for item in list(vars(plan).values()) + list(vars(plan._io).values()) + weight_copy:
         for array in item if isinstance(item, list) else [item]:
             if isinstance(array, np.ndarray) and array.dtype.kind in "fci":
                 start = array.__array_interface__["data"][0]

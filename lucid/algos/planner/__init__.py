@@ -5,7 +5,8 @@ Its own package, beside the algorithms it chooses from, which never import it:
 =================  ==========================================================
 module             job
 =================  ==========================================================
-``cache``          the hot path (:func:`execute`) and the LRU plan cache
+``cache``          the hot path (:func:`execute`) and what it keeps: the plan cache
+``plan_cache``     the two-queue, byte-bounded cache of plans; memory back to the OS
 ``decision``       a cache miss: assess every algorithm's layout, choose, build
 ``candidates``     typed values: ``Candidate``, ``Decision``, ``BucketKey``
 ``config``         settings: argument -> ``use()`` scope -> environment -> default
@@ -19,9 +20,10 @@ module             job
 ``files``          atomic JSON writes
 =================  ==========================================================
 """
-from .cache import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_SIZE, cache_info, choose, clear_plans, execute, set_cache_size
+from .cache import cache_info, choose, clear_plans, execute, set_cache_size
 from .candidates import BUCKETS_PER_OCTAVE
 from .decision import LEADER_RATIO
+from .plan_cache import DEFAULT_CACHE_SIZE, default_cache_bytes
 
 __all__ = ["execute", "choose", "clear_plans", "set_cache_size", "cache_info", "DEFAULT_CACHE_SIZE",
-           "DEFAULT_CACHE_BYTES", "BUCKETS_PER_OCTAVE", "LEADER_RATIO"]
+           "default_cache_bytes", "BUCKETS_PER_OCTAVE", "LEADER_RATIO"]

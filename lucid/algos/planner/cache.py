@@ -2,8 +2,12 @@
 
 Every call resolves its settings (:func:`lucid.algos.planner.config.settings`,
 one context-variable read) and looks up the plan for the key ``(op, spec,
-settings, threads)`` in an LRU cache bounded by count and by the bytes its
-plans hold (:func:`set_cache_size`, :meth:`~lucid.algos.base.Plan.held_bytes`).
+settings, threads)`` in a two-queue cache bounded by count and by the bytes
+its plans hold (:mod:`lucid.algos.planner.plan_cache`, :func:`set_cache_size`,
+:meth:`~lucid.algos.base.Plan.held_bytes`).  After every
+:data:`~lucid.algos.planner.plan_cache.TRIM_AFTER_BYTES` of evicted plans, large
+per-thread scratch is dropped and the C heap is trimmed, so the memory goes
+back to the operating system.
 On a miss :func:`lucid.algos.planner.decision.decide` decides, builds the
 winner's plan and records the decision.
 
@@ -18,7 +22,6 @@ the operand re-layout of its op (see ``benchmarks/cached_call_overhead.py``).
 """
 from __future__ import annotations
 
-import collections
 import threading
 from concurrent.futures import Future
 from typing import Any
@@ -29,16 +32,11 @@ from ..._errors import bad_type, check_int
 from .._parallel import THREADS
 from ..base import Plan
 from ..lowering import Lowering, lower
+from ..scratch import release_scratch, scratch_bytes
 from ..spec import ConvSpec
 from . import config, wisdom
 from .decision import Operands, decide
-
-#: Default number of cached plans.
-DEFAULT_CACHE_SIZE = 512
-#: Default bound on the bytes the cached plans hold (:meth:`Plan.held_bytes`): an fft plan
-#: keeps its buffers and kernel spectrum (10-350 MB on the suite), so a loop over many
-#: lengths would otherwise keep gigabytes alive.
-DEFAULT_CACHE_BYTES = 2 << 30
+from .plan_cache import TRIM_AFTER_BYTES, PlanCache, release_to_os
 
 
 class _Entry:
@@ -62,12 +60,9 @@ class _Entry:
             return self.plan.run(*self.lowering.operands(a, b))
 
 
-_cache: collections.OrderedDict[tuple, _Entry] = collections.OrderedDict()
+_cache = PlanCache()
 _inflight: dict[tuple, Future] = {}
 _cache_lock = threading.Lock()
-_capacity = DEFAULT_CACHE_SIZE
-_max_bytes = DEFAULT_CACHE_BYTES
-_held = 0        # bytes held by the cached plans
 _stats = {"hits": 0, "misses": 0}
 
 
@@ -114,48 +109,56 @@ def choose(spec: ConvSpec, op: str = "forward", algorithm: str | None = None) ->
 
 
 def clear_plans() -> None:
-    """Drop every cached plan (decisions in wisdom and records are kept)."""
-    global _held
+    """Drop every cached plan (decisions in wisdom and records are kept) and give
+    their memory back to the operating system."""
     with _cache_lock:
         _cache.clear()
-        _held = 0
+        _cache.take_evicted_bytes()
+    release_scratch()
+    release_to_os()
 
 
 def set_cache_size(n: int, max_bytes: int | None = None) -> None:
-    """Keep at most ``n`` plans holding at most ``max_bytes`` together
-    (:meth:`~lucid.algos.base.Plan.held_bytes`; unchanged when None, default
-    :data:`DEFAULT_CACHE_BYTES`).  Least recently used plans are evicted first;
-    the newest plan is always kept, whatever its size."""
-    global _capacity, _max_bytes
+    """Keep at most ``n`` plans holding at most ``max_bytes`` together.
+
+    Bytes are those of :meth:`~lucid.algos.base.Plan.held_bytes` (buffers and
+    cached weight transforms).  ``max_bytes=None`` keeps the current bound; the
+    default is :func:`~lucid.algos.planner.plan_cache.default_cache_bytes`: 1/8
+    of the machine's (or the container's) memory, at most 1 GiB.  Plans used
+    once may hold only 1/8 of it; :mod:`lucid.algos.planner.plan_cache` gives
+    the eviction order.  The most recently used plan is always kept.
+    """
     n = check_int("set_cache_size", "n", n, 1)
     max_bytes = None if max_bytes is None else check_int("set_cache_size", "max_bytes", max_bytes, 1)
     with _cache_lock:
-        _capacity = n
-        _max_bytes = _max_bytes if max_bytes is None else max_bytes
-        _evict()
+        _cache.resize(n, _cache.max_bytes if max_bytes is None else max_bytes)
+    _trim_if_due()
 
 
 def cache_info() -> dict[str, Any]:
-    """``{"hits", "misses", "size", "capacity", "bytes", "max_bytes"}`` of the plan cache."""
+    """What the plan cache holds: ``hits``, ``misses``, ``size``, ``capacity``, ``bytes``,
+    ``max_bytes``, its ``probation`` and ``protected`` segments, ``by_algorithm`` (plans
+    and bytes per algorithm) and ``scratch_bytes`` (per-thread scratch of all threads)."""
     with _cache_lock:
-        return {**_stats, "size": len(_cache), "capacity": _capacity, "bytes": _held, "max_bytes": _max_bytes}
+        return {**_stats, **_cache.info(), "scratch_bytes": scratch_bytes()}
 
 
-def _evict() -> None:
-    """Drop least recently used plans beyond the count or byte bound (caller holds the lock)."""
-    global _held
-    while len(_cache) > _capacity or (_held > _max_bytes and len(_cache) > 1):
-        _, entry = _cache.popitem(last=False)
-        _held -= entry.nbytes
+def _trim_if_due() -> None:
+    """Once enough plan bytes were evicted, drop large scratch and trim the C heap (outside the lock)."""
+    with _cache_lock:
+        due = _cache.evicted_bytes >= TRIM_AFTER_BYTES
+        if due:
+            _cache.take_evicted_bytes()
+    if due:
+        release_scratch()
+        release_to_os()
 
 
 def _entry(key: tuple, operands: Operands | None) -> _Entry:
     """The cached entry of ``key``, planning it once if absent (other callers wait)."""
-    global _held
     with _cache_lock:
         entry = _cache.get(key)
         if entry is not None:
-            _cache.move_to_end(key)
             _stats["hits"] += 1
             return entry
         future = _inflight.get(key)
@@ -176,11 +179,10 @@ def _entry(key: tuple, operands: Operands | None) -> _Entry:
         future.set_exception(exc)
         raise
     with _cache_lock:
-        _cache[key] = entry
-        _held += entry.nbytes
-        _evict()
+        _cache.put(key, entry, entry.nbytes, entry.algorithm)
         del _inflight[key]
     future.set_result(entry)
+    _trim_if_due()
     return entry
 
 
