@@ -1,13 +1,19 @@
 """Neural-network layers, spelled like ``torch.nn``: Module, Parameter, Conv1d,
 Sequential, MSELoss, the activations (ReLU, Tanh, Sigmoid, SiLU, GELU, Softplus,
-Softmax, LogSoftmax), AvgPool1d, MaxPool1d, and the ``functional`` and ``init`` modules."""
+Softmax, LogSoftmax), AvgPool1d, MaxPool1d, Linear, Identity, Dropout, LayerNorm,
+GroupNorm, CrossEntropyLoss, L1Loss, and the ``functional`` and ``init`` modules."""
 from . import functional, init
 from .activation import GELU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .conv import Conv1d
+from .dropout import Dropout
+from .linear import Identity, Linear
+from .loss import CrossEntropyLoss, L1Loss
 from .module import Module
 from .modules import MSELoss, Sequential
+from .normalization import GroupNorm, LayerNorm
 from .parameter import Parameter
 from .pooling import AvgPool1d, MaxPool1d
 
 __all__ = ["Module", "Parameter", "Conv1d", "Sequential", "ReLU", "MSELoss", "functional", "init",
-           "Tanh", "Sigmoid", "SiLU", "GELU", "Softplus", "Softmax", "LogSoftmax", "AvgPool1d", "MaxPool1d"]
+           "Tanh", "Sigmoid", "SiLU", "GELU", "Softplus", "Softmax", "LogSoftmax", "AvgPool1d", "MaxPool1d",
+           "Linear", "Identity", "Dropout", "LayerNorm", "GroupNorm", "CrossEntropyLoss", "L1Loss"]

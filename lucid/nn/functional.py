@@ -258,3 +258,9 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor: 
     diff = input - target
     squared = diff * diff
     return squared if reduction == "none" else squared.mean() if reduction == "mean" else squared.sum()
+
+
+# Layers, norms and losses of issue #17 (bodies in their own modules; re-exported here).
+from ._functional_layers import dropout, linear  # noqa: E402,F401
+from ._functional_loss import cross_entropy, l1_loss  # noqa: E402,F401
+from ._functional_norm import group_norm, layer_norm  # noqa: E402,F401

@@ -1,0 +1,46 @@
+"""Argument checks shared by the layer, norm and loss functionals (wording from :mod:`lucid._errors`)."""
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+from .._errors import bad_type, bad_value
+from ..tensor import Tensor
+
+
+def floating(where: str, argument: str, value: Any, like: Tensor | None = None) -> Tensor:
+    """``value`` as a floating-point Tensor (of ``like``'s dtype when given)."""
+    if not isinstance(value, Tensor):
+        raise bad_type(where, argument, "a lucid.Tensor", value)
+    if value.data.dtype.kind != "f":
+        raise bad_type(where, argument, "a float32 or float64 tensor", value)
+    if like is not None and value.data.dtype != like.data.dtype:
+        raise bad_type(where, argument, f"a tensor of the input's dtype {like.dtype}", value)
+    return value
+
+
+def optional_shaped(where: str, argument: str, value: Any, shape: tuple[int, ...], like: Tensor) -> Tensor | None:
+    """``None``, or a floating Tensor of exactly ``shape`` and ``like``'s dtype."""
+    if value is None:
+        return None
+    floating(where, argument, value, like)
+    if value.shape != shape:
+        raise bad_value(where, argument, f"None or a tensor of shape {shape}", value)
+    return value
+
+
+def real(where: str, argument: str, value: Any, low: float, high: float | None = None) -> float:
+    """``value`` as a float in ``[low, high]`` (``high=None``: no upper bound); bools are rejected."""
+    expected = f"a number in [{low}, {high}]" if high is not None else f"a number >= {low}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise bad_type(where, argument, expected, value)
+    if not (low <= float(value) and (high is None or float(value) <= high)):
+        raise bad_value(where, argument, expected, value)
+    return float(value)
+
+
+def flag(where: str, argument: str, value: Any) -> bool:
+    """``value`` if it is a bool."""
+    if not isinstance(value, bool):
+        raise bad_type(where, argument, "a bool", value)
+    return value
