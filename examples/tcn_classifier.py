@@ -23,7 +23,7 @@ import lucid.nn as nn  # noqa: E402
 import lucid.nn.functional as F  # noqa: E402
 import lucid.optim as optim  # noqa: E402
 
-SIZES = dict(channels=32, blocks=5, classes=4, batch=128, length=256)
+SIZES = dict(channels=32, blocks=4, classes=4, batch=64, length=128)
 
 
 class TCNBlock(nn.Module):
@@ -45,7 +45,7 @@ class TCNBlock(nn.Module):
 class TCNClassifier(nn.Module):
     """``(N, 1, L)`` sequences -> ``(N, classes)`` logits."""
 
-    def __init__(self, channels=32, blocks=5, classes=4, dropout=0.1, dtype=None):
+    def __init__(self, channels=32, blocks=4, classes=4, dropout=0.1, dtype=None):
         super().__init__()
         self.input = nn.Conv1d(1, channels, 1, dtype=dtype)
         self.blocks = nn.Sequential(*[TCNBlock(channels, 2 ** i, dropout, dtype) for i in range(blocks)])
@@ -56,7 +56,7 @@ class TCNClassifier(nn.Module):
         return self.head(h.mean(dim=-1))          # global average pooling over time
 
 
-def make_data(batch=128, length=256, classes=4, seed=0, dtype=lucid.float32):
+def make_data(batch=64, length=128, classes=4, seed=0, dtype=lucid.float32):
     """``(sequences (batch, 1, length), labels (batch,) int64)``: class ``c`` is a tone in pitch band ``c``."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, classes, batch)
@@ -87,7 +87,7 @@ def accuracy(model, data):
     return float((predicted == labels.numpy()).mean())
 
 
-def build(seed=0, channels=32, blocks=5, classes=4, batch=128, length=256, dropout=0.1, dtype=lucid.float32):
+def build(seed=0, channels=32, blocks=4, classes=4, batch=64, length=128, dropout=0.1, dtype=lucid.float32):
     """A freshly initialised model (seeded) and its training set of ``batch`` sequences."""
     lucid.manual_seed(seed)
     model = TCNClassifier(channels, blocks, classes, dropout, dtype=dtype)

@@ -42,7 +42,7 @@ def make(name, dtype=None, **sizes):
                 return x + self.residual(z), self.skip(z)
 
         class WaveNet(nn.Module):
-            def __init__(self, channels=32, skip_channels=32, dilations=tuple(2 ** i for i in range(10))):
+            def __init__(self, channels=16, skip_channels=16, dilations=tuple(2 ** i for i in range(10))):
                 super().__init__()
                 self.input = nn.Conv1d(1, channels, 1, dtype=dtype)
                 self.blocks = nn.Sequential(*[GatedResidualBlock(channels, skip_channels, d) for d in dilations])
@@ -73,7 +73,7 @@ def make(name, dtype=None, **sizes):
                 return x + F.relu(self.norm2(self.conv2(h)))
 
         class TCNClassifier(nn.Module):
-            def __init__(self, channels=32, blocks=5, classes=4, dropout=0.1):
+            def __init__(self, channels=32, blocks=4, classes=4, dropout=0.1):
                 super().__init__()
                 self.input = nn.Conv1d(1, channels, 1, dtype=dtype)
                 self.blocks = nn.Sequential(*[TCNBlock(channels, 2 ** i, dropout) for i in range(blocks)])

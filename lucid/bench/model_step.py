@@ -16,12 +16,13 @@ Method (block timing):
    its mid-sized temporaries while the other does not.  Then each side runs
    ``warmup`` steps (plans, FFTW wisdom, caches, PyTorch's allocator), in turn.
 2. **Blocks.**  A block is ``calls`` back-to-back steps of one side, with
-   ``calls`` chosen from the warm-up so that a block lasts at least
+   ``calls`` sized by one more untimed step so that a block lasts at least
    ``min_block_s`` (50 ms); its per-step time is the block's time / ``calls``.
 3. **Rounds.**  Each round times one block of every side, the order rotated
-   from round to round; after every PyTorch block the process sleeps 0.15 s,
-   because PyTorch's OpenMP workers keep spinning after a call and would take
-   a core from whatever runs next.
+   from round to round (by default as many rounds as fit in about 40 s,
+   judged from the last warm-up step: at least 5, at most 25).  After every
+   PyTorch block the process sleeps 0.15 s, because PyTorch's OpenMP workers
+   keep spinning after a call and would take a core from whatever runs next.
 4. **Figure.**  The ratio lucid / torch of each round, and the **median of the
    per-round ratios** (adjacent blocks see similar machine load, so a ratio is
    steadier than either time on the shared machine).
@@ -60,7 +61,7 @@ MODELS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
                      length=4096),
                 dict(channels=4, skip_channels=4, dilations=(1, 2, 4), batch=2, length=64)),
     "tcn": ("tcn_classifier",
-            dict(channels=64, blocks=8, classes=10, batch=16, length=2048),
+            dict(channels=64, blocks=8, classes=10, batch=8, length=2048),
             dict(channels=4, blocks=2, classes=3, batch=4, length=32)),
     "conformer": ("conformer_conv",
                   dict(channels=144, kernel_size=31, batch=8, length=1024),
@@ -70,6 +71,8 @@ MODELS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
 LR = 1e-3
 #: Pause after each PyTorch block, seconds (its OpenMP workers spin ~0.1 s after returning).
 IDLE_S = 0.15
+#: Seconds of timed rounds aimed at when ``rounds`` is not given: 5 to 25 rounds, as many as fit.
+BUDGET_S = 40.0
 #: Size of the array allocated and freed first to raise glibc's mmap threshold (the maximum is 32 MiB).
 WARM_BYTES = 64 << 20
 
@@ -196,7 +199,6 @@ def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: in
     say = progress or (lambda message: None)
     stem, sizes, tiny = MODELS[name]
     sizes = tiny if quick else sizes
-    rounds = rounds or (2 if quick else 5)
     warmup = warmup or (1 if quick else 2)
     load_before = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     raise_mmap_threshold()
@@ -207,15 +209,20 @@ def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: in
         methods["torch"] = peer
     algos.clear_plans()
     algos.clear_records()
+    last: dict[str, float] = {}
     for i in range(warmup):
         for method, fn in methods.items():
             start = time.perf_counter()
             loss = fn()
-            say(f"warm-up {i + 1}/{warmup} {method}: {time.perf_counter() - start:.3f} s, loss {loss:.5g}")
+            last[method] = time.perf_counter() - start
+            say(f"warm-up {i + 1}/{warmup} {method}: {last[method]:.3f} s, loss {loss:.5g}")
             if method == "torch":
                 time.sleep(IDLE_S)
         if i == 0:
             decided = picks(algos.records())
+    if not rounds:
+        per_round = sum(max(t, 0.05) for t in last.values()) + IDLE_S
+        rounds = 2 if quick else min(25, max(5, int(BUDGET_S / per_round)))
     say(f"timing {rounds} rounds of blocks >= 50 ms")
     timed = block_timing(methods, rounds)
     doc: dict[str, Any] = {
@@ -281,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "ratio lucid / torch and the planner's picks.  Needs the examples/ folder of a source checkout.")
     p.add_argument("--model", required=True, choices=sorted(MODELS), help="the example model")
     p.add_argument("--quick", action="store_true", help="tiny sizes, 2 rounds (a smoke test, not a benchmark)")
-    p.add_argument("--rounds", type=int, help="timed rounds (default 5, --quick 2)")
+    p.add_argument("--rounds", type=int, help="timed rounds (default: as many as fit in 40 s, 5 to 25; --quick 2)")
     p.add_argument("--warmup", type=int, help="warm-up steps per side (default 2, --quick 1)")
     p.add_argument("--peers", choices=("torch", "none"), default="torch", help="time PyTorch when installed "
                    "(default) or not")
