@@ -109,3 +109,12 @@ def test_copy_weights_refuses_a_different_architecture():
     model, _ = example("tcn").build(dtype=lucid.float64, **TINY["tcn"])
     with pytest.raises(ValueError, match="names differ"):
         twins.copy_weights(model, twins.make("tcn", dtype=torch.float64, **{**TINY["tcn"], "blocks": 3}))
+
+
+def test_readme_training_example_runs(capsys):
+    """The README's "Training real models" snippet, as printed there."""
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = readme.split("## Training real models", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    assert "planner decision(s)" in capsys.readouterr().out
