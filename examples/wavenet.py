@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # this checkout's lucid, even if another is installed
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import lucid  # noqa: E402
-import lucid.nn as nn  # noqa: E402
-import lucid.nn.functional as F  # noqa: E402
-import lucid.optim as optim  # noqa: E402
+import lucid
+import lucid.nn as nn
+import lucid.nn.functional as F
+import lucid.optim as optim
 
 DILATIONS = tuple(2 ** i for i in range(10))      # 1 ... 512
 SIZES = dict(channels=16, skip_channels=16, dilations=DILATIONS, batch=2, length=1024)
