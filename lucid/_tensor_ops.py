@@ -103,6 +103,10 @@ class TensorOps:
         """Square root elementwise (see :func:`lucid.sqrt`)."""
         return self._apply(elementwise.sqrt(self._data), (self,), "Sqrt")
 
+    def relu(self: T) -> T:
+        """``max(x, 0)`` elementwise (see :func:`lucid.nn.functional.relu`)."""
+        return self._apply(elementwise.relu(self._data), (self,), "Relu")
+
     # ------------------------------------------------------------------ shape
     def reshape(self: T, *shape: Any) -> T:
         """A tensor with the same elements in ``shape`` (ints or one sequence; one ``-1`` is inferred)."""

@@ -8,6 +8,12 @@ maps the gradient of the result to the gradients of the operands.
 reverse, accumulating into the ``.grad`` of the leaves.  Gradients of
 broadcast operands are summed back to each operand's shape.
 
+The operator methods (``+``, ``exp``, ``transpose``, ``max``, ...) come from
+:class:`~lucid._tensor_ops.TensorOps`, which applies the array-level rules of
+:mod:`lucid.ops` (each returns ``(result, backward)``) through
+:meth:`Tensor._apply`; both are imported at the top of this module, and
+neither imports it back.
+
 In-place changes (``-=``, :meth:`~Tensor.zero_`, :meth:`~Tensor.copy_`, item
 assignment) are for leaves outside the graph — typically parameters inside
 ``with lucid.no_grad():`` — and keep the tensor object and its array, so a

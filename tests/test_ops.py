@@ -46,6 +46,7 @@ CASES: list[Case] = [
     ("F.sigmoid", lambda x: F.sigmoid(x), lambda x: x.sigmoid(), [_rand(5)]),
     ("F.tanh", lambda x: F.tanh(x), lambda x: x.tanh(), [_rand(5)]),
     ("relu", lambda x: F.relu(x), lambda x: x.relu(), [_distinct(2, 3, 4)]),
+    ("relu_method", lambda x: x.relu(), lambda x: x.relu(), [_distinct(2, 3, 4)]),
     ("silu", lambda x: F.silu(x), "silu", [_rand(2, 3, 4, low=-6, high=6)]),
     ("gelu", lambda x: F.gelu(x), "gelu", [_rand(2, 3, 4, low=-4, high=4)]),
     ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), ("gelu", {"approximate": "tanh"}),
@@ -336,3 +337,34 @@ def test_dimension_errors_are_value_and_index_errors():
         x3.transpose(0, 9)
     with pytest.raises(IndexError, match="Dimension out of range"):
         x3.sum(dim=3)
+
+
+def test_module_reprs_match_pytorch():
+    torch = pytest.importorskip("torch")
+    tn = torch.nn
+    for mine, theirs in [(nn.GELU(), tn.GELU()), (nn.GELU("tanh"), tn.GELU("tanh")),
+                         (nn.Softplus(2.0, 5), tn.Softplus(2.0, 5)), (nn.Softmax(1), tn.Softmax(1)),
+                         (nn.LogSoftmax(-1), tn.LogSoftmax(-1)), (nn.Tanh(), tn.Tanh()),
+                         (nn.Sigmoid(), tn.Sigmoid()), (nn.SiLU(), tn.SiLU()), (nn.ReLU(), tn.ReLU()),
+                         (nn.AvgPool1d(3, 2, 1), tn.AvgPool1d(3, 2, 1)), (nn.MaxPool1d(3), tn.MaxPool1d(3)),
+                         (nn.MaxPool1d(4, 2, 1, 2), tn.MaxPool1d(4, 2, 1, 2))]:
+        assert repr(mine) == repr(theirs)
+
+
+@pytest.mark.parametrize("module", ["lucid.functions", "lucid.nn._activation_functional",
+                                    "lucid.nn._pooling_functional", "lucid.ops.dims"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_max_pool_propagates_nan_and_picks_pytorchs_index():
+    """A NaN wins its windows, the last NaN of a window giving the index (PyTorch's CPU kernel)."""
+    x = lucid.tensor([[[1.0, np.nan, 3.0, np.nan, 2.0, 5.0, 0.0]]], dtype="float64", requires_grad=True)
+    out, idx = F.max_pool1d(x, 3, 1, 1, return_indices=True)
+    assert idx.tolist() == [[[1, 1, 3, 3, 3, 5, 5]]]
+    assert np.isnan(out.numpy()[0, 0, :5]).all() and out.tolist()[0][0][5:] == [5.0, 5.0]
+    out.sum().backward()
+    assert x.grad.tolist() == [[[0.0, 2.0, 0.0, 3.0, 0.0, 2.0, 0.0]]]

@@ -52,6 +52,10 @@ class GELU(Module):
         super().__init__()
         self.approximate = check_choice("GELU", "approximate", approximate, ("none", "tanh"))
 
+    def extra_repr(self) -> str:
+        """``approximate='none'``, as PyTorch."""
+        return f"approximate={self.approximate!r}"
+
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """``F.gelu(input, approximate)``."""
         return F.gelu(input, approximate=self.approximate)
@@ -64,6 +68,10 @@ class Softplus(Module):
         super().__init__()
         elementwise.softplus(np.zeros(0), beta, threshold)      # validates beta and threshold now
         self.beta, self.threshold = beta, threshold
+
+    def extra_repr(self) -> str:
+        """``beta=1.0, threshold=20.0``, as PyTorch."""
+        return f"beta={self.beta}, threshold={self.threshold}"
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """``F.softplus(input, beta, threshold)``."""
@@ -83,6 +91,10 @@ class Softmax(Module):
         super().__init__()
         self.dim = _check_dim("Softmax", dim)
 
+    def extra_repr(self) -> str:
+        """``dim=1``, as PyTorch."""
+        return f"dim={self.dim}"
+
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """``F.softmax(input, dim)``."""
         return F.softmax(input, self.dim)
@@ -94,6 +106,10 @@ class LogSoftmax(Module):
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = _check_dim("LogSoftmax", dim)
+
+    def extra_repr(self) -> str:
+        """``dim=1``, as PyTorch."""
+        return f"dim={self.dim}"
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """``F.log_softmax(input, dim)``."""

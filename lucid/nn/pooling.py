@@ -8,14 +8,24 @@ from . import functional as F
 from .module import Module
 
 
+def _single(value: Any) -> Any:
+    """An int as a 1-tuple (PyTorch's ``AvgPool1d`` stores its sizes so); anything else unchanged."""
+    return (value,) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class AvgPool1d(Module):
     """Window means over the last dimension (see :func:`lucid.nn.functional.avg_pool1d`)."""
 
     def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0, ceil_mode: bool = False,
                  count_include_pad: bool = True) -> None:
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size, self.padding = _single(kernel_size), _single(padding)
+        self.stride = self.kernel_size if stride is None else _single(stride)
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def extra_repr(self) -> str:
+        """Worded as PyTorch's: ``kernel_size=(3,), stride=(3,), padding=(0,)``."""
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """``F.avg_pool1d(input, ...)`` with this module's settings."""
@@ -29,8 +39,14 @@ class MaxPool1d(Module):
     def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0, dilation: int = 1,
                  return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
-        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+        self.kernel_size, self.padding, self.dilation = kernel_size, padding, dilation
+        self.stride = kernel_size if stride is None else stride
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def extra_repr(self) -> str:
+        """Worded as PyTorch's: ``kernel_size=3, stride=3, padding=0, dilation=1, ceil_mode=False``."""
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
     def forward(self, input: Tensor) -> Any:  # noqa: A002
         """``F.max_pool1d(input, ...)`` with this module's settings."""

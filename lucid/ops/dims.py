@@ -13,15 +13,18 @@ class DimensionError(ValueError, IndexError):
     as PyTorch raises there, so either ``except`` catches it."""
 
 
-def check_dim(where: str, argument: str, dim: Any, ndim: int) -> int:
+def check_dim(where: str, argument: str, dim: Any, ndim: int, new: bool = False) -> int:
     """``dim`` normalised to ``0 <= dim < ndim`` (a 0-d tensor accepts -1 and 0, as in PyTorch).
+
+    ``new=True`` checks the position of a dimension being inserted (unsqueeze,
+    stack): ``-ndim-1 <= dim <= ndim``.
 
     >>> check_dim("transpose", "dim0", -1, 3)
     2
     """
     if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
         raise bad_type(where, argument, "an int", dim)
-    rank = max(ndim, 1)
+    rank = ndim + 1 if new else max(ndim, 1)
     if not -rank <= int(dim) < rank:
         raise DimensionError(f"{where}(): {argument} must be in [{-rank}, {rank - 1}] (Dimension out of range) "
                              f"for a {ndim}-d tensor, got {describe(dim)}")

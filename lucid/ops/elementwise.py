@@ -12,7 +12,7 @@ import numbers
 from typing import Any
 
 import numpy as np
-from scipy.special import erf
+from scipy.special import erf, expit
 
 from .._errors import bad_type, bad_value, check_choice
 from . import Rule
@@ -48,14 +48,13 @@ def tanh(x: np.ndarray) -> Rule:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """``1 / (1 + e**-x)`` without overflow: with ``e = e**-|x|`` (in (0, 1]),
-    ``1 / (1 + e)`` for ``x >= 0`` and ``e / (1 + e)`` below."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    """``1 / (1 + e**-x)`` without overflow: ``scipy.special.expit``, one pass that evaluates
+    ``1 / (1 + e**-x)`` for ``x >= 0`` and ``e**x / (1 + e**x)`` below."""
+    return expit(x)
 
 
 def sigmoid(x: np.ndarray) -> Rule:
-    """``y = 1 / (1 + e**-x)`` in the stable form of :func:`_sigmoid`; ``dy/dx = y (1 - y)``."""
+    """``y = 1 / (1 + e**-x)``, never overflowing (see :func:`_sigmoid`); ``dy/dx = y (1 - y)``."""
     y = _sigmoid(floating(x))
     return y, lambda g: (g * y * (1 - y),)
 

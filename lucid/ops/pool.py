@@ -93,18 +93,24 @@ def max_pool1d(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any
     padding being ``-inf``.
 
     ``indices`` (int64) are positions in the unpadded last axis, the first
-    maximum of each window; the gradient goes to those positions (summed where
-    windows overlap), as in PyTorch.
+    maximum of each window (the last NaN if there is one, as PyTorch's CPU kernel);
+    the gradient goes to those positions (summed where windows overlap).
     """
     k, s, p, d, l_out = pool_params("max_pool1d", x, kernel_size, stride, padding, dilation, ceil_mode)
     if x.dtype.kind != "f":
         raise bad_type("max_pool1d", "input", "a floating-point tensor", x)
     length = x.shape[-1]
-    span = d * (k - 1) + 1
-    windows = sliding_window_view(_padded(x, p, -np.inf), span, axis=-1)[..., ::s, ::d]
-    taps = np.argmax(windows, axis=-1)
-    values = np.take_along_axis(windows, taps[..., None], axis=-1)[..., 0]
-    indices = np.clip(np.arange(l_out) * s + taps * d - p, 0, length - 1).astype(np.int64)
+    xp = _padded(x, p, -np.inf)
+    last = s * (l_out - 1) + 1
+    values = xp[..., 0:last:s].copy()
+    taps = np.zeros(values.shape, dtype=np.int64)
+    for j in range(1, k):                       # one strided pass per tap, not per element
+        candidate = xp[..., j * d:j * d + last:s]
+        better = candidate > values
+        better |= np.isnan(candidate)           # PyTorch's rule: a NaN wins, the last one
+        np.maximum(values, candidate, out=values)
+        np.putmask(taps, better, j)
+    indices = np.clip(np.arange(l_out) * s + taps * d - p, 0, length - 1)
 
     def backward(g):
         rows = int(np.prod(x.shape[:-1], dtype=np.int64))

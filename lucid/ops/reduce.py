@@ -59,7 +59,8 @@ def amax(x: np.ndarray, dim: Any = None, keepdim: Any = False) -> Rule:
 
     def backward(g):
         ties = x == top
-        share = ties / ties.sum(axis=axes, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):      # a NaN maximum has no ties: NaN gradient
+            share = ties / ties.sum(axis=axes, keepdims=True)
         return ((g if keepdim else np.expand_dims(g, axes)) * share,)
     return np.asarray(top if keepdim else np.squeeze(top, axes)), backward
 
@@ -75,16 +76,17 @@ def max_dim(x: np.ndarray, dim: Any, keepdim: Any = False) -> tuple[np.ndarray, 
     if x.ndim == 0:
         return x, np.zeros((), np.int64), lambda g: (g,)
     _nonempty("max", x, (axis,))
-    indices = np.expand_dims(np.argmax(x, axis=axis), axis)
-    values = np.take_along_axis(x, indices, axis)
+    where = np.expand_dims(np.argmax(x, axis=axis), axis)
+    values = np.take_along_axis(x, where, axis)
 
     def backward(g):
         grad = np.zeros_like(x)
-        np.put_along_axis(grad, indices, g if keepdim else np.expand_dims(g, axis), axis)
+        np.put_along_axis(grad, where, g if keepdim else np.expand_dims(g, axis), axis)
         return (grad,)
+    indices = where.astype(np.int64)
     if not keepdim:
         values, indices = np.squeeze(values, axis), np.squeeze(indices, axis)
-    return values, indices.astype(np.int64), backward
+    return values, indices, backward
 
 
 def softmax(x: np.ndarray, dim: Any) -> Rule:

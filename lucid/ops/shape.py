@@ -69,7 +69,7 @@ def flatten(x: np.ndarray, start_dim: Any = 0, end_dim: Any = -1) -> Rule:
 
 def unsqueeze(x: np.ndarray, dim: Any) -> Rule:
     """``x`` with a new dimension of size 1 at ``dim`` (``-ndim-1 <= dim <= ndim``)."""
-    axis = check_dim("unsqueeze", "dim", dim, x.ndim + 1)
+    axis = check_dim("unsqueeze", "dim", dim, x.ndim, new=True)
     return np.expand_dims(x, axis), lambda g: (np.squeeze(g, axis),)
 
 
@@ -116,7 +116,7 @@ def cat(arrays: Sequence[np.ndarray], dim: Any = 0) -> Rule:
 def stack(arrays: Sequence[np.ndarray], dim: Any = 0) -> Rule:
     """Join equal-shaped ``arrays`` along a new dimension ``dim``; the gradient is ``g`` unstacked."""
     _check_sequence("stack", arrays)
-    axis = check_dim("stack", "dim", dim, arrays[0].ndim + 1)
+    axis = check_dim("stack", "dim", dim, arrays[0].ndim, new=True)
     for i, a in enumerate(arrays):
         if a.shape != arrays[0].shape:
             raise bad_value("stack", f"tensors[{i}]", f"of shape {arrays[0].shape} (the shape of tensors[0])", a)
