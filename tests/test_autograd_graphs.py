@@ -26,8 +26,7 @@ import lucid.optim as optim
 from reference import finite_difference
 
 SHAPE = (2, 3, 5)                                  # every pool value has this (N, C, L) shape
-LEAF_SHAPES = {"x": SHAPE, "y": SHAPE, "scale": (1, 3, 1), "w": (3, 3, 3), "cb": (3,), "m": (5, 5),
-               "lw": (5,), "lb": (5,)}
+LEAF_SHAPES = {"x": SHAPE, "y": SHAPE, "scale": (1, 3, 1), "w": (3, 3, 3), "cb": (3,), "m": (5, 5)}
 _TARGETS = np.array([[0, 2, -100, 1, 2], [1, 1, 0, -100, 2]])          # (N, L) classes of a (2, 3, 5) input
 _CLASS_WEIGHTS = np.array([0.7, 1.3, 1.0])
 
@@ -99,15 +98,16 @@ GRAPH_OPS: dict[str, GraphOp] = {
     "max_pool": lambda a, b, p: F.max_pool1d(a + RAMP(), 3, stride=1, padding=1),
     "max_pool_dilated": lambda a, b, p: F.pad(F.max_pool1d(a + RAMP(), 2, stride=2, padding=1, dilation=2), (1, 1)),
     # issue #17's layers, norms and losses
-    "linear": lambda a, b, p: F.linear(a, p["m"], p["lb"]),
+    "linear": lambda a, b, p: F.linear(a, p["m"], p["m"][2]),          # rows of m double as (5,) leaves
     "linear_no_bias": lambda a, b, p: F.linear(b, p["m"]) * a,
-    "layer_norm": lambda a, b, p: F.layer_norm(a, (5,), p["lw"], p["lb"]),
+    "layer_norm": lambda a, b, p: F.layer_norm(a, (5,), p["m"][0], p["m"][1]),
     "layer_norm_2d": lambda a, b, p: F.layer_norm(a + b, (3, 5)),
     "group_norm": lambda a, b, p: F.group_norm(a, 3, p["scale"].reshape(3), p["cb"]),
     "group_norm_1": lambda a, b, p: F.group_norm(a * b, 1),
     "cross_entropy_none": lambda a, b, p: b * F.cross_entropy(a, lucid.tensor(_TARGETS), lucid.tensor(_CLASS_WEIGHTS),
                                                               reduction="none", label_smoothing=0.1).reshape(2, 1, 5),
     "cross_entropy_mean": lambda a, b, p: a * F.cross_entropy(b, lucid.tensor(_TARGETS)),
+    "cross_entropy_probabilities": lambda a, b, p: a + F.cross_entropy(a, b * b, reduction="none").reshape(2, 1, 5),
     "l1_none": lambda a, b, p: F.l1_loss(a, b * 0.5 + 0.3, reduction="none"),
     "l1_mean": lambda a, b, p: b + F.l1_loss(a, p["y"] * 0.5 - 0.2),
     "dropout": lambda a, b, p: _dropout(a) + b,

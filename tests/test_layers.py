@@ -27,6 +27,11 @@ T3 = np.array([[0, 3, 1], [2, -100, 3]])                  # (N, L) targets with 
 T1 = np.array([2, 0, -100, 3, 1])                          # (N,) targets with one ignored
 W4 = np.array([0.5, 2.0, 1.0, 1.5])
 
+
+def probs(*shape, axis=1):
+    e = np.exp(RNG.standard_normal(shape))
+    return e / e.sum(axis=axis, keepdims=True)
+
 # name -> (lucid function, torch function, float64 operands); each function takes (namespace, *tensors)
 # where the namespace gives F / tensor construction for either library.
 CASES = {
@@ -59,6 +64,16 @@ CASES = {
                                     [arr(3, 4)]),
     "cross_entropy_unbatched": (lambda F, t, x: F.cross_entropy(x, t(np.array(3))), [arr(4)]),
     "cross_entropy_large_logits": (lambda F, t, x: F.cross_entropy(x * 1000.0, t(np.array([1, 0]))), [arr(2, 3)]),
+    "cross_entropy_probabilities": (lambda F, t, x, p: F.cross_entropy(x, p), [arr(5, 4), probs(5, 4)]),
+    "cross_entropy_probabilities_weighted_smoothed_sum": (
+        lambda F, t, x, p: F.cross_entropy(x, p, weight=t(W4), label_smoothing=0.2, reduction="sum"),
+        [arr(5, 4), probs(5, 4)]),
+    "cross_entropy_probabilities_weighted_mean": (lambda F, t, x, p: F.cross_entropy(x, p, weight=t(W4)),
+                                                  [arr(5, 4), probs(5, 4)]),
+    "cross_entropy_probabilities_sequence_none": (
+        lambda F, t, x, p: F.cross_entropy(x, p, reduction="none", label_smoothing=0.1),
+        [arr(2, 4, 3), probs(2, 4, 3)]),
+    "cross_entropy_probabilities_unbatched": (lambda F, t, x, p: F.cross_entropy(x, p), [arr(4), probs(4, axis=0)]),
     "l1_mean": (lambda F, t, x, y: F.l1_loss(x, y), [arr(2, 3, 4), arr(2, 3, 4)]),
     "l1_sum": (lambda F, t, x, y: F.l1_loss(x, y, reduction="sum"), [arr(3, 4), arr(3, 4)]),
     "l1_none": (lambda F, t, x, y: F.l1_loss(x, y, reduction="none"), [arr(3, 4), arr(3, 4)]),
@@ -297,7 +312,10 @@ def test_loss_modules():
     (lambda: F.group_norm(lucid.ones(6), 2), ValueError, "input must be a tensor of shape (N, C, *)"),
     (lambda: nn.GroupNorm(4, 6), ValueError, "GroupNorm(): num_groups must be a divisor of num_channels=6"),
     (lambda: nn.GroupNorm(2, 6, affine="yes"), TypeError, "affine must be a bool"),
-    (lambda: F.cross_entropy(lucid.ones(2, 3), lucid.tensor([0.0, 1.0])), TypeError, "target must be an int64"),
+    (lambda: F.cross_entropy(lucid.ones(2, 3), lucid.tensor([0.0, 1.0])), ValueError,
+     "target must be a tensor of shape (2, 3) (the input's shape, for class probabilities)"),
+    (lambda: F.cross_entropy(lucid.ones(2, 3), lucid.ones(2, 3, dtype="float64")), TypeError,
+     "target must be a tensor of the input's dtype"),
     (lambda: F.cross_entropy(lucid.ones(2, 3), lucid.tensor([0, 3])), ValueError, "class indices in [0, 3)"),
     (lambda: F.cross_entropy(lucid.ones(2, 3), lucid.tensor([0, 1, 2])), ValueError, "target must be a tensor of "
      "shape (2,)"),
@@ -328,3 +346,62 @@ def test_docstring_examples_run(module):
     import importlib
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0
+
+
+# ------------------------------------------------------------------ a small model, end to end
+def test_small_classifier_trains_like_pytorch_with_adam():
+    """Conv1d -> GroupNorm -> ReLU -> mean over time -> LayerNorm -> Dropout (eval) -> Linear ->
+    cross_entropy, five AdamW steps from the same weights in float64: equal loss curves."""
+    torch = pytest.importorskip("torch")
+    lucid.manual_seed(4)
+    conv, gn = nn.Conv1d(3, 8, 5, padding=2, dtype=lucid.float64), nn.GroupNorm(2, 8, dtype=lucid.float64)
+    ln, fc = nn.LayerNorm(8, dtype=lucid.float64), nn.Linear(8, 4, dtype=lucid.float64)
+    drop = nn.Dropout(0.3).eval()
+    mine = [conv, gn, ln, fc]
+    tconv = torch.nn.Conv1d(3, 8, 5, padding=2, dtype=torch.float64)
+    tgn, tln = torch.nn.GroupNorm(2, 8, dtype=torch.float64), torch.nn.LayerNorm(8, dtype=torch.float64)
+    tfc = torch.nn.Linear(8, 4, dtype=torch.float64)
+    theirs = [tconv, tgn, tln, tfc]
+    with torch.no_grad():
+        for a, b in zip(mine, theirs):
+            for (_, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+                q.copy_(torch.from_numpy(p.numpy()))
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((6, 3, 20)), np.array([0, 1, 2, 3, 1, -100])
+    params = [p for m in mine for p in m.parameters()]
+    opt = lucid.optim.AdamW(params, lr=0.05, weight_decay=0.1, amsgrad=True)
+    topt = torch.optim.AdamW([p for m in theirs for p in m.parameters()], lr=0.05, weight_decay=0.1, amsgrad=True)
+    ours, ref = [], []
+    for _ in range(5):
+        opt.zero_grad()
+        h = F.relu(gn(conv(lucid.tensor(x)))).mean(dim=2)
+        loss = F.cross_entropy(fc(drop(ln(h))), lucid.tensor(y), label_smoothing=0.1)
+        loss.backward()
+        opt.step()
+        ours.append(loss.item())
+        topt.zero_grad()
+        th = torch.relu(tgn(tconv(torch.from_numpy(x)))).mean(dim=2)
+        tloss = torch.nn.functional.cross_entropy(tfc(tln(th)), torch.from_numpy(y), label_smoothing=0.1)
+        tloss.backward()
+        topt.step()
+        ref.append(tloss.item())
+    np.testing.assert_allclose(ours, ref, rtol=1e-10)
+    assert ours[-1] < ours[0]
+
+
+def test_empty_inputs_give_empty_or_nan_results_without_warnings():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x = lucid.zeros(2, 4, 0, requires_grad=True)
+        y = F.group_norm(x, 2, lucid.ones(4), lucid.zeros(4))
+        y.backward(np.zeros(y.shape))
+        assert y.shape == x.grad.shape == (2, 4, 0)
+        x = lucid.zeros(0, 5, requires_grad=True)
+        F.layer_norm(x, 5).backward(np.zeros((0, 5)))
+        assert F.linear(x, lucid.ones(2, 5)).shape == (0, 2)
+        logits = lucid.zeros(0, 4, requires_grad=True)
+        loss = F.cross_entropy(logits, lucid.tensor(np.zeros(0, dtype=np.int64)))
+        loss.backward()                                         # PyTorch: nan, as a mean over nothing
+        assert math.isnan(loss.item()) and logits.grad.shape == (0, 4)
+        assert math.isnan(F.l1_loss(lucid.zeros(0), lucid.zeros(0)).item())

@@ -34,6 +34,8 @@ from ._checks import floating, optional_shaped, real
 
 def _standardise(x: np.ndarray, axes: tuple[int, ...], eps: float) -> tuple[np.ndarray, np.ndarray]:
     """``(x_hat, r)``: ``x`` centred and scaled over ``axes`` (``r`` keeps those axes as size 1)."""
+    if x.size == 0:                                       # empty groups (or none): nothing to normalise
+        return x.copy(), np.ones([1 if i in axes else n for i, n in enumerate(x.shape)], x.dtype)
     mean = x.mean(axis=axes, keepdims=True)
     centred = x - mean
     var = np.mean(centred * centred, axis=axes, keepdims=True)
@@ -44,6 +46,8 @@ def _standardise(x: np.ndarray, axes: tuple[int, ...], eps: float) -> tuple[np.n
 def _standardise_backward(g_hat: np.ndarray, x_hat: np.ndarray, rstd: np.ndarray,
                           axes: tuple[int, ...]) -> np.ndarray:
     """``dL/dx`` from ``dL/dx_hat`` (see the module docstring)."""
+    if g_hat.size == 0:
+        return np.zeros_like(g_hat)
     return rstd * (g_hat - g_hat.mean(axis=axes, keepdims=True)
                    - x_hat * np.mean(g_hat * x_hat, axis=axes, keepdims=True))
 
