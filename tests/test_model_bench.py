@@ -20,6 +20,7 @@ def test_quick_run_writes_the_json(tmp_path, capsys, name):
     assert doc["lucid"]["calls_per_block"] >= 1 and doc["threads"] >= 1 and doc["parameters"] > 0
     assert doc["picks"] and {"op", "shape", "algorithm", "reason"} <= set(doc["picks"][0])
     assert {p["op"] for p in doc["picks"]} == {"forward", "backward_data", "backward_filter"}
+    assert doc["pick_summary"].startswith("forward: ")
     assert "fingerprint" in doc and len(doc["load_average_after"]) == 3 and doc["command"].startswith("lucid-bench")
     if doc["torch"] is None:
         assert doc["torch_skipped"] and doc["ratio"] is None

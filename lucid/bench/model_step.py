@@ -35,6 +35,7 @@ step, so every convolution of the step is planned and recorded once.
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime
 import importlib.util
 import json
@@ -193,6 +194,16 @@ def picks(records: list[dict]) -> list[dict[str, str]]:
     return list(seen.values())
 
 
+def pick_summary(decided: list[dict[str, str]]) -> str:
+    """``"forward: im2col 11, direct 2; backward_data: ..."``: how often each algorithm was picked per op."""
+    parts = []
+    for op in ("forward", "backward_data", "backward_filter"):
+        counts = collections.Counter(p["algorithm"] for p in decided if p["op"] == op)
+        if counts:
+            parts.append(f"{op}: " + ", ".join(f"{algo} {n}" for algo, n in counts.most_common()))
+    return "; ".join(parts)
+
+
 def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: int | None = None,
         peers: bool = True, seed: int = 0, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Benchmark the training step of model ``name``; returns the JSON document (see :func:`main`)."""
@@ -236,7 +247,7 @@ def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: in
         "torch": _summary(timed["torch"]) if "torch" in timed else None,
         "torch_skipped": None if callable(peer) else peer,
         "ratio_per_round": None, "ratio": None,
-        "picks": decided,
+        "picks": decided, "pick_summary": pick_summary(decided),
     }
     if "torch" in timed:
         ratios = [a / b for a, b in zip(timed["lucid"]["per_call_s"], timed["torch"]["per_call_s"])]
@@ -266,7 +277,7 @@ def format_report(doc: dict[str, Any]) -> str:
                      + ", ".join(f"{r:.2f}" for r in doc["ratio_per_round"]) + f"; {doc['threads']} threads each)")
     else:
         lines.append(f"torch  not timed: {doc['torch_skipped']}")
-    lines.append(f"planner's picks ({len(doc['picks'])} decisions):")
+    lines.append(f"planner's picks ({len(doc['picks'])} decisions): " + pick_summary(doc["picks"]))
     width = max((len(p["shape"]) for p in doc["picks"]), default=0)
     for p in doc["picks"]:
         lines.append(f"  {p['op']:<15} {p['shape']:<{width}}  -> {p['algorithm']}")
