@@ -20,9 +20,10 @@ Method (block timing):
    ``min_block_s`` (50 ms); its per-step time is the block's time / ``calls``.
 3. **Rounds.**  Each round times one block of every side, the order rotated
    from round to round (by default as many rounds as fit in about 40 s,
-   judged from the last warm-up step: at least 5, at most 25).  After every
-   PyTorch block the process sleeps 0.15 s, because PyTorch's OpenMP workers
-   keep spinning after a call and would take a core from whatever runs next.
+   judged from the last warm-up step: at least 5, at most 25, and no new
+   round after 80 s).  After every PyTorch block the process sleeps 0.15 s,
+   because PyTorch's OpenMP workers keep spinning after a call and would
+   take a core from whatever runs next.
 4. **Figure.**  The ratio lucid / torch of each round, and the **median of the
    per-round ratios** (adjacent blocks see similar machine load, so a ratio is
    steadier than either time on the shared machine).
@@ -157,10 +158,13 @@ def torch_step(name: str, sizes: dict[str, Any], model: Any, data: tuple) -> Cal
 
 
 def block_timing(methods: dict[str, Callable[[], Any]], rounds: int, *, min_block_s: float = 0.05,
-                 spinning: Sequence[str] = ("torch",), idle_s: float = IDLE_S) -> dict[str, dict[str, Any]]:
+                 spinning: Sequence[str] = ("torch",), idle_s: float = IDLE_S, min_rounds: int = 5,
+                 time_limit_s: float = math.inf) -> dict[str, dict[str, Any]]:
     """Per-call seconds of each method in each round, timed in blocks (see the module doc).
 
-    The methods must be warm.  One untimed call each sizes the blocks.
+    The methods must be warm.  One untimed call each sizes the blocks.  After
+    ``min_rounds`` rounds, no new round starts once ``time_limit_s`` have
+    passed (the machine got slower than the warm-up promised).
     Returns ``{name: {"calls_per_block": int, "per_call_s": [one per round]}}``.
     """
     calls = {}
@@ -172,7 +176,10 @@ def block_timing(methods: dict[str, Callable[[], Any]], rounds: int, *, min_bloc
             time.sleep(idle_s)
     per_call: dict[str, list[float]] = {name: [] for name in methods}
     names = list(methods)
+    start_all = time.perf_counter()
     for r in range(rounds):
+        if r >= min_rounds and time.perf_counter() - start_all > time_limit_s:
+            break
         for name in names[r % len(names):] + names[:r % len(names)]:
             fn, n = methods[name], calls[name]
             start = time.perf_counter()
@@ -211,6 +218,7 @@ def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: in
     stem, sizes, tiny = MODELS[name]
     sizes = tiny if quick else sizes
     warmup = warmup or (1 if quick else 2)
+    time_limit = math.inf if rounds else 2 * BUDGET_S
     load_before = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     raise_mmap_threshold()
     step, model, data = lucid_step(name, sizes, seed)
@@ -235,7 +243,8 @@ def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: in
         per_round = sum(max(t, 0.05) for t in last.values()) + IDLE_S
         rounds = 2 if quick else min(25, max(5, int(BUDGET_S / per_round)))
     say(f"timing {rounds} rounds of blocks >= 50 ms")
-    timed = block_timing(methods, rounds)
+    timed = block_timing(methods, rounds, time_limit_s=time_limit)
+    rounds = len(timed["lucid"]["per_call_s"])
     doc: dict[str, Any] = {
         "model": name, "example": f"examples/{stem}.py", "quick": quick,
         "sizes": {key: list(value) if isinstance(value, tuple) else value for key, value in sizes.items()},
