@@ -27,6 +27,7 @@ def test_quick_run_writes_the_json(tmp_path, capsys, name):
     else:
         assert len(doc["torch"]["per_call_s"]) == 2 and len(doc["ratio_per_round"]) == 2
         assert doc["ratio"] == pytest.approx(sum(doc["ratio_per_round"]) / 2)       # the median of two
+        assert doc["ratio_of_minima"] == pytest.approx(doc["lucid"]["min_s"] / doc["torch"]["min_s"])
         assert "lucid / torch" in out
     assert "planner's picks" in out
 

@@ -26,7 +26,12 @@ Method (block timing):
    take a core from whatever runs next.
 4. **Figure.**  The ratio lucid / torch of each round, and the **median of the
    per-round ratios** (adjacent blocks see similar machine load, so a ratio is
-   steadier than either time on the shared machine).
+   steadier than either time on the shared machine).  Also reported: the
+   ratio of the fastest blocks of each side.  Measured on the shared 2-core
+   VM (2026-12-03): when other processes load the cores, PyTorch's step slows
+   far more (up to 30x: its two OpenMP threads wait for each other at every
+   parallel region) than lucid's (about 2x), so under load the per-round
+   ratios scatter and the ratio of minima is the steadier figure.
 
 PyTorch gets as many threads as lucid's pool (:data:`lucid.algos._parallel.THREADS`,
 the cores this process may run on).  The planner's picks are those of a
@@ -255,13 +260,14 @@ def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: in
         "lucid": _summary(timed["lucid"]),
         "torch": _summary(timed["torch"]) if "torch" in timed else None,
         "torch_skipped": None if callable(peer) else peer,
-        "ratio_per_round": None, "ratio": None,
+        "ratio_per_round": None, "ratio": None, "ratio_of_minima": None,
         "picks": decided, "pick_summary": pick_summary(decided),
     }
     if "torch" in timed:
         ratios = [a / b for a, b in zip(timed["lucid"]["per_call_s"], timed["torch"]["per_call_s"])]
         doc["ratio_per_round"] = ratios
         doc["ratio"] = statistics.median(ratios)
+        doc["ratio_of_minima"] = doc["lucid"]["min_s"] / doc["torch"]["min_s"]
     doc.update({"fingerprint": algos.fingerprint(),
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 "load_average_before": load_before,
@@ -284,6 +290,8 @@ def format_report(doc: dict[str, Any]) -> str:
                      + ", ".join(f"{t * 1e3:.1f}" for t in doc["torch"]["per_call_s"]) + ")")
         lines.append(f"lucid / torch = {doc['ratio']:.2f}  (median of per-round ratios "
                      + ", ".join(f"{r:.2f}" for r in doc["ratio_per_round"]) + f"; {doc['threads']} threads each)")
+        lines.append(f"fastest lucid / fastest torch = {doc['ratio_of_minima']:.2f}  (the least disturbed rounds; "
+                     "trust it more when the per-round ratios scatter)")
     else:
         lines.append(f"torch  not timed: {doc['torch_skipped']}")
     lines.append(f"planner's picks ({len(doc['picks'])} decisions): " + pick_summary(doc["picks"]))
