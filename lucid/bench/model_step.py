@@ -28,10 +28,13 @@ Method (block timing):
    per-round ratios** (adjacent blocks see similar machine load, so a ratio is
    steadier than either time on the shared machine).  Also reported: the
    ratio of the fastest blocks of each side.  Measured on the shared 2-core
-   VM (2026-12-03): when other processes load the cores, PyTorch's step slows
-   far more (up to 30x: its two OpenMP threads wait for each other at every
-   parallel region) than lucid's (about 2x), so under load the per-round
-   ratios scatter and the ratio of minima is the steadier figure.
+   VM (2026-12-03, load average 3-5 from other users): PyTorch's step
+   slows far more than lucid's -- the Conformer step of PyTorch alone took
+   either ~0.3 s or ~9.6 s for stretches of tens of steps with 2 threads, but
+   a steady 0.12-0.22 s with 1 thread (its two OpenMP threads wait for each
+   other at every parallel region when one is descheduled); lucid's took
+   0.2 s, rarely 0.9 s.  Under such load the per-round ratios scatter and
+   the ratio of minima is the steadier figure.
 
 PyTorch gets as many threads as lucid's pool (:data:`lucid.algos._parallel.THREADS`,
 the cores this process may run on).  The planner's picks are those of a
