@@ -53,6 +53,7 @@ examples:
   lucid-bench                               the whole suite (< 3 min)
   lucid-bench --shape 8,64,64,4096,3 --padding same --backward
   lucid-bench --json results/suite.json --csv results/suite.csv --plot results/kernel-sweep.png
+  lucid-bench --model wavenet|tcn|conformer [--quick]   one training step of an example model vs PyTorch
 """
 
 
@@ -247,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return plans_command(argv[1:])
         if argv[:1] == ["calibrate"]:
             return calibrate_command(argv[1:])
+        if any(a == "--model" or a.startswith("--model=") for a in argv):
+            from . import model_step
+            return model_step.main(argv)
         return run(build_parser().parse_args(argv), shlex.join(["lucid-bench", *argv]))
     except UsageError as exc:
         print(f"lucid-bench: error: {exc}", file=sys.stderr)

@@ -1,0 +1,356 @@
+"""``lucid-bench --model wavenet|tcn|conformer``: time one whole training step of an example model.
+
+One step is what a training loop does: ``zero_grad``, forward, loss,
+``backward``, ``Adam.step``, on the model and data of ``examples/<name>.py``
+(the repository's ``examples/`` folder, found next to the ``lucid`` package).
+When PyTorch is installed, the same step of the PyTorch twin from
+``examples/torch_twins.py``, holding the same initial weights, is timed in the
+same process and the result is the ratio lucid / torch.
+
+Method (block timing):
+
+1. **Warm allocator state for both sides.**  One 64 MiB NumPy array is
+   allocated, touched and freed before anything else: glibc serves it with
+   mmap, and freeing it raises the dynamic mmap threshold to its maximum
+   (32 MiB), so neither side afterwards pays page faults for fresh mmaps of
+   its mid-sized temporaries while the other does not.  Then each side runs
+   ``warmup`` steps (plans, FFTW wisdom, caches, PyTorch's allocator), in turn.
+2. **Blocks.**  A block is ``calls`` back-to-back steps of one side, with
+   ``calls`` sized by one more untimed step so that a block lasts at least
+   ``min_block_s`` (50 ms); its per-step time is the block's time / ``calls``.
+3. **Rounds.**  Each round times one block of every side, the order rotated
+   from round to round (by default as many rounds as fit in about 40 s,
+   judged from the last warm-up step: at least 5, at most 25, and no new
+   round after 80 s).  After every PyTorch block the process sleeps 0.15 s,
+   because PyTorch's OpenMP workers keep spinning after a call and would
+   take a core from whatever runs next.
+4. **Figure.**  The ratio lucid / torch of each round, and the **median of the
+   per-round ratios** (adjacent blocks see similar machine load, so a ratio is
+   steadier than either time on the shared machine).  Also reported: the
+   ratio of the fastest blocks of each side.  Measured on the shared 2-core
+   VM (2026-12-03, load average 3-5 from other users): PyTorch's step
+   slows far more than lucid's -- the Conformer step of PyTorch alone took
+   either ~0.3 s or ~9.6 s for stretches of tens of steps with 2 threads, but
+   a steady 0.12-0.22 s with 1 thread (its two OpenMP threads wait for each
+   other at every parallel region when one is descheduled); lucid's took
+   0.2 s, rarely 0.9 s.  Under such load the per-round ratios scatter and
+   the ratio of minima is the steadier figure.
+
+PyTorch gets as many threads as lucid's pool (:data:`lucid.algos._parallel.THREADS`,
+the cores this process may run on).  The planner's picks are those of a
+fresh plan cache: plans and records are cleared before lucid's first warm-up
+step, so every convolution of the step is planned and recorded once.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime
+import importlib.util
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any, NoReturn
+
+import numpy as np
+
+import lucid
+
+from .. import algos
+
+#: ``--model`` name -> (example file stem, realistic sizes, tiny sizes for ``--quick``).
+MODELS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "wavenet": ("wavenet",
+                dict(channels=64, skip_channels=64, dilations=tuple(2 ** i for i in range(10)), batch=4,
+                     length=4096),
+                dict(channels=4, skip_channels=4, dilations=(1, 2, 4), batch=2, length=64)),
+    "tcn": ("tcn_classifier",
+            dict(channels=64, blocks=8, classes=10, batch=8, length=2048),
+            dict(channels=4, blocks=2, classes=3, batch=4, length=32)),
+    "conformer": ("conformer_conv",
+                  dict(channels=144, kernel_size=31, batch=8, length=1024),
+                  dict(channels=4, kernel_size=31, batch=2, length=48)),
+}
+#: Adam's learning rate in the timed step (the value does not change the work).
+LR = 1e-3
+#: Pause after each PyTorch block, seconds (its OpenMP workers spin ~0.1 s after returning).
+IDLE_S = 0.15
+#: Seconds of timed rounds aimed at when ``rounds`` is not given: 5 to 25 rounds, as many as fit.
+BUDGET_S = 40.0
+#: Size of the array allocated and freed first to raise glibc's mmap threshold (the maximum is 32 MiB).
+WARM_BYTES = 64 << 20
+
+
+def examples_dir() -> Path:
+    """The repository's ``examples/`` folder, next to the ``lucid`` package (a source checkout)."""
+    return Path(lucid.__file__).resolve().parents[1] / "examples"
+
+
+def load_example(stem: str) -> ModuleType:
+    """Import ``examples/<stem>.py`` (once per process) as module ``lucid_examples.<stem>``."""
+    name = f"lucid_examples.{stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = examples_dir() / f"{stem}.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: lucid-bench --model needs the examples/ folder of a lucid source "
+                                f"checkout next to the lucid package ({Path(lucid.__file__).resolve().parent})")
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def threads() -> int:
+    """Threads of lucid's pool: the cores this process may run on."""
+    try:
+        from ..algos._parallel import THREADS
+        return int(THREADS)
+    except ImportError:      # the pool moved: count the cores the same way
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def raise_mmap_threshold(nbytes: int = WARM_BYTES) -> None:
+    """Allocate, touch and free ``nbytes``: glibc then keeps mid-sized blocks on its heap (see the module doc)."""
+    block = np.ones(nbytes // 8)
+    del block
+
+
+def lucid_step(name: str, sizes: dict[str, Any], seed: int = 0) -> tuple[Callable[[], float], Any, tuple]:
+    """``(step, model, data)``: ``step()`` runs one Adam training step of the lucid example, returns the loss."""
+    example = load_example(MODELS[name][0])
+    model, data = example.build(seed, **sizes)
+    opt = lucid.optim.Adam(model.parameters(), lr=LR)
+
+    def step() -> float:
+        opt.zero_grad()
+        loss = example.loss_fn(model, data)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step, model, data
+
+
+def torch_step(name: str, sizes: dict[str, Any], model: Any, data: tuple) -> Callable[[], float] | str:
+    """The same step of the PyTorch twin, from ``model``'s weights, or why it cannot run."""
+    try:
+        import torch
+    except ImportError:
+        return "torch is not installed"
+    torch.set_num_threads(threads())
+    twins = load_example("torch_twins")
+    dtype = getattr(torch, data[0].dtype.name)
+    twin = twins.copy_weights(model, twins.make(name, dtype=dtype, **sizes))
+    tdata = twins.to_torch(data)
+    opt = torch.optim.Adam(twin.parameters(), lr=LR)
+
+    def step() -> float:
+        opt.zero_grad()
+        loss = twins.loss_fn(name, twin, tdata)
+        loss.backward()
+        opt.step()
+        return float(loss.item())
+    return step
+
+
+def block_timing(methods: dict[str, Callable[[], Any]], rounds: int, *, min_block_s: float = 0.05,
+                 spinning: Sequence[str] = ("torch",), idle_s: float = IDLE_S, min_rounds: int = 5,
+                 time_limit_s: float = math.inf) -> dict[str, dict[str, Any]]:
+    """Per-call seconds of each method in each round, timed in blocks (see the module doc).
+
+    The methods must be warm.  One untimed call each sizes the blocks.  After
+    ``min_rounds`` rounds, no new round starts once ``time_limit_s`` have
+    passed (the machine got slower than the warm-up promised).
+    Returns ``{name: {"calls_per_block": int, "per_call_s": [one per round]}}``.
+    """
+    calls = {}
+    for name, fn in methods.items():
+        start = time.perf_counter()
+        fn()
+        calls[name] = max(1, math.ceil(min_block_s / max(time.perf_counter() - start, 1e-9)))
+        if name in spinning:
+            time.sleep(idle_s)
+    per_call: dict[str, list[float]] = {name: [] for name in methods}
+    names = list(methods)
+    start_all = time.perf_counter()
+    for r in range(rounds):
+        if r >= min_rounds and time.perf_counter() - start_all > time_limit_s:
+            break
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn, n = methods[name], calls[name]
+            start = time.perf_counter()
+            for _ in range(n):
+                fn()
+            per_call[name].append((time.perf_counter() - start) / n)
+            if name in spinning:
+                time.sleep(idle_s)
+    return {name: {"calls_per_block": calls[name], "per_call_s": per_call[name]} for name in names}
+
+
+def picks(records: list[dict]) -> list[dict[str, str]]:
+    """The planner's decision per (op, shape), in first-call order."""
+    seen: dict[tuple[str, str], dict[str, str]] = {}
+    for record in records:
+        seen.setdefault((record["op"], record["key"]), {"op": record["op"], "shape": record["key"],
+                                                         "algorithm": record["algorithm"],
+                                                         "reason": record["reason"]})
+    return list(seen.values())
+
+
+def pick_summary(decided: list[dict[str, str]]) -> str:
+    """``"forward: im2col 11, direct 2; backward_data: ..."``: how often each algorithm was picked per op."""
+    parts = []
+    for op in ("forward", "backward_data", "backward_filter"):
+        counts = collections.Counter(p["algorithm"] for p in decided if p["op"] == op)
+        if counts:
+            parts.append(f"{op}: " + ", ".join(f"{algo} {n}" for algo, n in counts.most_common()))
+    return "; ".join(parts)
+
+
+def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: int | None = None,
+        peers: bool = True, seed: int = 0, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Benchmark the training step of model ``name``; returns the JSON document (see :func:`main`)."""
+    say = progress or (lambda message: None)
+    stem, sizes, tiny = MODELS[name]
+    sizes = tiny if quick else sizes
+    warmup = warmup or (1 if quick else 2)
+    time_limit = math.inf if rounds else 2 * BUDGET_S
+    load_before = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    raise_mmap_threshold()
+    step, model, data = lucid_step(name, sizes, seed)
+    methods: dict[str, Callable[[], Any]] = {"lucid": step}
+    peer = torch_step(name, sizes, model, data) if peers else "peers disabled (--peers none)"
+    if callable(peer):
+        methods["torch"] = peer
+    algos.clear_plans()
+    algos.clear_records()
+    last: dict[str, float] = {}
+    for i in range(warmup):
+        for method, fn in methods.items():
+            start = time.perf_counter()
+            loss = fn()
+            last[method] = time.perf_counter() - start
+            say(f"warm-up {i + 1}/{warmup} {method}: {last[method]:.3f} s, loss {loss:.5g}")
+            if method == "torch":
+                time.sleep(IDLE_S)
+        if i == 0:
+            decided = picks(algos.records())
+    if not rounds:
+        per_round = sum(max(t, 0.05) for t in last.values()) + IDLE_S
+        rounds = 2 if quick else min(25, max(5, int(BUDGET_S / per_round)))
+    say(f"timing {rounds} rounds of blocks >= 50 ms")
+    timed = block_timing(methods, rounds, time_limit_s=time_limit)
+    rounds = len(timed["lucid"]["per_call_s"])
+    doc: dict[str, Any] = {
+        "model": name, "example": f"examples/{stem}.py", "quick": quick,
+        "sizes": {key: list(value) if isinstance(value, tuple) else value for key, value in sizes.items()},
+        "dtype": data[0].dtype.name, "parameters": sum(p.numel() for p in model.parameters()),
+        "optimizer": f"Adam(lr={LR})", "threads": threads(), "rounds": rounds, "warmup_steps": warmup,
+        "method": "block timing: blocks of back-to-back steps >= 50 ms, order rotated per round, 0.15 s pause "
+                  "after each torch block, median of per-round ratios; 64 MiB array freed first (mmap threshold)",
+        "lucid": _summary(timed["lucid"]),
+        "torch": _summary(timed["torch"]) if "torch" in timed else None,
+        "torch_skipped": None if callable(peer) else peer,
+        "ratio_per_round": None, "ratio": None, "ratio_of_minima": None,
+        "picks": decided, "pick_summary": pick_summary(decided),
+    }
+    if "torch" in timed:
+        ratios = [a / b for a, b in zip(timed["lucid"]["per_call_s"], timed["torch"]["per_call_s"])]
+        doc["ratio_per_round"] = ratios
+        doc["ratio"] = statistics.median(ratios)
+        doc["ratio_of_minima"] = doc["lucid"]["min_s"] / doc["torch"]["min_s"]
+    doc.update({"fingerprint": algos.fingerprint(),
+                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                "load_average_before": load_before,
+                "load_average_after": list(os.getloadavg()) if hasattr(os, "getloadavg") else None})
+    return doc
+
+
+def _summary(timing: dict[str, Any]) -> dict[str, Any]:
+    return {**timing, "median_s": statistics.median(timing["per_call_s"]), "min_s": min(timing["per_call_s"])}
+
+
+def format_report(doc: dict[str, Any]) -> str:
+    """The human-readable summary of :func:`run`'s document."""
+    lines = [f"== {doc['model']} training step ({doc['example']}), {doc['dtype']}, {doc['parameters']} parameters, "
+             f"sizes {doc['sizes']}"]
+    lines.append(f"lucid  median {doc['lucid']['median_s'] * 1e3:9.1f} ms/step  (per round: "
+                 + ", ".join(f"{t * 1e3:.1f}" for t in doc["lucid"]["per_call_s"]) + ")")
+    if doc["torch"] is not None:
+        lines.append(f"torch  median {doc['torch']['median_s'] * 1e3:9.1f} ms/step  (per round: "
+                     + ", ".join(f"{t * 1e3:.1f}" for t in doc["torch"]["per_call_s"]) + ")")
+        lines.append(f"lucid / torch = {doc['ratio']:.2f}  (median of per-round ratios "
+                     + ", ".join(f"{r:.2f}" for r in doc["ratio_per_round"]) + f"; {doc['threads']} threads each)")
+        lines.append(f"fastest lucid / fastest torch = {doc['ratio_of_minima']:.2f}  (the least disturbed rounds; "
+                     "trust it more when the per-round ratios scatter)")
+    else:
+        lines.append(f"torch  not timed: {doc['torch_skipped']}")
+    lines.append(f"planner's picks ({len(doc['picks'])} decisions): " + pick_summary(doc["picks"]))
+    width = max((len(p["shape"]) for p in doc["picks"]), default=0)
+    for p in doc["picks"]:
+        lines.append(f"  {p['op']:<15} {p['shape']:<{width}}  -> {p['algorithm']}")
+    load = doc["load_average_after"]
+    if load is not None:
+        lines.append(f"load average (1/5/15 min) at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return "\n".join(lines)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # raise, so main prints one line and returns 2
+        raise ValueError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The arguments of ``lucid-bench --model``."""
+    p = _Parser(prog="lucid-bench --model", description="Time one whole training step (forward, loss, backward, "
+                "Adam) of an example model in lucid and, when installed, in PyTorch, by block timing; print the "
+                "ratio lucid / torch and the planner's picks.  Needs the examples/ folder of a source checkout.")
+    p.add_argument("--model", required=True, choices=sorted(MODELS), help="the example model")
+    p.add_argument("--quick", action="store_true", help="tiny sizes, 2 rounds (a smoke test, not a benchmark)")
+    p.add_argument("--rounds", type=int, help="timed rounds (default: as many as fit in 40 s, 5 to 25; --quick 2)")
+    p.add_argument("--warmup", type=int, help="warm-up steps per side (default 2, --quick 1)")
+    p.add_argument("--peers", choices=("torch", "none"), default="torch", help="time PyTorch when installed "
+                   "(default) or not")
+    p.add_argument("--json", metavar="PATH", help="where to write the JSON (default results/model-<name>.json)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``lucid-bench --model NAME [--quick] [--rounds R] [--json PATH]``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        for option in ("rounds", "warmup"):
+            if getattr(args, option) is not None and getattr(args, option) < 1:
+                raise ValueError(f"--{option} must be a positive int, got {getattr(args, option)}")
+        load_example(MODELS[args.model][0])
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"lucid-bench: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    start = time.perf_counter()
+
+    def progress(message: str) -> None:
+        print(f"{time.perf_counter() - start:6.1f} s  {args.model}: {message}", file=sys.stderr, flush=True)
+    doc = run(args.model, quick=args.quick, rounds=args.rounds, warmup=args.warmup, peers=args.peers == "torch",
+              progress=progress)
+    doc["command"] = " ".join(["lucid-bench", *argv])
+    print(format_report(doc), flush=True)
+    path = Path(args.json or f"results/model-{args.model}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"written to {path}", file=sys.stderr)
+    return 0

@@ -1,0 +1,71 @@
+"""lucid-bench --model: a quick run of each example model writes the JSON, and bad arguments give status 2."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lucid.bench import cli, model_step
+
+
+@pytest.mark.parametrize("name", sorted(model_step.MODELS))
+def test_quick_run_writes_the_json(tmp_path, capsys, name):
+    path = tmp_path / f"model-{name}.json"
+    assert cli.main(["--model", name, "--quick", "--rounds", "2", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    doc = json.loads(path.read_text())
+    assert doc["model"] == name and doc["quick"] is True and doc["dtype"] == "float32"
+    assert doc["sizes"] == {k: list(v) if isinstance(v, tuple) else v for k, v in model_step.MODELS[name][2].items()}
+    assert doc["rounds"] == 2 and len(doc["lucid"]["per_call_s"]) == 2 and doc["lucid"]["median_s"] > 0
+    assert doc["lucid"]["calls_per_block"] >= 1 and doc["threads"] >= 1 and doc["parameters"] > 0
+    assert doc["picks"] and {"op", "shape", "algorithm", "reason"} <= set(doc["picks"][0])
+    assert {p["op"] for p in doc["picks"]} == {"forward", "backward_data", "backward_filter"}
+    assert doc["pick_summary"].startswith("forward: ")
+    assert "fingerprint" in doc and len(doc["load_average_after"]) == 3 and doc["command"].startswith("lucid-bench")
+    if doc["torch"] is None:
+        assert doc["torch_skipped"] and doc["ratio"] is None
+    else:
+        assert len(doc["torch"]["per_call_s"]) == 2 and len(doc["ratio_per_round"]) == 2
+        assert doc["ratio"] == pytest.approx(sum(doc["ratio_per_round"]) / 2)       # the median of two
+        assert doc["ratio_of_minima"] == pytest.approx(doc["lucid"]["min_s"] / doc["torch"]["min_s"])
+        assert "lucid / torch" in out
+    assert "planner's picks" in out
+
+
+def test_without_peers_torch_is_not_timed(tmp_path):
+    path = tmp_path / "m.json"
+    assert cli.main(["--model", "conformer", "--quick", "--peers", "none", "--rounds", "1", "--json", str(path)]) == 0
+    doc = json.loads(path.read_text())
+    assert doc["torch"] is None and doc["ratio"] is None and "none" in doc["torch_skipped"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--model", "resnet"], "--model"),
+    (["--model", "tcn", "--rounds", "0"], "--rounds"),
+    (["--model", "tcn", "--frobnicate"], "--frobnicate"),
+])
+def test_bad_arguments_give_one_line_and_status_2(capsys, argv, words):
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith("lucid-bench: error: ") and words in err
+
+
+def test_a_missing_examples_folder_is_named(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(model_step, "examples_dir", lambda: tmp_path)
+    monkeypatch.delitem(__import__("sys").modules, "lucid_examples.tcn_classifier", raising=False)
+    assert cli.main(["--model", "tcn", "--quick"]) == 2
+    assert "examples" in capsys.readouterr().err
+
+
+def test_block_timing_rotates_and_sizes_blocks():
+    calls = []
+    methods = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
+    timed = model_step.block_timing(methods, 3, min_block_s=0.0, spinning=(), idle_s=0)
+    assert [len(t["per_call_s"]) for t in timed.values()] == [3, 3]
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]      # sizing calls, then rounds in rotated order
+
+
+def test_block_timing_stops_starting_rounds_after_the_time_limit():
+    timed = model_step.block_timing({"a": lambda: None}, 20, min_block_s=0.0, spinning=(), min_rounds=3,
+                                    time_limit_s=0.0)
+    assert len(timed["a"]["per_call_s"]) == 3
