@@ -18,11 +18,6 @@ the noise power; training must go well below it.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # this checkout's lucid, even if another is installed
-
 import numpy as np
 
 import lucid

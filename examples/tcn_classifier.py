@@ -11,11 +11,6 @@ and test accuracy, and which convolution algorithm the planner chose per layer.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # this checkout's lucid, even if another is installed
-
 import numpy as np
 
 import lucid

@@ -17,11 +17,6 @@ algorithm it chose for each layer shape and why.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # this checkout's lucid, even if another is installed
-
 import numpy as np
 
 import lucid
