@@ -61,6 +61,12 @@ def amax(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
     return _tensor("amax", input).amax(dim, keepdim)
 
 
+def max(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A001,A002
+    """``torch.max``: the largest element, or with ``dim`` the named tuple ``(values, indices)``
+    along it (see :meth:`lucid.Tensor.max`).  Cost ``O(n)``."""
+    return _tensor("max", input).max(dim, keepdim)
+
+
 def _tensors(where: str, tensors: Any) -> tuple[Tensor, ...]:
     if isinstance(tensors, Tensor) or not isinstance(tensors, (tuple, list)):
         raise bad_type(where, "tensors", "a sequence (tuple or list) of lucid.Tensor", tensors)

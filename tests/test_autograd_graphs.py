@@ -90,6 +90,7 @@ GRAPH_OPS: dict[str, GraphOp] = {
     "stack": lambda a, b, p: lucid.stack([a, b], dim=-1).flatten(-2)[..., 3:8],
     "max_all": lambda a, b, p: a * (b + RAMP()).max(),
     "max_dim": lambda a, b, p: a * (b + RAMP()).max(dim=1, keepdim=True).values,
+    "max_function": lambda a, b, p: b - lucid.max(a + RAMP(), dim=-1, keepdim=True).values,
     "amax": lambda a, b, p: a - lucid.amax(a + RAMP(), -1, keepdim=True),
     "softmax": lambda a, b, p: F.softmax(a, dim=1),
     "log_softmax": lambda a, b, p: F.log_softmax(a * 2.0, dim=-1),

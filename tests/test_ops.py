@@ -368,3 +368,12 @@ def test_max_pool_propagates_nan_and_picks_pytorchs_index():
     assert np.isnan(out.numpy()[0, 0, :5]).all() and out.tolist()[0][0][5:] == [5.0, 5.0]
     out.sum().backward()
     assert x.grad.tolist() == [[[0.0, 2.0, 0.0, 3.0, 0.0, 2.0, 0.0]]]
+
+
+def test_max_function_is_the_method():
+    x = lucid.tensor([[1.0, 3.0], [4.0, 2.0]])
+    assert lucid.max(x).item() == 4.0
+    values, indices = lucid.max(x, dim=0)
+    assert values.tolist() == [4.0, 3.0] and indices.tolist() == [1, 0]
+    with pytest.raises(TypeError, match="max"):
+        lucid.max([1.0, 2.0])
