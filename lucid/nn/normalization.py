@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .._errors import bad_value, check_int
-from ..dtypes import DeviceLike, DTypeLike
+from ..dtypes import DeviceLike, DTypeLike, dtype
 from ..factories import empty
 from ..tensor import Tensor
 from . import init
@@ -16,7 +16,27 @@ from .module import Module
 from .parameter import Parameter
 
 
-class LayerNorm(Module):
+class _AffineNorm(Module):
+    """What the norms share: an optional learned ``weight`` (ones) and ``bias`` (zeros)."""
+
+    def _affine_parameters(self, shape: tuple[int, ...], affine: bool, bias: bool, kind: dtype) -> None:
+        if affine:
+            self.weight = Parameter(empty(shape, dtype=kind))
+            self.register_parameter("bias", Parameter(empty(shape, dtype=kind)) if bias else None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """``weight`` to ones, ``bias`` to zeros."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+
+class LayerNorm(_AffineNorm):
     r"""Normalise over the trailing ``normalized_shape``: :math:`y = \frac{x - E[x]}{\sqrt{Var[x] + \epsilon}} w + b`.
 
     The mean and the biased variance are taken over the last
@@ -52,21 +72,8 @@ class LayerNorm(Module):
         self.eps = real(where, "eps", eps, 0.0)
         self.elementwise_affine = flag(where, "elementwise_affine", elementwise_affine)
         flag(where, "bias", bias)
-        kind = floating_dtype(where, device, dtype)
-        if elementwise_affine:
-            self.weight = Parameter(empty(self.normalized_shape, dtype=kind))
-            self.register_parameter("bias", Parameter(empty(self.normalized_shape, dtype=kind)) if bias else None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """``weight`` to ones, ``bias`` to zeros."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        self._affine_parameters(self.normalized_shape, elementwise_affine, bias,
+                                floating_dtype(where, device, dtype))
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """``F.layer_norm(input, normalized_shape, weight, bias, eps)``."""
@@ -78,7 +85,7 @@ class LayerNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class GroupNorm(Module):
+class GroupNorm(_AffineNorm):
     r"""Normalise each group of ``num_channels / num_groups`` channels of every sample of an (N, C, \*) input.
 
     ``GroupNorm(1, C)`` normalises each sample over all its channels and
@@ -117,21 +124,7 @@ class GroupNorm(Module):
         self.eps = real(where, "eps", eps, 0.0)
         self.affine = flag(where, "affine", affine)
         flag(where, "bias", bias)
-        kind = floating_dtype(where, device, dtype)
-        if affine:
-            self.weight = Parameter(empty(num_channels, dtype=kind))
-            self.register_parameter("bias", Parameter(empty(num_channels, dtype=kind)) if bias else None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """``weight`` to ones, ``bias`` to zeros."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        self._affine_parameters((num_channels,), affine, bias, floating_dtype(where, device, dtype))
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """``F.group_norm(input, num_groups, weight, bias, eps)``."""
