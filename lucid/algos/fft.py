@@ -185,10 +185,41 @@ def _tiles(geometry: Geometry, first: int, last: int) -> list[tuple[int, int, in
 
 
 class FftPlan(Plan):
-    """Per-shape state of :class:`FFT`: buffers, FFTW plans, window table, kernel cache."""
+    """Per-shape plan of :class:`FFT`: a free list of runners (FFTW-bound buffers, FFTW
+    plans, kernel cache), one taken by each run, so concurrent runs of one shape
+    proceed in parallel, each on its own runner.
+
+    One runner is built with the plan; a run that finds none idle builds another
+    (FFTW_ESTIMATE planning and its buffers), which then stays: a plan holds as
+    many runners as it ever had concurrent callers, and :meth:`held_bytes` counts
+    them all.
+    """
 
     def __init__(self, algorithm: FFT, spec: ConvSpec, geometry: Geometry, weight_varies: bool = False) -> None:
         super().__init__(algorithm, spec)
+        self.geometry = geometry
+        self._weight_varies = weight_varies
+        self._idle = [_FftRunner(spec, geometry, weight_varies)]
+        self._take = threading.Lock()
+
+    def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        with self._take:
+            runner = self._idle.pop() if self._idle else None
+        if runner is None:
+            runner = _FftRunner(self.spec, self.geometry, self._weight_varies)
+        try:
+            return runner.run(x, w)
+        finally:
+            with self._take:
+                self._idle.append(runner)
+
+
+class _FftRunner:
+    """The mutable state of one fft run: buffers, FFTW plans, window table, kernel cache.
+    Used by one thread at a time (:class:`FftPlan` hands them out)."""
+
+    def __init__(self, spec: ConvSpec, geometry: Geometry, weight_varies: bool) -> None:
+        self.spec = spec
         self.geometry = geometry
         real, cplx = spec.np_dtype, np.result_type(spec.np_dtype, np.complex64)
         g, cig, bins, nfft = spec.groups, geometry.cig, geometry.bins, geometry.nfft
@@ -212,22 +243,21 @@ class FftPlan(Plan):
             fb, cb = geometry.mix_tile()
             self._scratch = [np.empty(2 * fb * cb * g * (2 * cig + spec.cog), real) for _ in range(THREADS)]
         self._runs = 0
-        self._lock = threading.Lock()
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """The forward problem of :attr:`spec` (see :meth:`lucid.algos.base.Plan.run`)."""
         sp = self.spec
         out = np.empty(sp.output_shape, sp.np_dtype)
         if sp.n == 0:
             return out
-        with self._lock:
-            self._runs += 1
-            if self._runs == MEASURE_AFTER:      # reused: now FFTW_MEASURE pays off
-                self._io.plan(measure=True)
-                self._kernel_fft = _fftw(self._kernel, self._kernel_spectrum, "FFTW_FORWARD", measure=True)
-            spectrum = self._weights.get(w, self._transform)
-            with contextlib.nullcontext() if self.geometry.elementwise else single_threaded():
-                for parts in self._work:      # one BLAS thread per pool thread for the mixing GEMMs
-                    parallel_for(len(parts), self._pipelines(x, out, spectrum, parts))
+        self._runs += 1
+        if self._runs == MEASURE_AFTER:      # reused: now FFTW_MEASURE pays off
+            self._io.plan(measure=True)
+            self._kernel_fft = _fftw(self._kernel, self._kernel_spectrum, "FFTW_FORWARD", measure=True)
+        spectrum = self._weights.get(w, self._transform)
+        with contextlib.nullcontext() if self.geometry.elementwise else single_threaded():
+            for parts in self._work:      # one BLAS thread per pool thread for the mixing GEMMs
+                parallel_for(len(parts), self._pipelines(x, out, spectrum, parts))
         return out
 
     def _pipelines(self, x: np.ndarray, out: np.ndarray, spectrum: np.ndarray,

@@ -162,7 +162,7 @@ def test_weight_transforms_are_cached_except_for_backward_filter(op, cached):
         (entry,) = plan_cache._cache.values()
         if entry.algorithm != name:         # winograd cannot serve backward_filter (K' = L_out)
             continue
-        weights = entry.plan._weights if name == "fft" else entry.plan._cache
+        weights = entry.plan._idle[0]._weights if name == "fft" else entry.plan._cache
         assert weights._enabled is cached and (weights._entry is not None) is cached
 
 

@@ -1,8 +1,8 @@
 """Concurrent calls of one shape run in parallel and give exactly the serial results (issue #13).
 
 direct, im2col and winograd plans take only per-thread scratch (and publish
-weight transforms atomically), so they run without a lock; fft plans keep
-FFTW-bound buffers and serialise their runs.  Eight threads call one layer
+weight transforms atomically), so they run without a lock; an fft plan hands
+each concurrent run its own runner (FFTW-bound buffers and plans).  Eight threads call one layer
 shape, each with its own input and weight, forward and both backward passes;
 every result must equal, bit for bit, the same call made serially.
 """
@@ -64,10 +64,37 @@ def test_eight_threads_on_one_shape_match_serial_runs_bit_for_bit(case):
     assert not mismatches, mismatches[:5]
 
 
-@pytest.mark.parametrize("algorithm,locked", [("direct", False), ("im2col", False), ("winograd", False),
-                                              ("fft", True)])
-def test_only_fft_plans_serialise_their_runs(algorithm, locked):
-    from lucid.algos import registry
+def test_an_fft_plan_gives_each_concurrent_run_its_own_runner():
+    """Two runs at once on one fft plan: the second finds no idle runner and builds one, which
+    stays; serial runs afterwards reuse one runner and build nothing."""
+    from lucid.algos import fft, registry
     from lucid.algos.spec import ConvSpec
-    plan = registry.get(algorithm).prepare(ConvSpec(1, 4, 4, 64, 3, 1, (1, 1)), 1 << 30)
-    assert hasattr(plan, "_lock") is locked
+    spec = ConvSpec(2, 4, 4, 600, 65, 1, (32, 32), 1, 1, "float64")
+    plan = registry.get("fft").prepare(spec, 1 << 30)
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape)
+    want = plan.run(x, w)
+    inside, release = threading.Event(), threading.Event()
+    original = fft._FftRunner.run
+
+    def held_run(self, a, b):
+        if not inside.is_set():
+            inside.set()
+            release.wait(10)               # the first run holds its runner until the second has run
+        return original(self, a, b)
+
+    fft._FftRunner.run = held_run
+    try:
+        first = threading.Thread(target=lambda: plan.run(x, w))
+        first.start()
+        inside.wait(10)
+        second = plan.run(x, w)            # must not wait for the first
+        release.set()
+        first.join(10)
+    finally:
+        fft._FftRunner.run = original
+    assert np.array_equal(second, want) and len(plan._idle) == 2
+    held = plan.held_bytes()
+    for _ in range(3):
+        assert np.array_equal(plan.run(x, w), want)
+    assert len(plan._idle) == 2 and plan.held_bytes() == held

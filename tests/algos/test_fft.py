@@ -39,8 +39,9 @@ def plan_buffer_bytes(plan) -> int:
     weight copy keying its kernel cache (after a run); views of one buffer
     (the in-place kernel transform) count once."""
     buffers = {}
-    weight_copy = [] if plan._weights._entry is None else [plan._weights._entry[0]]
-    for item in list(vars(plan).values()) + list(vars(plan._io).values()) + weight_copy:
+    (runner,) = plan._idle
+    weight_copy = [] if runner._weights._entry is None else [runner._weights._entry[0]]
+    for item in list(vars(runner).values()) + list(vars(runner._io).values()) + weight_copy:
         for array in item if isinstance(item, list) else [item]:
             if isinstance(array, np.ndarray) and array.dtype.kind in "fci":
                 start = array.__array_interface__["data"][0]
@@ -84,7 +85,7 @@ def test_tiny_workspace_limit_chunks_and_stays_correct(spec):
     plan = FFT.prepare(spec, limit)
     assert plan.geometry.workspace_bytes() <= limit
     assert plan_buffer_bytes(plan) <= limit
-    assert len(plan._work) > 1
+    assert len(plan._idle[0]._work) > 1
     x, w = operands(spec)
     assert relative_error(plan.run(x, w), float64_reference("forward", spec, x, w)) <= TOLERANCE["float64"]
 
@@ -132,13 +133,14 @@ def test_plans_start_estimated_and_are_measured_once_reused(monkeypatch):
     monkeypatch.setattr(fft_module, "SMALL_TRANSFORM", 0)      # every transform counts as large
     spec = ConvSpec(2, 8, 8, 3000, 33, 1, (16, 16), 1, 1, "float64")
     plan = FFT.prepare(spec, LIMIT)
-    flags = lambda: {f for pair in plan._io._plans.values() for p in pair for f in p.flags}   # noqa: E731
-    assert "FFTW_MEASURE" not in flags() and "FFTW_MEASURE" not in plan._kernel_fft.flags
+    runner = plan._idle[0]
+    flags = lambda: {f for pair in runner._io._plans.values() for p in pair for f in p.flags}   # noqa: E731
+    assert "FFTW_MEASURE" not in flags() and "FFTW_MEASURE" not in runner._kernel_fft.flags
     x, w = operands(spec)
     want = float64_reference("forward", spec, x, w)
     for run in range(1, fft_module.MEASURE_AFTER + 2):
         assert relative_error(plan.run(x, w), want) <= TOLERANCE["float64"]
         assert ("FFTW_MEASURE" in flags()) == (run >= fft_module.MEASURE_AFTER)
-    assert "FFTW_MEASURE" in plan._kernel_fft.flags
+    assert "FFTW_MEASURE" in runner._kernel_fft.flags
     w2 = w[::-1].copy()                      # a new weight goes through the re-planned kernel transform
     assert relative_error(plan.run(x, w2), float64_reference("forward", spec, x, w2)) <= TOLERANCE["float64"]
