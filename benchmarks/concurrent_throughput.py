@@ -2,8 +2,8 @@
 
 Each algorithm is forced in turn on one shape; every thread makes back-to-back
 forward calls for a fixed time, and the calls completed per second are
-compared.  direct, im2col and winograd plans run concurrently (no run lock);
-fft plans serialise their runs.  On a machine with as many cores as lucid's pool
+compared.  Every plan runs concurrently: direct, im2col and winograd take
+per-thread scratch, fft a runner per concurrent call.  On a machine with as many cores as lucid's pool
 already uses (2 here), a second calling thread can only fill the gaps the
 first leaves (Python between NumPy calls, serial passes): expect ~1x there and
 up to the number of free cores on a larger machine.

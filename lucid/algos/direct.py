@@ -26,8 +26,8 @@ shift-and-accumulate over row blocks on the thread pool.
 Cost: ``2*N*C_out*Lout*Cig*K`` FLOPs and ``min(K, Lout)`` Python iterations
 per block.  Workspace: the tap buffers when ``K > 1``; the padded input copy
 (when padding is non-zero) and the window of the position loop; the padded
-copy for depthwise layers.  A lock serialises runs of one plan (its buffers are
-shared).  Exact summation order per output is fixed, so results are
+copy for depthwise layers, all borrowed per thread, so runs of one plan may
+overlap.  Exact summation order per output is fixed, so results are
 deterministic; error grows like ``Cig*K*u`` in the worst case (much less in
 practice).
 """

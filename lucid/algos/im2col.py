@@ -170,8 +170,8 @@ class Im2colPlan(Plan):
 
     With several column chunks, each pool thread (slot) runs its run of chunks
     with single-threaded BLAS; a lone chunk uses the pool for its copies and
-    BLAS threads for its GEMM.  A lock serialises :meth:`run`, so two threads
-    may share the plan.
+    BLAS threads for its GEMM.  Every buffer is per-thread scratch, so
+    threads share the plan and run it concurrently.
     """
 
     def __init__(self, algorithm: Im2col, spec: ConvSpec, chunks: Chunking) -> None:

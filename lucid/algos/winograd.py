@@ -148,11 +148,13 @@ def _layout(spec: ConvSpec, workspace_limit: int) -> _Layout:
 class WinogradPlan(Plan):
     """Per-shape state of :class:`Winograd`: layout, boxes and the kernel cache.
 
-    ``run`` is serialised by a per-plan lock, so two threads may share a plan;
-    inside, the boxes are split over the thread pool, each thread with its own
-    V, M and tail buffer.  That buffer and the stacked input are borrowed from
+    ``run`` takes no lock (the kernel transform is published atomically by its
+    weight cache), so threads share a plan and run it concurrently; inside,
+    the boxes are split over the thread pool, each thread with its own V, M
+    and tail buffer.  That buffer and the stacked input are borrowed from
     :func:`~lucid.algos.base.thread_scratch` (shared by every plan, so a new
-    shape touches no fresh pages); the kernel transform ``U`` is the plan's.
+    shape touches no fresh pages); the kernel transform ``U`` is held by the
+    weight cache, fresh for each new weight.
     """
 
     def __init__(self, algorithm: Winograd, spec: ConvSpec, layout: _Layout, weight_varies: bool = False) -> None:

@@ -15,9 +15,9 @@ Concurrency: the cache is guarded by one lock held only for dictionary work;
 a key being planned has a future that other callers of the same key wait on,
 so nothing is planned twice; all plan creation and measuring is serialised by
 one planning lock (FFTW's planner is not thread-safe, and concurrent timing
-would be meaningless).  A run takes no lock here: each plan serialises its own
-runs (its buffers are reused), so a cached call takes two locks in all (the
-cache's and the plan's).  A cache hit costs a settings read, a dict lookup and
+would be meaningless).  A run takes no lock: plans are reentrant (per-thread
+scratch, or an fft runner per concurrent call), so a cached call takes the
+cache's lock once and threads calling one shape run in parallel.  A cache hit costs a settings read, a dict lookup and
 the operand re-layout of its op (see ``benchmarks/cached_call_overhead.py``).
 """
 from __future__ import annotations
