@@ -98,23 +98,7 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
     axes = tuple(range(input.ndim - k, input.ndim))
     lead = tuple(range(input.ndim - k))
     x_hat, rstd = _standardise(input.data, axes, eps)
-    y = x_hat * weight.data if weight is not None else x_hat.copy()
-    if bias is not None:
-        y += bias.data
-
-    def backward(g: np.ndarray):
-        dx = dw = db = None
-        if input.requires_grad:
-            g_hat = g * weight.data if weight is not None else g
-            dx = _standardise_backward(g_hat, x_hat, rstd, axes)
-        if weight is not None and weight.requires_grad:
-            dw = (g * x_hat).sum(axis=lead)
-        if bias is not None and bias.requires_grad:
-            db = g.sum(axis=lead)
-        return dx, dw, db
-
-    parents = tuple(t for t in (input, weight, bias) if t is not None)
-    return track(y, parents, _keep(backward, weight is not None, bias is not None), "LayerNorm")
+    return _affine(input, weight, bias, x_hat, rstd, (input.shape, axes), (shape, lead), "LayerNorm")
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # noqa: A002
@@ -158,25 +142,39 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
     others = (0,) + tuple(range(2, input.ndim))
     grouped = (n, groups, c // groups * int(np.prod(input.shape[2:], dtype=np.int64)))
     x_hat, rstd = _standardise(input.data.reshape(grouped), (2,), eps)
-    x_hat = x_hat.reshape(input.shape)
-    y = x_hat * weight.data.reshape(channel) if weight is not None else x_hat.copy()
+    return _affine(input, weight, bias, x_hat.reshape(input.shape), rstd, (grouped, (2,)), (channel, others),
+                   "GroupNorm")
+
+
+def _affine(input: Tensor, weight: Tensor | None, bias: Tensor | None, x_hat: np.ndarray,  # noqa: A002
+            rstd: np.ndarray, stats: tuple[tuple[int, ...], tuple[int, ...]],
+            params: tuple[tuple[int, ...], tuple[int, ...]], op: str) -> Tensor:
+    """``y = x_hat * weight + bias`` as one op with the analytic backward of the whole norm.
+
+    ``x_hat`` (the input's shape) was standardised with ``rstd`` over ``stats = (shape,
+    axes)``: reshaped to ``shape``, the statistics run over ``axes``.  ``params = (shape,
+    axes)``: weight and bias broadcast as ``shape``, and their gradients sum over ``axes``.
+    """
+    (stats_shape, stats_axes), (param_shape, param_axes) = stats, params
+    w = None if weight is None else weight.data.reshape(param_shape)
+    y = x_hat * w if w is not None else x_hat.copy()
     if bias is not None:
-        y += bias.data.reshape(channel)
+        y += bias.data.reshape(param_shape)
 
     def backward(g: np.ndarray):
         dx = dw = db = None
         if input.requires_grad:
-            g_hat = g * weight.data.reshape(channel) if weight is not None else g
-            dx = _standardise_backward(g_hat.reshape(grouped), x_hat.reshape(grouped), rstd, (2,))
+            g_hat = g * w if w is not None else g
+            dx = _standardise_backward(g_hat.reshape(stats_shape), x_hat.reshape(stats_shape), rstd, stats_axes)
             dx = dx.reshape(input.shape)
         if weight is not None and weight.requires_grad:
-            dw = (g * x_hat).sum(axis=others)
+            dw = (g * x_hat).sum(axis=param_axes).reshape(weight.shape)
         if bias is not None and bias.requires_grad:
-            db = g.sum(axis=others)
+            db = g.sum(axis=param_axes).reshape(bias.shape)
         return dx, dw, db
 
     parents = tuple(t for t in (input, weight, bias) if t is not None)
-    return track(y, parents, _keep(backward, weight is not None, bias is not None), "GroupNorm")
+    return track(y, parents, _keep(backward, weight is not None, bias is not None), op)
 
 
 def _keep(backward, has_weight: bool, has_bias: bool):
