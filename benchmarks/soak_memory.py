@@ -29,30 +29,32 @@ ORACLE_CHUNK_BYTES = 32 << 20
 TOLERANCE = 1e-4
 
 
-def rss_mb() -> float:
-    """Resident set size of this process now, in MB (Linux /proc; ru_maxrss elsewhere)."""
+def _status_mb(field: str) -> float | None:
+    """``field`` (``VmRSS``, ``VmHWM``) of Linux's /proc/self/status in MB, or None elsewhere."""
     try:
         with open("/proc/self/status") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return peak_rss_mb()
+    return None
 
 
 def peak_rss_mb() -> float:
     """Peak resident set size of this process, in MB: Linux's VmHWM, which starts afresh at
     exec (``ru_maxrss`` keeps the high-water mark of the parent that forked it), else ru_maxrss."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1024 if sys.platform != "darwin" else peak / 2**20
+    peak = _status_mb("VmHWM")
+    if peak is not None:
+        return peak
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return maxrss / 1024 if sys.platform != "darwin" else maxrss / 2**20
+
+
+def rss_mb() -> float:
+    """Resident set size of this process now, in MB (the peak where /proc is missing)."""
+    now = _status_mb("VmRSS")
+    return peak_rss_mb() if now is None else now
 
 
 def random_call(rng: np.random.Generator) -> dict:
