@@ -58,11 +58,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
-import numpy as np
-
 import lucid
 
 from .. import algos
+from .timing import IDLE_S, block_timing, raise_mmap_threshold
 
 #: ``--model`` name -> (example file stem, realistic sizes, tiny sizes for ``--quick``).
 MODELS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
@@ -79,12 +78,8 @@ MODELS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
 }
 #: Adam's learning rate in the timed step (the value does not change the work).
 LR = 1e-3
-#: Pause after each PyTorch block, seconds (its OpenMP workers spin ~0.1 s after returning).
-IDLE_S = 0.15
 #: Seconds of timed rounds aimed at when ``rounds`` is not given: 5 to 25 rounds, as many as fit.
 BUDGET_S = 40.0
-#: Size of the array allocated and freed first to raise glibc's mmap threshold (the maximum is 32 MiB).
-WARM_BYTES = 64 << 20
 
 
 def examples_dir() -> Path:
@@ -122,12 +117,6 @@ def threads() -> int:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def raise_mmap_threshold(nbytes: int = WARM_BYTES) -> None:
-    """Allocate, touch and free ``nbytes``: glibc then keeps mid-sized blocks on its heap (see the module doc)."""
-    block = np.ones(nbytes // 8)
-    del block
-
-
 def lucid_step(name: str, sizes: dict[str, Any], seed: int = 0) -> tuple[Callable[[], float], Any, tuple]:
     """``(step, model, data)``: ``step()`` runs one Adam training step of the lucid example, returns the loss."""
     example = load_example(MODELS[name][0])
@@ -163,40 +152,6 @@ def torch_step(name: str, sizes: dict[str, Any], model: Any, data: tuple) -> Cal
         opt.step()
         return float(loss.item())
     return step
-
-
-def block_timing(methods: dict[str, Callable[[], Any]], rounds: int, *, min_block_s: float = 0.05,
-                 spinning: Sequence[str] = ("torch",), idle_s: float = IDLE_S, min_rounds: int = 5,
-                 time_limit_s: float = math.inf) -> dict[str, dict[str, Any]]:
-    """Per-call seconds of each method in each round, timed in blocks (see the module doc).
-
-    The methods must be warm.  One untimed call each sizes the blocks.  After
-    ``min_rounds`` rounds, no new round starts once ``time_limit_s`` have
-    passed (the machine got slower than the warm-up promised).
-    Returns ``{name: {"calls_per_block": int, "per_call_s": [one per round]}}``.
-    """
-    calls = {}
-    for name, fn in methods.items():
-        start = time.perf_counter()
-        fn()
-        calls[name] = max(1, math.ceil(min_block_s / max(time.perf_counter() - start, 1e-9)))
-        if name in spinning:
-            time.sleep(idle_s)
-    per_call: dict[str, list[float]] = {name: [] for name in methods}
-    names = list(methods)
-    start_all = time.perf_counter()
-    for r in range(rounds):
-        if r >= min_rounds and time.perf_counter() - start_all > time_limit_s:
-            break
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            fn, n = methods[name], calls[name]
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            per_call[name].append((time.perf_counter() - start) / n)
-            if name in spinning:
-                time.sleep(idle_s)
-    return {name: {"calls_per_block": calls[name], "per_call_s": per_call[name]} for name in names}
 
 
 def picks(records: list[dict]) -> list[dict[str, str]]:

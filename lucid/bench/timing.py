@@ -1,4 +1,7 @@
-"""Interleaved median timing of several callables on a noisy, shared machine.
+"""Timing several callables on a noisy, shared machine: interleaved calls or blocks.
+
+:func:`block_timing` times blocks of back-to-back calls (how a layer is used;
+see :mod:`lucid.bench.model_step`), :func:`interleaved` single calls.
 
 Each method is called once to warm up (plans, FFTW wisdom, caches), then the
 methods are timed in rounds — one call of every method per round, in a rotated
@@ -12,13 +15,19 @@ of a method relative to its peers in the same run, never a lone absolute time.
 """
 from __future__ import annotations
 
+import math
 import statistics
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-#: Pause after a spinning method's call, seconds (OpenMP/OpenBLAS workers spin ~0.1 s).
-IDLE_S = 0.13
+import numpy as np
+
+#: Pause after a spinning method's call or block, seconds (OpenMP/OpenBLAS workers spin ~0.1 s).
+IDLE_S = 0.15
+#: Size of the array allocated and freed first to raise glibc's mmap threshold (the maximum is 32 MiB).
+WARM_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -99,3 +108,43 @@ def interleaved(methods: Mapping[str, Callable[[], object]], repeats: int, *, ca
             samples[name].append(clock(methods[name])[0])
             previous = name
     return {name: Timing(tuple(samples[name]), warm[name]) for name in names}
+
+
+def raise_mmap_threshold(nbytes: int = WARM_BYTES) -> None:
+    """Allocate, touch and free ``nbytes``: glibc then keeps mid-sized blocks on its heap (see the module doc)."""
+    block = np.ones(nbytes // 8)
+    del block
+
+
+def block_timing(methods: dict[str, Callable[[], Any]], rounds: int, *, min_block_s: float = 0.05,
+                 spinning: Sequence[str] = ("torch",), idle_s: float = IDLE_S, min_rounds: int = 5,
+                 time_limit_s: float = math.inf) -> dict[str, dict[str, Any]]:
+    """Per-call seconds of each method in each round, timed in blocks (see the module doc).
+
+    The methods must be warm.  One untimed call each sizes the blocks.  After
+    ``min_rounds`` rounds, no new round starts once ``time_limit_s`` have
+    passed (the machine got slower than the warm-up promised).
+    Returns ``{name: {"calls_per_block": int, "per_call_s": [one per round]}}``.
+    """
+    calls = {}
+    for name, fn in methods.items():
+        start = time.perf_counter()
+        fn()
+        calls[name] = max(1, math.ceil(min_block_s / max(time.perf_counter() - start, 1e-9)))
+        if name in spinning:
+            time.sleep(idle_s)
+    per_call: dict[str, list[float]] = {name: [] for name in methods}
+    names = list(methods)
+    start_all = time.perf_counter()
+    for r in range(rounds):
+        if r >= min_rounds and time.perf_counter() - start_all > time_limit_s:
+            break
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn, n = methods[name], calls[name]
+            start = time.perf_counter()
+            for _ in range(n):
+                fn()
+            per_call[name].append((time.perf_counter() - start) / n)
+            if name in spinning:
+                time.sleep(idle_s)
+    return {name: {"calls_per_block": calls[name], "per_call_s": per_call[name]} for name in names}

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lucid.bench import cli, model_step
+from lucid.bench import cli, model_step, timing
 
 
 @pytest.mark.parametrize("name", sorted(model_step.MODELS))
@@ -60,12 +60,12 @@ def test_a_missing_examples_folder_is_named(tmp_path, monkeypatch, capsys):
 def test_block_timing_rotates_and_sizes_blocks():
     calls = []
     methods = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
-    timed = model_step.block_timing(methods, 3, min_block_s=0.0, spinning=(), idle_s=0)
+    timed = timing.block_timing(methods, 3, min_block_s=0.0, spinning=(), idle_s=0)
     assert [len(t["per_call_s"]) for t in timed.values()] == [3, 3]
     assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]      # sizing calls, then rounds in rotated order
 
 
 def test_block_timing_stops_starting_rounds_after_the_time_limit():
-    timed = model_step.block_timing({"a": lambda: None}, 20, min_block_s=0.0, spinning=(), min_rounds=3,
+    timed = timing.block_timing({"a": lambda: None}, 20, min_block_s=0.0, spinning=(), min_rounds=3,
                                     time_limit_s=0.0)
     assert len(timed["a"]["per_call_s"]) == 3
