@@ -2,15 +2,18 @@
 
 For a :class:`Case` and an op this builds seeded random operands, a float64
 reference (the ``direct`` algorithm run in float64), one call per method, and
-times them all with :func:`lucid.bench.timing.interleaved`.  Each method
-becomes a :class:`Row`: time, GFLOP/s, ratio to the fastest, normwise error,
-workspace and whether it is the planner's pick.  Forward calls go through the
+times them all with :func:`lucid.bench.timing.block_timing` after warming the
+allocator (:func:`~lucid.bench.timing.raise_mmap_threshold`) and every method
+(one checked call each).  Each method becomes a :class:`Row`: median per-call
+time, GFLOP/s, ratio to the fastest, the median of per-round ratios to torch,
+normwise error, workspace and whether it is the planner's pick.  Forward calls go through the
 user-facing ``lucid.nn.functional.conv1d``; the backward passes through the
 planner's ``execute`` (what ``conv1d``'s backward runs).
 """
 from __future__ import annotations
 
 import dataclasses
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -27,7 +30,7 @@ from ..algos.planner.config import AUTO
 from ..algos.spec import ConvSpec
 from ..suite import SUITE, Workload, workload
 from . import peers as peer_calls
-from .timing import interleaved
+from .timing import block_timing, clock, raise_mmap_threshold, round_ratios
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,14 @@ def suite_cases(quick: bool = False, names: Sequence[str] | None = None, dtype: 
 
 @dataclass
 class Row:
-    """One method on one case and op; times in ms, ``status`` is "ok" or "skipped"."""
+    """One method on one case and op; times in ms, ``status`` is "ok" or "skipped".
+
+    ``per_call_ms`` holds one per-call time per round (a block's time / its
+    ``calls_per_block``); ``median_ms``/``min_ms`` summarise it and ``repeats``
+    counts it (1 when ``capped``).  ``vs_torch`` is the median of per-round
+    ratios (this method's block ÷ the same round's torch block), ``None``
+    without a timed torch row.
+    """
 
     case: str
     shape: str
@@ -75,6 +85,10 @@ class Row:
     min_ms: float | None = None
     warmup_ms: float | None = None
     repeats: int = 0
+    calls_per_block: int = 0
+    capped: bool = False
+    per_call_ms: list[float] = dataclasses.field(default_factory=list)
+    vs_torch: float | None = None
     gflops: float | None = None
     vs_fastest: float | None = None
     error: float | None = None
@@ -121,7 +135,7 @@ def lucid_call(case: Case, op: str, a: np.ndarray, b: np.ndarray, algorithm: str
 
 
 def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None = None,
-            peers: Sequence[str] = (), repeats: int = 5, cap_s: float = 2.0,
+            peers: Sequence[str] = (), repeats: int = 5, cap_s: float = 2.0, min_block_s: float = 0.05,
             progress: Callable[[str], None] | None = None) -> list[Row]:
     """Time every method on ``case``'s ``op`` and return one :class:`Row` per method.
 
@@ -133,9 +147,9 @@ def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None
         Registered algorithms to force (default: all).  ``auto`` is always timed.
     peers : sequence of {"torch", "scipy"}
         Other libraries to time beside lucid; unavailable ones become skipped rows.
-    repeats, cap_s : int, float
-        Timed rounds, and the call time above which a method gets one round
-        only (see :func:`~lucid.bench.timing.interleaved`).
+    repeats, cap_s, min_block_s : int, float, float
+        Timed rounds, the call time above which a method is timed once only,
+        and the least duration of a block (see :func:`~lucid.bench.timing.block_timing`).
     progress : callable, optional
         Called with each method's name after its warm-up call.
 
@@ -186,20 +200,26 @@ def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None
             calls[peer] = call
 
     ref = reference(op, spec, a, b)
-
-    def check(method: str, value: object) -> None:
-        rows[method].error = normwise_error(np.asarray(value), ref)
+    raise_mmap_threshold()
+    warm: dict[str, float] = {}
+    for method, call in calls.items():
+        warm[method], value = clock(call)
+        rows[method].warmup_ms, rows[method].error = warm[method] * 1e3, normwise_error(np.asarray(value), ref)
         if progress is not None:
             progress(method)
-
-    timings = interleaved(calls, repeats, cap_s=cap_s, spinning=[p for p in peers if p in calls], on_warmup=check)
-    for method, timing in timings.items():
+    timed = block_timing(calls, repeats, min_block_s=min_block_s, cap_s=cap_s,
+                         spinning=[p for p in peers if p in calls], warmup_s=warm)
+    for method, found in timed.items():
         item = rows[method]
-        item.median_ms, item.min_ms = timing.median_s * 1e3, timing.min_s * 1e3
-        item.warmup_ms = timing.warmup_s * 1e3
-        item.repeats = len(timing.samples)
-        item.gflops = spec.direct_flops / timing.median_s / 1e9
-    fastest = min(t.median_s for t in timings.values())
-    for method, timing in timings.items():
-        rows[method].vs_fastest = timing.median_s / fastest
+        item.per_call_ms = [t * 1e3 for t in found["per_call_s"]]
+        item.calls_per_block, item.capped = found["calls_per_block"], found["capped"]
+        item.repeats = len(item.per_call_ms)
+        item.median_ms, item.min_ms = statistics.median(item.per_call_ms), min(item.per_call_ms)
+        item.gflops = spec.direct_flops / item.median_ms / 1e6
+        if "torch" in timed and item.kind != "peer":
+            item.vs_torch = round_ratios(found["per_call_s"], timed["torch"]["per_call_s"])
+    fastest = min(rows[method].median_ms or 0.0 for method in timed)
+    for method in timed:
+        rows[method].vs_fastest = (rows[method].median_ms or 0.0) / fastest
     return list(rows.values())
+

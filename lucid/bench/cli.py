@@ -12,6 +12,7 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from .. import algos
@@ -20,7 +21,7 @@ from ..algos.lowering import OPS
 from ..algos.spec import ConvSpec
 from ..nn.functional import padding_amounts
 from ..suite import SUITE
-from . import export, peers, plans, plot, sweep
+from . import export, peers, pinning, plans, plot, scaling, sweep, train
 from .cases import Case, Row, measure, suite_cases
 from .tables import format_report, format_summary
 
@@ -31,17 +32,31 @@ table per workload: median and min ms, GFLOP/s (definition FLOPs), x vs the
 fastest, normwise error vs a float64 reference, workspace, and `*` on the
 planner's pick.  Algorithms that cannot run a shape are listed with the reason.
 
-Timing: one warm-up call per method, then interleaved rounds, back to back
-except for a 0.13 s pause after each peer call (PyTorch's threads spin after
-returning); the figures are medians.  A method whose
-warm-up and first timed call both take longer than --cap seconds is not timed
-again (its n column shows 1), so the huge-kernel workloads (direct, im2col and
-torch at K=1025) stay within budget; its figure is then a single call, not a
-median.  In the --plot sweep such a method is also dropped for larger K.
+Timing (block timing, lucid.bench.timing): a 64 MiB array is allocated and
+freed first, so glibc's mmap threshold is at its maximum and no method pays
+page faults for fresh outputs (lucid and torch alike); one checked warm-up call
+per method; then rounds, each timing one block of back-to-back calls (>= --block
+seconds) of every method, the order rotated each round, with a 0.15 s pause
+after each peer block (PyTorch's threads spin after returning).  `median ms` is
+the median per-call time over the rounds; `x torch` the median of per-round
+ratios (lucid's block / the same round's torch block).  A method whose sizing
+call takes longer than --cap seconds is timed once (n = 1), so the huge-kernel
+workloads (direct, im2col and torch at K=1025) stay within budget.  In the
+--plot sweep such a method is also dropped for larger K.
+
+--train adds a table of the training step per workload: forward and both
+backward passes through lucid's autograd (auto) vs torch's, and lucid's three
+ops alone in the same rounds (backward_filter / forward).  --threads N runs it
+all in a process pinned to N cores (like taskset): lucid's pool, BLAS and torch
+get N threads.
 
 Subcommands:
   lucid-bench plans [WISDOM.json]   planner decisions: from a wisdom or records
                                     file, else the suite planned now
+  lucid-bench scaling [--threads 1,2] [--workload ...] [--passes P]
+                                    forward and training step of auto and
+                                    torch at each thread count (pinned runs);
+                                    writes results/threads-scaling.json
   lucid-bench calibrate [--wisdom PATH] [--budget SECONDS]
                                     refit the planner's cost model on this
                                     machine and write the wisdom file
@@ -50,7 +65,8 @@ Subcommands:
 EPILOG = """\
 examples:
   lucid-bench --quick                       the quick suite (< 30 s on 2 cores)
-  lucid-bench                               the whole suite (< 3 min)
+  lucid-bench --train --json results/suite.json    forward and training-step tables of the whole suite
+  lucid-bench --threads 1 --workload dense_k3_L4096 --train   the same on one core
   lucid-bench --shape 8,64,64,4096,3 --padding same --backward
   lucid-bench --json results/suite.json --csv results/suite.csv --plot results/kernel-sweep.png
   lucid-bench --model wavenet|tcn|conformer [--quick]   one training step of an example model vs PyTorch
@@ -107,10 +123,10 @@ def _positive(kind):
     return parse
 
 
-def _peer_list(text: str) -> tuple[str, ...]:
-    if text == "none":
-        return ()
-    return _names(peers.PEERS, "--peers")(text)
+def _none_or(allowed: Sequence[str], what: str):
+    def parse(text: str) -> tuple[str, ...]:
+        return () if text == "none" else _names(allowed, what)(text)
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,13 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--groups", type=int, default=1, help="with --shape (default 1)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--backward", action="store_true", help="also time backward_data and backward_filter")
-    p.add_argument("--algorithms", type=_names(registry.names(), "--algorithms"), metavar="A[,B]",
-                   help="force only these algorithms (default all: " + ", ".join(registry.names()) + ")")
-    p.add_argument("--peers", type=_peer_list, default="torch,scipy", metavar="torch,scipy|none",
+    p.add_argument("--algorithms", type=_none_or(registry.names(), "--algorithms"), metavar="A[,B]|none",
+                   help="force only these algorithms (default all: " + ", ".join(registry.names())
+                   + "; 'none' for auto only)")
+    p.add_argument("--peers", type=_none_or(peers.PEERS, "--peers"), default="torch,scipy", metavar="torch,scipy|none",
                    help="peers to time when installed (default torch,scipy; 'none' for none)")
     p.add_argument("--repeats", type=_positive(int), help="timed rounds per method (default 5, --quick 3)")
     p.add_argument("--cap", type=_positive(float), help="seconds per call above which a method gets one round "
                    "(default 2, --quick 0.5)")
+    p.add_argument("--block", type=_positive(float), default=0.05, metavar="SECONDS",
+                   help="least duration of a timed block of back-to-back calls (default 0.05)")
+    p.add_argument("--train", action="store_true", help="also time the training step (forward + both backward "
+                   "passes through autograd) of each workload, lucid auto vs torch")
+    p.add_argument("--threads", type=_positive(int), metavar="N", help="run in a process pinned to the first N "
+                   "cores (lucid's pool, BLAS and torch get N threads)")
     p.add_argument("--json", metavar="PATH", help="write all rows and the machine fingerprint as JSON")
     p.add_argument("--csv", metavar="PATH", help="write all rows with the machine fingerprint as CSV")
     p.add_argument("--plot", metavar="PATH.png", help="also time a dense N=1 C=32->32 L=8192 layer at K = 1..2049 "
@@ -174,8 +197,18 @@ def _progress(prefix: str, start: float):
 
 
 def run(args: argparse.Namespace, command: str) -> int:
-    """Run the benchmark described by parsed ``args``; print tables, write files."""
+    """Run the benchmark described by parsed ``args``; print tables, write files.
+
+    With ``--threads N`` on other than N cores, the run happens in a child
+    process pinned to N cores (:mod:`lucid.bench.pinning`).
+    """
     cases = _cases(args)
+    if args.threads is not None and not pinning.runs_on(args.threads):
+        try:
+            return pinning.run_pinned(args.threads, shlex.split(command)[1:])
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    load_before = export.load_average()
     repeats = args.repeats or (3 if args.quick else 5)
     cap = args.cap or (0.5 if args.quick else 2.0)
     if args.plot:
@@ -189,10 +222,15 @@ def run(args: argparse.Namespace, command: str) -> int:
     for i, case in enumerate(cases, 1):
         for op in ops:
             found = measure(case, op, algorithms=args.algorithms, peers=args.peers, repeats=repeats, cap_s=cap,
-                            progress=_progress(f"[{i}/{len(cases)}] {case.name} {op}", start))
+                            min_block_s=args.block, progress=_progress(f"[{i}/{len(cases)}] {case.name} {op}", start))
             print(format_report(found, {case.name: case.target}) + "\n", flush=True)
             rows.extend(found)
     print(format_summary(rows), flush=True)
+    trained = [train.measure_train(case, torch="torch" in args.peers, repeats=repeats, cap_s=cap,
+                                   min_block_s=args.block, progress=_progress(f"[{i}/{len(cases)}] {case.name}", start))
+               for i, case in enumerate(cases, 1)] if args.train else []
+    if trained:
+        print("\n" + train.format_table(trained), flush=True)
     if args.plot:
         swept = sweep.run_sweep(args.algorithms or registry.names(), args.peers, repeats=min(repeats, 3),
                                 dtype=args.dtype, progress=_progress("[sweep]", start))
@@ -202,7 +240,9 @@ def run(args: argparse.Namespace, command: str) -> int:
         rows.extend(row for found in swept.values() for row in found)
         print(f"kernel sweep plotted to {args.plot}", file=sys.stderr)
     if args.json or args.csv:
-        doc = export.document(rows, command)
+        method = export.METHOD.format(block_ms=args.block * 1e3, repeats=repeats, cap_s=cap)
+        doc = export.document(rows, command, train=trained, method=method, threads=pinning.describe(),
+                              load_before=load_before)
         if args.json:
             export.write_json(args.json, doc)
         if args.csv:
@@ -221,6 +261,21 @@ def plans_command(argv: Sequence[str]) -> int:
         print(plans.file_report(args.wisdom) if args.wisdom else plans.suite_report())
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    return 0
+
+
+def scaling_command(argv: Sequence[str], command: str) -> int:
+    """``lucid-bench scaling``: speed-ups from thread counts (see :mod:`lucid.bench.scaling`)."""
+    try:
+        args = scaling.parse(argv, _Parser)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    doc = scaling.run(args.threads, args.workload, repeats=args.repeats, block_s=args.block, passes=args.passes,
+                      command=command)
+    print(scaling.format_table(doc["rows"], args.threads))
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    export.write_json(args.json, doc)
+    print(f"written to {args.json}", file=sys.stderr)
     return 0
 
 
@@ -246,6 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv[:1] == ["plans"]:
             return plans_command(argv[1:])
+        if argv[:1] == ["scaling"]:
+            return scaling_command(argv[1:], shlex.join(["lucid-bench", *argv]))
         if argv[:1] == ["calibrate"]:
             return calibrate_command(argv[1:])
         if any(a == "--model" or a.startswith("--model=") for a in argv):

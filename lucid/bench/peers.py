@@ -79,6 +79,35 @@ def _torch(torch, op: str, spec: ConvSpec, a: np.ndarray, b: np.ndarray) -> Call
     return call
 
 
+def torch_train_step(spec: ConvSpec, x: np.ndarray, w: np.ndarray, dy: np.ndarray) -> Callable[[], tuple] | str:
+    """A PyTorch training step of one convolution, or why it cannot run.
+
+    The step is ``y = conv1d(x, w)`` on leaves that require grad, then
+    ``y.backward(dy)`` (backward_data and backward_filter); it returns
+    ``(y, dx, dw)`` as ndarrays.  Grads are reset to ``None`` first, so every
+    step does the same work (no accumulation).
+    """
+    try:
+        import torch
+    except ImportError:
+        return "torch is not installed"
+    torch.set_num_threads(THREADS)
+    left, right = spec.padding
+    pad = left if left == right else 0
+    tx, tw, tg = (torch.from_numpy(v.copy()) for v in (x, w, dy))
+    tx.requires_grad_(True)
+    tw.requires_grad_(True)
+
+    def step() -> tuple:
+        tx.grad = tw.grad = None
+        padded = tx if left == right else torch.nn.functional.pad(tx, (left, right))
+        y = torch.nn.functional.conv1d(padded, tw, None, spec.stride, pad, spec.dilation, spec.groups)
+        y.backward(tg)
+        assert tx.grad is not None and tw.grad is not None
+        return y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy()
+    return step
+
+
 def _scipy(op: str, spec: ConvSpec, a: np.ndarray, b: np.ndarray) -> Call | str:
     """Forward only: ``scipy.signal.fftconvolve`` broadcast over (batch, group, out, in) channels.
 

@@ -4,7 +4,7 @@ A dense layer (N=1, C 32→32, L=8192, no padding) is timed at each kernel size
 for every algorithm, ``auto`` and the torch peer (SciPy's broadcast form is
 not a contender on dense layers), so the crossovers (Winograd at K=3,
 im2col/direct for short kernels, FFT for long ones) show on one plot.  A
-method over the cap (see :func:`lucid.bench.timing.interleaved`) is timed once
+method over the cap (see :func:`lucid.bench.timing.block_timing`) is timed once
 at that K and dropped for the larger ones (its cost only grows with K).
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ def run_sweep(algorithms: Sequence[str], peers: Sequence[str], *, kernel_sizes: 
                         repeats=repeats, cap_s=cap_s,
                         progress=None if progress is None else _prefixed(progress, f"K={k} "))
         for row in found:
-            if row.kind != "auto" and row.status == "ok" and row.repeats < repeats:
+            if row.kind != "auto" and row.capped:
                 dropped[row.method] = k
         rows[k] = found + [Row(case.name, case.spec.describe(), "forward", name,
                                "peer" if name in PEERS else "algorithm", "", "skipped",

@@ -1,8 +1,9 @@
 """Plain-text tables of benchmark rows, one per case and op.
 
-Columns: method, median ms, min ms, timed repeats, GFLOP/s (definition FLOPs),
-× vs the fastest method, normwise error vs float64, workspace, and ``*`` on the
-planner's pick.  ``auto`` shows the algorithm it ran (``auto→fft``); skipped
+Columns: method, median and min per-call ms over the rounds, timed rounds,
+calls per block, GFLOP/s (definition FLOPs), × vs the fastest method (ratio of
+medians), × vs torch (median of per-round ratios), normwise error vs float64,
+workspace, and ``*`` on the planner's pick.  ``auto`` shows the algorithm it ran (``auto→fft``); skipped
 methods show their reason instead of numbers.
 """
 from __future__ import annotations
@@ -12,8 +13,10 @@ from itertools import groupby
 
 from ..algos.planner import units
 from .cases import Row
+from .timing import round_ratios
 
-HEADER = ("method", "median ms", "min ms", "n", "GFLOP/s", "x fastest", "error", "workspace", "pick")
+HEADER = ("method", "median ms", "min ms", "n", "calls", "GFLOP/s", "x fastest", "x torch", "error", "workspace",
+          "pick")
 
 
 def _ms(value: float | None) -> str:
@@ -26,8 +29,9 @@ def _cells(row: Row) -> tuple[str, ...]:
     name = f"auto→{row.ran}" if row.kind == "auto" else row.method
     if row.status != "ok":
         return (name, f"skipped: {row.reason}")
-    return (name, _ms(row.median_ms), _ms(row.min_ms), str(row.repeats), f"{row.gflops:.2f}",
-            f"{row.vs_fastest:.2f}", f"{row.error:.1e}", units.size(row.workspace_bytes),
+    return (name, _ms(row.median_ms), _ms(row.min_ms), str(row.repeats), str(row.calls_per_block),
+            f"{row.gflops:.2f}", f"{row.vs_fastest:.2f}", "-" if row.vs_torch is None else f"{row.vs_torch:.2f}",
+            f"{row.error:.1e}", units.size(row.workspace_bytes),
             "*" if row.planner_pick else "")
 
 
@@ -66,23 +70,25 @@ def format_report(rows: Iterable[Row], targets: dict[str, str] | None = None) ->
 
 
 def format_summary(rows: Iterable[Row]) -> str:
-    """One line per (case, op): the planner's pick, the fastest algorithm, and auto against each peer.
+    """One line per (case, op): the planner's pick, the fastest forced algorithm (if any), auto against each peer.
 
     ``auto/best`` is auto's median over the fastest forced algorithm's (1.00
-    when the planner picked the winner); ``peer/auto`` > 1 means lucid is faster.
+    when the planner picked the winner); ``auto/peer`` is the median of
+    per-round ratios (< 1 means lucid is faster).
     """
     lines = []
     for (case, op), group in groupby(rows, key=lambda r: (r.case, r.op)):
         ok = [r for r in group if r.status == "ok" and r.median_ms is not None]
         auto = next((r for r in ok if r.kind == "auto"), None)
         forced = [r for r in ok if r.kind == "algorithm"]
-        if auto is None or not forced:
+        if auto is None:
             continue
-        best = min(forced, key=_median)
-        peers = "  ".join(f"{r.method}/auto {_median(r) / _median(auto):6.2f}" for r in ok if r.kind == "peer")
-        lines.append(f"{case:<18} {op:<15} auto→{auto.ran:<9} best {best.method:<9} "
-                     f"auto/best {_median(auto) / _median(best):5.2f}  {peers}".rstrip())
-    return "\n".join(["== summary (ratios of medians)"] + lines)
+        best = min(forced, key=_median, default=None)
+        versus = "" if best is None else f"best {best.method:<9} auto/best {_median(auto) / _median(best):5.2f}  "
+        peers = "  ".join(f"auto/{r.method} {round_ratios(auto.per_call_ms, r.per_call_ms):6.2f}"
+                          for r in ok if r.kind == "peer")
+        lines.append(f"{case:<18} {op:<15} auto→{auto.ran:<9} {versus}{peers}".rstrip())
+    return "\n".join(["== summary (auto/best: ratio of medians; auto/peer: median of per-round ratios)"] + lines)
 
 
 def _median(row: Row) -> float:

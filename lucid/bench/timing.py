@@ -1,17 +1,29 @@
-"""Timing several callables on a noisy, shared machine: interleaved calls or blocks.
+"""Timing several callables on a noisy, shared machine: blocks of calls, or single calls interleaved.
 
-:func:`block_timing` times blocks of back-to-back calls (how a layer is used;
-see :mod:`lucid.bench.model_step`), :func:`interleaved` single calls.
+:func:`block_timing` times blocks of back-to-back calls of one method (how a
+layer is used: ``lucid-bench``, ``lucid-bench --model``), :func:`interleaved`
+single calls (the planner-regret harness).
 
 Each method is called once to warm up (plans, FFTW wisdom, caches), then the
-methods are timed in rounds — one call of every method per round, in a rotated
-order — back to back, except for an idle pause after the methods named as
-spinning (a peer like PyTorch, whose OpenMP workers keep spinning after a call
-and would steal a core from the next one).  Interleaving spreads slow drifts
-of the machine (other processes, frequency) over all methods alike; a pause
-before every call makes calls slower and noisier (docs/tuning.md: bench
-pauses).  The figure to trust is the median
-of a method relative to its peers in the same run, never a lone absolute time.
+methods are timed in rounds — one block (or call) of every method per round,
+in a rotated order — back to back, except for an idle pause after the methods
+named as spinning (a peer like PyTorch, whose OpenMP workers keep spinning
+after a call and would steal a core from the next one).  Interleaving spreads
+slow drifts of the machine (other processes, frequency) over all methods
+alike; a pause before every call makes calls slower and noisier (docs/tuning.md:
+bench pauses).  The figure to trust is a method's time relative to its peers
+in the same round (the median of per-round ratios), never a lone absolute time.
+
+Allocator state.  glibc serves blocks from 128 KiB up to its dynamic mmap
+threshold with fresh mmaps, so every call that allocates such an output
+page-faults it; once the process frees an mmapped block larger than the
+threshold, the threshold rises (to at most 32 MiB) and those blocks come from
+the heap, already mapped.  PyTorch's CPU tensors and NumPy's arrays both use
+glibc's malloc, so whichever side runs after some large free is measured warm
+and the other cold (torch's dense_k3_L4096 forward: 12 ms cold, 5.4 ms warm).
+:func:`raise_mmap_threshold` allocates, touches and frees :data:`WARM_BYTES`
+(64 MiB) first, which puts the threshold at its maximum for every method of
+the process before anything is timed.
 """
 from __future__ import annotations
 
@@ -118,25 +130,62 @@ def raise_mmap_threshold(nbytes: int = WARM_BYTES) -> None:
 
 def block_timing(methods: dict[str, Callable[[], Any]], rounds: int, *, min_block_s: float = 0.05,
                  spinning: Sequence[str] = ("torch",), idle_s: float = IDLE_S, min_rounds: int = 5,
-                 time_limit_s: float = math.inf) -> dict[str, dict[str, Any]]:
+                 time_limit_s: float = math.inf, cap_s: float = math.inf,
+                 warmup_s: Mapping[str, float] | None = None) -> dict[str, dict[str, Any]]:
     """Per-call seconds of each method in each round, timed in blocks (see the module doc).
 
-    The methods must be warm.  One untimed call each sizes the blocks.  After
-    ``min_rounds`` rounds, no new round starts once ``time_limit_s`` have
-    passed (the machine got slower than the warm-up promised).
-    Returns ``{name: {"calls_per_block": int, "per_call_s": [one per round]}}``.
+    Parameters
+    ----------
+    methods : dict of name -> zero-argument callable
+        Warm calls to compare (call each once first); each does the same work every time.
+    rounds : int
+        Rounds to time (at least 1); each times one block of every method, the
+        order rotated by one method per round.
+    min_block_s : float
+        A block is ``ceil(min_block_s / t)`` back-to-back calls, ``t`` being the
+        faster of two sizing calls per method (one when the first exceeds
+        ``cap_s``); its per-call time is the block's time / calls.
+    spinning, idle_s : sequence of str, float
+        Sleep ``idle_s`` after every block (and sizing call) of these methods.
+    min_rounds, time_limit_s : int, float
+        After ``min_rounds`` rounds, no new round starts once ``time_limit_s``
+        have passed (the machine got slower than the warm-up promised).
+    cap_s, warmup_s : float, mapping of name -> seconds, optional
+        A method whose warm-up call (``warmup_s[name]``, planning included)
+        took longer than ``cap_s`` is not called again, and one whose first
+        sizing call did gets no blocks: that call is its only sample
+        (``capped``), so a hopeless method (direct at K=1025) costs one or two
+        calls, not ``rounds`` blocks.
+
+    Returns
+    -------
+    dict of name -> ``{"calls_per_block": int, "per_call_s": [one per round], "capped": bool}``
+
+    Notes
+    -----
+    Cost: about ``rounds * max(min_block_s, t)`` per method plus
+    ``idle_s * rounds * len(spinning)``.
     """
-    calls = {}
+    if rounds < 1:
+        raise ValueError(f"rounds must be a positive int, got {rounds!r}")
+    calls: dict[str, int] = {}
+    per_call: dict[str, list[float]] = {name: [] for name in methods}
+    capped: dict[str, dict[str, Any]] = {}
     for name, fn in methods.items():
-        start = time.perf_counter()
-        fn()
-        calls[name] = max(1, math.ceil(min_block_s / max(time.perf_counter() - start, 1e-9)))
+        if (warmup_s or {}).get(name, 0.0) > cap_s:
+            capped[name] = capped_timing((warmup_s or {})[name])
+            continue
+        elapsed = clock(fn)[0]
+        if elapsed <= cap_s:         # a second sizing call: the first after a warm-up is often slow
+            elapsed = min(elapsed, clock(fn)[0])
+        calls[name] = max(1, math.ceil(min_block_s / max(elapsed, 1e-9)))
         if name in spinning:
             time.sleep(idle_s)
-    per_call: dict[str, list[float]] = {name: [] for name in methods}
-    names = list(methods)
+        if elapsed > cap_s:
+            capped[name] = capped_timing(elapsed)
+    names = [name for name in methods if name not in capped]
     start_all = time.perf_counter()
-    for r in range(rounds):
+    for r in range(rounds if names else 0):
         if r >= min_rounds and time.perf_counter() - start_all > time_limit_s:
             break
         for name in names[r % len(names):] + names[:r % len(names)]:
@@ -147,4 +196,21 @@ def block_timing(methods: dict[str, Callable[[], Any]], rounds: int, *, min_bloc
             per_call[name].append((time.perf_counter() - start) / n)
             if name in spinning:
                 time.sleep(idle_s)
-    return {name: {"calls_per_block": calls[name], "per_call_s": per_call[name]} for name in names}
+    return {name: capped.get(name) or {"calls_per_block": calls[name], "per_call_s": per_call[name], "capped": False}
+            for name in methods}
+
+
+def capped_timing(seconds: float) -> dict[str, Any]:
+    """A :func:`block_timing` entry for a method timed by one call of ``seconds`` only (``capped``)."""
+    return {"calls_per_block": 1, "per_call_s": [seconds], "capped": True}
+
+
+def round_ratios(mine: Sequence[float], theirs: Sequence[float]) -> float:
+    """The median of per-round ratios ``mine[r] / theirs[r]`` of two :func:`block_timing` series.
+
+    When either side was capped (one sample), rounds do not pair up and the
+    ratio of medians is returned instead.
+    """
+    if len(mine) == len(theirs) > 1:
+        return statistics.median(a / b for a, b in zip(mine, theirs))
+    return statistics.median(mine) / statistics.median(theirs)

@@ -16,7 +16,7 @@ from lucid.bench import cli, plot, sweep
 from lucid.suite import SUITE
 
 OPS = ("forward", "backward_data", "backward_filter")
-TINY = ["--quick", "--shape", "2,4,6,32,3", "--padding", "same", "--peers", "none"]
+TINY = ["--quick", "--block", "0.002", "--shape", "2,4,6,32,3", "--padding", "same", "--peers", "none"]
 
 
 def test_parser_reads_a_custom_shape():
@@ -56,6 +56,11 @@ def test_parser_defaults_run_the_whole_suite_and_quick_the_subset():
     (["--repeats", "0"], "--repeats"),
     (["--cap", "-1"], "--cap"),
     (["--dtype", "float16"], "--dtype"),
+    (["--block", "0"], "--block"),
+    (["--threads", "0"], "--threads"),
+    (["--threads", "-2"], "--threads"),
+    (["--threads", "two"], "--threads"),
+    (["--threads", "4096", "--quick"], "--threads must be an int from 1 to"),
     (["--frobnicate"], "--frobnicate"),
 ])
 def test_bad_arguments_give_one_line_and_status_2(capsys, argv, words):
@@ -68,7 +73,8 @@ def test_bad_arguments_give_one_line_and_status_2(capsys, argv, words):
 def test_help_documents_options_and_subcommands(capsys):
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
-    for word in ("--quick", "--shape", "--backward", "--json", "--csv", "--plot", "--cap", "--peers",
+    for word in ("--quick", "--shape", "--backward", "--json", "--csv", "--plot", "--cap", "--peers", "--train",
+                 "--threads", "--block",
                  "plans", "calibrate"):
         assert word in out
 
@@ -84,7 +90,8 @@ def test_quick_run_prints_tables_and_writes_json_and_csv(tmp_path, capsys):
                             "--csv", str(csv_path)]) == 0
     out, err = capsys.readouterr()
     assert "s  [1/1] custom forward: auto" in err
-    summary = out.split("== summary (ratios of medians)\n")[1].splitlines()
+    summary = out.split("== summary (auto/best: ratio of medians; auto/peer: median of per-round ratios)\n")[1]
+    summary = summary.split("\n\n")[0].splitlines()
     assert [line.split()[:2] for line in summary] == [["custom", op] for op in OPS]
     names = registry.names()
     spec = cli._cases(cli.build_parser().parse_args(TINY))[0].spec
@@ -95,8 +102,11 @@ def test_quick_run_prints_tables_and_writes_json_and_csv(tmp_path, capsys):
 
     doc = json.loads(json_path.read_text())
     assert doc["fingerprint"] == json.loads(json.dumps(algos.fingerprint()))
-    assert doc["command"].startswith("lucid-bench --quick --shape 2,4,6,32,3")
-    assert len(doc["load_average"]) == 3 and doc["created"].endswith("+00:00")
+    assert doc["command"].startswith("lucid-bench --quick --block 0.002 --shape 2,4,6,32,3")
+    assert len(doc["load_average"]) == 3 and len(doc["load_average_before"]) == 3
+    assert doc["created"].endswith("+00:00") and doc["train"] == []
+    assert "block timing" in doc["method"] and "mmap threshold" in doc["method"]
+    assert doc["threads"]["lucid_pool"] == len(doc["threads"]["affinity"]) >= 1
     rows = doc["rows"]
     assert len(rows) == 3 * (len(names) + 1)
     for op in OPS:
@@ -107,7 +117,9 @@ def test_quick_run_prints_tables_and_writes_json_and_csv(tmp_path, capsys):
             assert r["shape"] == "N2 C4->6 L32 K3 s1 p(1,1) d1 g1 float32"
             if r["status"] == "ok":
                 assert r["error"] < 1e-5 and 0 < r["min_ms"] <= r["median_ms"] and r["repeats"] == 2
-                assert r["vs_fastest"] >= 1.0 and r["gflops"] > 0
+                assert r["vs_fastest"] >= 1.0 and r["gflops"] > 0 and r["vs_torch"] is None
+                assert len(r["per_call_ms"]) == 2 and min(r["per_call_ms"]) == r["min_ms"]
+                assert r["calls_per_block"] >= 1 and not r["capped"]
             else:
                 assert r["reason"] and r["median_ms"] is None
         assert min(r["vs_fastest"] for r in mine if r["status"] == "ok") == 1.0
@@ -117,15 +129,23 @@ def test_quick_run_prints_tables_and_writes_json_and_csv(tmp_path, capsys):
     assert [r["method"] for r in table] == [r["method"] for r in rows]
     assert {f"fp_{key}" for key in doc["fingerprint"]} <= set(table[0])
     assert float(table[0]["median_ms"]) == pytest.approx(rows[0]["median_ms"])
+    assert json.loads(table[0]["per_call_ms"]) == pytest.approx(rows[0]["per_call_ms"])
 
 
-def test_torch_peer_rows_agree_with_the_reference(capsys):
+def test_torch_peer_rows_agree_with_the_reference(capsys, tmp_path):
     pytest.importorskip("torch")
-    assert cli.main(TINY[:-2] + ["--peers", "torch", "--backward", "--repeats", "1"]) == 0
+    path = tmp_path / "t.json"
+    assert cli.main(TINY[:-2] + ["--peers", "torch", "--backward", "--repeats", "1", "--json", str(path)]) == 0
     out = capsys.readouterr().out
     for op in OPS:
-        (line,) = [line for line in _table_lines(out, op) if line.startswith("torch")]
-        assert float(line.split()[6]) < 1e-5
+        lines = _table_lines(out, op)
+        (line,) = [line for line in lines if line.startswith("torch")]
+        assert float(line.split()[8]) < 1e-5 and line.split()[7] == "-"
+    rows = json.loads(path.read_text())["rows"]
+    torch = {r["op"]: r["median_ms"] for r in rows if r["method"] == "torch"}
+    for row in rows:
+        if row["status"] == "ok" and row["kind"] != "peer":      # one round: the ratio of the two blocks
+            assert row["vs_torch"] == pytest.approx(row["median_ms"] / torch[row["op"]])
 
 
 def test_absent_peer_is_a_skipped_row_not_an_error(monkeypatch, capsys):

@@ -1,4 +1,4 @@
-"""Interleaved timing: warm-up first, rotated rounds, the per-call cap, medians."""
+"""Block and interleaved timing: warm-up, sizing, rotated rounds, the cap, pauses, per-round ratios."""
 from __future__ import annotations
 
 import time
@@ -6,7 +6,7 @@ import time
 import pytest
 
 from lucid.bench import timing as timing_module
-from lucid.bench.timing import Timing, interleaved
+from lucid.bench.timing import Timing, block_timing, interleaved, round_ratios
 
 
 def test_rounds_are_interleaved_and_rotated_after_one_warmup_each():
@@ -34,6 +34,8 @@ def test_median_and_min_of_the_samples():
 def test_repeats_must_be_positive():
     with pytest.raises(ValueError, match="repeats must be a positive int, got 0"):
         interleaved({"a": lambda: None}, 0)
+    with pytest.raises(ValueError, match="rounds must be a positive int, got 0"):
+        block_timing({"a": lambda: None}, 0)
 
 
 def test_idle_pause_only_after_spinning_methods(monkeypatch):
@@ -47,3 +49,71 @@ def test_idle_pause_only_after_spinning_methods(monkeypatch):
     slept.clear()
     interleaved(methods, 3, idle_s=0.5)
     assert slept == []
+
+
+def test_block_timing_rotates_the_order_after_two_sizing_calls_each():
+    calls: list[str] = []
+    methods = {name: (lambda name=name: calls.append(name)) for name in "abc"}
+    timed = block_timing(methods, 4, min_block_s=0.0, spinning=(), idle_s=0)
+    assert [len(t["per_call_s"]) for t in timed.values()] == [4, 4, 4]
+    assert calls == list("aabbcc" + "abc" + "bca" + "cab" + "abc")
+    assert all(t["calls_per_block"] == 1 and not t["capped"] for t in timed.values())
+
+
+def test_block_timing_sizes_blocks_to_the_least_duration():
+    counts = {"fast": 0, "slow": 0}
+
+    def call(name: str, seconds: float):
+        def run() -> None:
+            counts[name] += 1
+            time.sleep(seconds)
+        return run
+    timed = block_timing({"fast": call("fast", 0.002), "slow": call("slow", 0.02)}, 2, min_block_s=0.02,
+                         spinning=(), idle_s=0)
+    fast, slow = timed["fast"], timed["slow"]
+    assert 2 <= fast["calls_per_block"] <= 10 and slow["calls_per_block"] == 1
+    assert counts == {"fast": 2 + 2 * fast["calls_per_block"], "slow": 2 + 2}
+    assert all(0.002 <= t < 0.02 for t in fast["per_call_s"]) and all(t >= 0.02 for t in slow["per_call_s"])
+
+
+def test_block_timing_times_a_method_over_the_cap_once():
+    counts = {"slow": 0}
+
+    def slow() -> None:
+        counts["slow"] += 1
+        time.sleep(0.02)
+    timed = block_timing({"slow": slow, "fast": lambda: None}, 3, min_block_s=0.0, cap_s=0.01, spinning=(),
+                         idle_s=0)
+    assert timed["slow"]["capped"] and counts["slow"] == 1
+    assert len(timed["slow"]["per_call_s"]) == 1 and timed["slow"]["per_call_s"][0] >= 0.02
+    assert len(timed["fast"]["per_call_s"]) == 3 and not timed["fast"]["capped"]
+
+
+def test_block_timing_pauses_after_every_spinning_block(monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr(timing_module.time, "sleep", slept.append)
+    block_timing({"lucid": lambda: None, "torch": lambda: None}, 3, min_block_s=0.0, idle_s=0.5)
+    assert slept == [0.5] * (1 + 3)          # after torch's sizing calls, then after each of its 3 blocks
+
+
+def test_block_timing_stops_starting_rounds_after_the_time_limit():
+    timed = block_timing({"a": lambda: None}, 20, min_block_s=0.0, spinning=(), min_rounds=3, time_limit_s=0.0)
+    assert len(timed["a"]["per_call_s"]) == 3
+
+
+def test_round_ratios_is_the_median_of_per_round_ratios():
+    # per-round ratios 0.5, 0.5, 4 -> median 0.5, while the ratio of medians is 2 / 2 = 1
+    assert round_ratios([1.0, 2.0, 8.0], [2.0, 4.0, 2.0]) == pytest.approx(0.5)
+    assert round_ratios([3.0], [1.0, 2.0, 4.0]) == pytest.approx(1.5)      # capped: ratio of medians
+
+
+def test_block_timing_does_not_call_a_method_whose_warmup_was_over_the_cap():
+    counts = {"slow": 0}
+
+    def slow() -> None:
+        counts["slow"] += 1
+    timed = block_timing({"slow": slow, "fast": lambda: None}, 3, min_block_s=0.0, cap_s=1.0, spinning=(),
+                         idle_s=0, warmup_s={"slow": 2.5, "fast": 0.1})
+    assert counts["slow"] == 0
+    assert timed["slow"] == {"calls_per_block": 1, "per_call_s": [2.5], "capped": True}
+    assert len(timed["fast"]["per_call_s"]) == 3

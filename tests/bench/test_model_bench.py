@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lucid.bench import cli, model_step, timing
+from lucid.bench import cli, model_step
 
 
 @pytest.mark.parametrize("name", sorted(model_step.MODELS))
@@ -55,17 +55,3 @@ def test_a_missing_examples_folder_is_named(tmp_path, monkeypatch, capsys):
     monkeypatch.delitem(__import__("sys").modules, "lucid_examples.tcn_classifier", raising=False)
     assert cli.main(["--model", "tcn", "--quick"]) == 2
     assert "examples" in capsys.readouterr().err
-
-
-def test_block_timing_rotates_and_sizes_blocks():
-    calls = []
-    methods = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
-    timed = timing.block_timing(methods, 3, min_block_s=0.0, spinning=(), idle_s=0)
-    assert [len(t["per_call_s"]) for t in timed.values()] == [3, 3]
-    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]      # sizing calls, then rounds in rotated order
-
-
-def test_block_timing_stops_starting_rounds_after_the_time_limit():
-    timed = timing.block_timing({"a": lambda: None}, 20, min_block_s=0.0, spinning=(), min_rounds=3,
-                                    time_limit_s=0.0)
-    assert len(timed["a"]["per_call_s"]) == 3
