@@ -161,8 +161,12 @@ def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None
     Notes
     -----
     GFLOP/s counts the definition's ``spec.direct_flops`` for every op and
-    method, so it compares speed, not work done.  Cost: about
-    ``(repeats + 1)`` calls of every method plus one float64 direct reference.
+    method, so it compares speed, not work done.  Cost: three calls of every
+    method (warm-up, two sizing calls), ``repeats`` blocks of at least
+    ``min_block_s`` each, 0.15 s after every peer block, plus one float64
+    direct reference.  A method two of whose calls (warm-up included) took
+    longer than ``cap_s`` gets no blocks: its faster sizing call is its figure
+    (``capped``, ``repeats`` 1).
     """
     spec = case.spec
     a, b = operands(op, spec)

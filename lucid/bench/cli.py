@@ -39,9 +39,10 @@ per method; then rounds, each timing one block of back-to-back calls (>= --block
 seconds) of every method, the order rotated each round, with a 0.15 s pause
 after each peer block (PyTorch's threads spin after returning).  `median ms` is
 the median per-call time over the rounds; `x torch` the median of per-round
-ratios (lucid's block / the same round's torch block).  A method whose sizing
-call takes longer than --cap seconds is timed once (n = 1), so the huge-kernel
-workloads (direct, im2col and torch at K=1025) stay within budget.  In the
+ratios (lucid's block / the same round's torch block).  A method two of whose
+calls (warm-up included) take longer than --cap seconds gets no blocks (n = 1,
+its sizing call), so the huge-kernel workloads (direct, im2col and torch at
+K=1025) stay within budget.  In the
 --plot sweep such a method is also dropped for larger K.
 
 --train adds a table of the training step per workload: forward and both
@@ -149,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--peers", type=_none_or(peers.PEERS, "--peers"), default="torch,scipy", metavar="torch,scipy|none",
                    help="peers to time when installed (default torch,scipy; 'none' for none)")
     p.add_argument("--repeats", type=_positive(int), help="timed rounds per method (default 5, --quick 3)")
-    p.add_argument("--cap", type=_positive(float), help="seconds per call above which a method gets one round "
+    p.add_argument("--cap", type=_positive(float), help="seconds per call above which (twice) a method gets no blocks "
                    "(default 2, --quick 0.5)")
     p.add_argument("--block", type=_positive(float), default=0.05, metavar="SECONDS",
                    help="least duration of a timed block of back-to-back calls (default 0.05)")

@@ -31,11 +31,12 @@ from .train import TrainRow
 
 METHOD = ("block timing (lucid.bench.timing.block_timing): after one checked warm-up call per method, blocks of "
           "back-to-back calls of one method lasting >= {block_ms:g} ms, {repeats} rounds, the method order rotated "
-          "each round, 0.15 s pause after every torch block; a method whose sizing call exceeds {cap_s:g} s is timed "
-          "once (capped). Warm allocator: a 64 MiB NumPy array is allocated, touched and freed before each "
-          "workload's calls, which raises glibc's dynamic mmap threshold to its 32 MiB maximum for lucid and torch "
-          "alike (both allocate through glibc malloc), so no method page-faults fresh mmaps of its outputs. "
-          "median_ms: median per-call time over the rounds; vs_torch: median of per-round ratios to torch.")
+          "each round, 0.15 s pause after every torch block; a method two of whose calls (warm-up included) exceed "
+          "{cap_s:g} s is timed by one sizing call (capped). Warm allocator: a 64 MiB NumPy array is allocated, "
+          "touched and freed before each workload's calls, which raises glibc's dynamic mmap threshold to its "
+          "32 MiB maximum for lucid and torch alike (both allocate through glibc malloc), so no method page-faults "
+          "fresh mmaps of its outputs. median_ms: median per-call time over the rounds; vs_torch: median of "
+          "per-round ratios to torch.")
 
 
 def load_average() -> list[float] | None:
