@@ -86,12 +86,13 @@ def conv1d(x: da.Array, weight: Any, bias: Any = None, stride: int = 1, padding:
     -------
     dask.array.Array, shape (N, C_out, L_out), ``x.dtype``
         Chunked as ``x`` along N; along L one output chunk per input chunk,
-        holding the outputs whose receptive field starts in that chunk.
+        holding the outputs ``t`` with ``t*stride`` in that chunk (with
+        ``padding='same'`` the output is chunked exactly as ``x``).
 
     Notes
     -----
-    Each task reads its input chunk plus a right halo of ``dilation*(K-1)``
-    samples (gathered from as many neighbour chunks as needed, and from the far
+    Each task reads its input chunk plus halos of ``dilation*(K-1)`` samples
+    in all (gathered from as many neighbour chunks as needed, and from the far
     end of the signal for ``'reflect'`` / ``'circular'`` padding at the edges),
     so peak memory is a few chunks per worker thread; nothing is computed until
     the result is.  Each process plans once per segment shape (at most a few
@@ -135,7 +136,7 @@ def _graph(x: da.Array, w: np.ndarray, b: np.ndarray | None, geometry: Geometry,
     channels = x.shape[1]
     for i, n in enumerate(x.chunks[0]):
         for j, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
-            segment = []
+            segment: list[tuple] = []
             for piece in pieces(geometry, *geometry.reads(start, stop)):
                 if isinstance(piece, Take):
                     parts = [(_tasks.window, (x.name, i, 0, block), lo, hi)
@@ -145,6 +146,6 @@ def _graph(x: da.Array, w: np.ndarray, b: np.ndarray | None, geometry: Geometry,
                     segment.append((_tasks.zeros, n, channels, piece.count, x.dtype))
             graph[(name, i, 0, j)] = (_tasks.convolve, segment, weight_key, None if b is None else bias_key,
                                       geometry.stride, dilation, groups, algorithm, wisdom)
-    layers = HighLevelGraph.from_collections(name, graph, dependencies=[x])
+    layers = HighLevelGraph.from_collections(name, graph, dependencies=[x])  # type: ignore[list-item]
     out_chunks = (x.chunks[0], (w.shape[0],), tuple(np.diff(bounds).tolist()))
     return da.Array(layers, name, out_chunks, dtype=x.dtype)

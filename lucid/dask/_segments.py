@@ -5,13 +5,15 @@ The convolution of a signal of length ``L`` padded by ``(left, right)`` is
 the padded window ``[t*s, t*s + span)``, ``span = d*(K-1) + 1``.
 
 Output chunks follow the input chunks: the output chunk of input chunk ``j``
-holds the ``t`` whose window *starts* in it, ``b_j <= t*s - left < b_{j+1}``
-(``b_j`` the chunk edges; stride alignment: the first such ``t`` is
-``ceil((b_j + left) / s)``).  It therefore reads one contiguous range of the
-signal, ``[t0*s - left, (t1-1)*s + span - left)``: its chunk plus a right halo
-of ``span - 1`` samples (less the stride remainder), gathered from as many
-neighbour chunks as that halo covers.  Input chunks that start no window (a
-chunk shorter than the stride) add no output chunk.
+holds the ``t`` with ``b_j <= t*s < b_{j+1}`` (``b_j`` the chunk edges; stride
+alignment: the first such ``t`` is ``ceil(b_j / s)``), so with ``'same'``
+padding the output is chunked exactly as the input.  An output chunk reads one
+contiguous range of the signal, ``[t0*s - left, (t1-1)*s + span - left)``:
+its chunk, a left halo of ``left`` samples and a right halo of
+``span - 1 - left``, gathered from as many neighbour chunks as the halos
+cover.  Input chunks that hold no ``t*s`` (shorter than the stride) add no
+output chunk; the last output chunk holds every ``t`` from its first to
+``L_out - 1``.
 
 Positions outside ``[0, L)`` are the padding.  ``'zeros'`` reads zeros;
 ``'reflect'``, ``'replicate'`` and ``'circular'`` read the sample
@@ -57,8 +59,8 @@ class Geometry:
 
 def output_bounds(geometry: Geometry, chunks: tuple[int, ...]) -> list[int]:
     """Edges ``[0, ..., L_out]`` of the output chunks of input chunks ``chunks``; no empty chunk."""
-    edges = np.cumsum(chunks)[:-1] + geometry.left
-    firsts = -(-edges // geometry.stride)                  # ceil: the first window starting in each chunk
+    edges = np.cumsum(chunks)[:-1]
+    firsts = -(-edges // geometry.stride)                  # ceil: the first t with t*s in each chunk
     inner = {int(t) for t in firsts if 0 < t < geometry.out_length}
     return [0, *sorted(inner), geometry.out_length]
 
