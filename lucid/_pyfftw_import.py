@@ -6,6 +6,9 @@ dask and its dependencies (~0.3 s, and the promise that only ``import
 lucid.dask`` does so).  lucid never uses that interface, so pyFFTW is
 imported first with dask hidden; if dask was already imported, nothing is
 hidden and pyFFTW sees it as usual.  Importing this module does it.
+
+Caveat: while pyFFTW is first imported (once, inside ``import lucid``), a
+thread of the same process importing dask at that moment gets ImportError.
 """
 from __future__ import annotations
 

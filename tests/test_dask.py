@@ -184,3 +184,11 @@ def test_without_dask_the_import_error_says_what_to_install():
     done = _python(blocker)
     assert done.returncode == 0, done.stderr
     assert "pip install 'lucid-conv[dask]'" in done.stdout
+
+
+@pytest.mark.parametrize("module", ["lucid.dask", "lucid.dask._conv"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted and not result.failed
