@@ -134,10 +134,11 @@ def _graph(x: da.Array, w: np.ndarray, b: np.ndarray | None, geometry: Geometry,
     offsets = np.concatenate([[0], np.cumsum(x.chunks[2])])
     bounds = output_bounds(geometry, x.chunks[2])
     channels = x.shape[1]
+    reads = [pieces(geometry, *geometry.reads(start, stop)) for start, stop in zip(bounds[:-1], bounds[1:])]
     for i, n in enumerate(x.chunks[0]):
-        for j, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
+        for j, needed in enumerate(reads):
             segment: list[tuple] = []
-            for piece in pieces(geometry, *geometry.reads(start, stop)):
+            for piece in needed:
                 if isinstance(piece, Take):
                     parts = [(_tasks.window, (x.name, i, 0, block), lo, hi)
                              for block, lo, hi in block_slices(offsets, piece.lo, piece.hi)]
