@@ -10,6 +10,7 @@ served by the algorithms in :mod:`lucid.algos` (direct, im2col, FFT, Winograd).
 (4, 8, 16)
 """
 from ._version import __version__ as __version__  # noqa: I001  (nn and optim after Tensor, see below)
+from . import _pyfftw_import  # noqa: F401,I001  (imports pyfftw without dask, before the algorithms do)
 from . import nn, optim  # noqa: E402,I001  (after Tensor: they build on it)
 from .dtypes import device, dtype, float32, float64, int64
 from .factories import arange, empty, from_numpy, manual_seed, ones, ones_like, rand, randn, tensor, zeros, zeros_like
