@@ -19,18 +19,17 @@ and ``dy`` is the kernel (``Lout`` taps at dilation ``s``), stepped at stride
 
 Each :class:`Lowering` carries the derived :class:`ConvSpec` and the cheap
 re-layouts (``O(size of operands)``) around it, so the planner can choose any
-algorithm that supports the derived spec.
+algorithm that supports the derived spec.  An algorithm that solves a backward
+op natively (``op`` in its ``ops``) gets the identity instead (:func:`route`).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .spec import ConvSpec
-
-OPS = ("forward", "backward_data", "backward_filter")
+from .spec import OPS, ConvSpec
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,9 @@ class Lowering:
 
 
 def lower(op: str, spec: ConvSpec) -> Lowering:
-    """The forward problem that computes ``op`` for ``spec`` (see module docstring)."""
+    """The forward problem that computes ``op`` for the forward ``spec`` (see module docstring)."""
+    if spec.op != "forward":
+        raise ValueError(f"lower() expects a forward spec, got op {spec.op!r}")
     if op == "forward":
         return Lowering(op, spec, spec, lambda x, w: (x, w), lambda y: y)
     if op == "backward_data":
@@ -117,4 +118,30 @@ def derived_spec(op: str, spec: ConvSpec) -> ConvSpec:
     return lower(op, spec).spec
 
 
-__all__ = ["OPS", "Lowering", "lower", "derived_spec"]
+def operand_shapes(op: str, spec: ConvSpec) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Shapes of ``op``'s two operands on ``spec``: ``(x, w)``, ``(dy, w)`` or ``(dy, x)``."""
+    x, w, y = spec.input_shape, spec.weight_shape, spec.output_shape
+    return {"forward": (x, w), "backward_data": (y, w), "backward_filter": (y, x)}[op]
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return a, b
+
+
+def _result(y: np.ndarray) -> np.ndarray:
+    return y
+
+
+def route(op: str, spec: ConvSpec, ops: tuple[str, ...]) -> Lowering | None:
+    """How an algorithm that solves ``ops`` computes ``op`` of the forward ``spec``, or None.
+
+    Natively when it lists a backward ``op``: the identity on ``spec`` posed as
+    that op (``spec.op == op``); else through :func:`lower` when it lists
+    ``"forward"``; else it cannot.  Cost: the closures of :func:`lower`.
+    """
+    if op != "forward" and op in ops:
+        return Lowering(op, spec, replace(spec, op=op), _same, _result, weight_varies=op == "backward_filter")
+    return lower(op, spec) if "forward" in ops else None
+
+
+__all__ = ["OPS", "Lowering", "lower", "derived_spec", "route", "operand_shapes"]
