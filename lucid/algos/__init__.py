@@ -26,7 +26,7 @@ decisions and calibrated constants persist with ``save_wisdom`` /
 ``load_wisdom`` (checked against ``fingerprint()``); ``calibrate`` refits the
 cost model on this machine.
 """
-from . import direct, fft, im2col, winograd  # noqa: F401  (each registers its algorithm)
+from . import direct, fft, im2col, wgrad, winograd  # noqa: F401  (each registers its algorithm)
 from .base import Algorithm, Layout, Plan
 from .planner import cache_info, choose, clear_plans, execute, set_cache_size
 from .planner.calibration import calibrate
