@@ -21,6 +21,10 @@ Each :class:`Lowering` carries the derived :class:`ConvSpec` and the cheap
 re-layouts (``O(size of operands)``) around it, so the planner can choose any
 algorithm that supports the derived spec.  An algorithm that solves a backward
 op natively (``op`` in its ``ops``) gets the identity instead (:func:`route`).
+
+The upsampled ``dy`` of a strided backward-data is written into the calling
+thread's scratch (:func:`~lucid.algos.scratch.thread_scratch`), not a fresh
+array per call: it lives only until the derived plan has run on that thread.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .scratch import thread_scratch
 from .spec import OPS, ConvSpec
 
 
@@ -74,11 +79,12 @@ def _backward_data(spec: ConvSpec) -> Lowering:
     left = spec.padding[0]
 
     def operands(dy: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        u = dy
         if s > 1:
-            u = np.zeros((spec.n, spec.c_out, upsampled), dtype=dy.dtype)
+            u = thread_scratch("lowering.upsampled", spec.n * spec.c_out * upsampled, dy.dtype).reshape(
+                spec.n, spec.c_out, upsampled)
+            u.fill(0)
             u[:, :, ::s] = dy
-        else:
-            u = dy
         wt = w.reshape(g, spec.cog, spec.cig, k).transpose(0, 2, 1, 3)[..., ::-1]
         return u, np.ascontiguousarray(wt).reshape(spec.c_in, spec.cog, k)
 
