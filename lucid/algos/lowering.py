@@ -46,6 +46,8 @@ class Lowering:
     forward ``(x', w')``; ``result(y')`` maps the derived output back.
     ``weight_varies`` is true when the derived weight is new every call
     (backward_filter's is ``dy``), so caching its transforms cannot pay.
+    ``relayout_bytes`` is what ``operands`` and ``result`` read and write per
+    call (their copies), which the planner adds to a candidate's ``moved_bytes``.
     """
 
     op: str
@@ -54,6 +56,7 @@ class Lowering:
     operands: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
     result: Callable[[np.ndarray], np.ndarray]
     weight_varies: bool = False
+    relayout_bytes: int = 0
 
 
 def lower(op: str, spec: ConvSpec) -> Lowering:
@@ -91,7 +94,8 @@ def _backward_data(spec: ConvSpec) -> Lowering:
     def result(dx_pad: np.ndarray) -> np.ndarray:
         return dx_pad[:, :, left:left + spec.length]
 
-    return Lowering("backward_data", spec, derived, operands, result)
+    copied = 2 * spec.c_out * spec.cig * k + (spec.n * spec.c_out * (upsampled + 2 * spec.l_out) if s > 1 else 0)
+    return Lowering("backward_data", spec, derived, operands, result, relayout_bytes=copied * spec.itemsize)
 
 
 def _backward_filter(spec: ConvSpec) -> Lowering:
@@ -116,7 +120,9 @@ def _backward_filter(spec: ConvSpec) -> Lowering:
     def result(dw_t: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(dw_t.transpose(1, 0, 2))
 
-    return Lowering("backward_filter", spec, derived, operands, result, weight_varies=True)
+    copied = 2 * (spec.n * spec.c_in * keep + spec.n * spec.c_out * spec.l_out + spec.c_out * spec.cig * k)
+    return Lowering("backward_filter", spec, derived, operands, result, weight_varies=True,
+                    relayout_bytes=copied * spec.itemsize)
 
 
 def derived_spec(op: str, spec: ConvSpec) -> ConvSpec:

@@ -22,7 +22,8 @@ Each algorithm is posed the op natively when it lists it in its ``ops``, else
 the forward problem the op lowers to (:func:`lucid.algos.lowering.route`); the
 candidate keeps the :class:`~lucid.algos.lowering.Lowering` it was priced
 through, and measure mode times every candidate on the op's own operands, its
-re-layouts included.
+re-layouts included; the heuristic prices those re-layouts as moved bytes
+(:attr:`~lucid.algos.lowering.Lowering.relayout_bytes`).
 
 Eligible means: the layout is not a reason, it fits ``workspace_limit``, its
 ``error_bound <= tolerance`` and, when asked, the algorithm is
@@ -66,7 +67,10 @@ def assess(algorithm: Algorithm, op: str, source: ConvSpec, settings: Settings) 
         cand.reason = layout
         return cand
     cand.supported, cand.layout, cand.lowering = True, layout, lowering
-    cand.predicted_s = cost_model.predict(algorithm.name, layout.features)
+    features = layout.features
+    if lowering.relayout_bytes:     # the lowering's copies move bytes too
+        features = {**features, "moved_bytes": features.get("moved_bytes", 0.0) + lowering.relayout_bytes}
+    cand.predicted_s = cost_model.predict(algorithm.name, features)
     cand.workspace_bytes, cand.error_bound = int(layout.workspace_bytes), float(layout.error_bound)
     if not layout.fits:
         cand.reason = f"workspace {units.size(layout.workspace_bytes)} > workspace_limit " \
