@@ -19,6 +19,7 @@ import lucid.nn.functional as F
 from lucid import algos
 from lucid.algos import planner, registry, wgrad
 from lucid.algos.spec import ConvSpec
+from lucid.suite import SUITE
 
 TOLERANCE = {"float32": 2e-6, "float64": 1e-12}
 
@@ -132,3 +133,13 @@ def test_weight_gradient_of_a_residual_graph_matches_finite_differences():
                 conv.weight.data[...] = w0
                 return value
         np.testing.assert_allclose(conv.weight.grad.numpy(), finite_difference(loss, w0), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("load", [w for w in SUITE if w.kernel_size <= 5], ids=lambda w: w.name)
+def test_the_heuristic_planner_picks_wgrad_for_backward_filter_of_the_suite(load):
+    """Issue 16's rows (K <= 5): with the shipped constants the native algorithm wins the prediction,
+    and the lowered candidates are priced with their copies."""
+    reset_planner()
+    assert algos.choose(load.spec(), "backward_filter") == "wgrad"
+    (record,) = algos.records()
+    assert record["spec"] == load.spec().describe() + " backward_filter"
