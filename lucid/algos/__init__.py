@@ -14,7 +14,8 @@ raises the one ValueError when the algorithm does not apply or fit).
 A ``spec`` is a frozen :class:`~lucid.algos.spec.ConvSpec` (N, C_in, C_out, L,
 K, stride, padding, dilation, groups, dtype).  The backward passes are lowered
 onto forward problems by :mod:`lucid.algos.lowering`, so every algorithm that
-supports a derived spec can serve them.
+supports a derived spec can serve them; an algorithm that lists a backward op
+in its ``ops`` (``wgrad``: backward-filter) is also posed that op natively.
 
 Forcing an algorithm: ``F.conv1d(..., algorithm="fft")``, ``with
 lucid.algos.use("fft"):`` or ``LUCID_CONV_ALGO=fft``.

@@ -47,13 +47,13 @@ from .registry import register
 from .spec import ConvSpec
 
 #: Reduction columns (items x positions) of one block: long enough for an efficient GEMM,
-#: short enough that a block's ``x`` and ``dy`` stay in cache across the taps
-#: (2048 beat 256, 1024 and whole items on the suite, 2026-12-03).
+#: short enough that a block's ``x`` and ``dy`` stay in cache across the taps (docs/tuning.md: wgrad block).
 _BLOCK_COLUMNS = 2048
 #: FLOPs from which the blocks are cut into at least one per pool thread (as direct's tap loop).
 _SPLIT_FLOPS = 1 << 24
 #: Input channels per group below which a tap's GEMM (``Cog x len x Cig``) is too skinny to
-#: pay for reading ``dy`` once per tap, so the taps are gathered into columns instead.
+#: pay for reading ``dy`` once per tap, so the taps are gathered into columns instead
+#: (docs/tuning.md: wgrad columns).
 _COLUMNS_BELOW_CIG = 16
 
 
