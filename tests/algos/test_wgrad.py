@@ -143,3 +143,22 @@ def test_the_heuristic_planner_picks_wgrad_for_backward_filter_of_the_suite(load
     assert algos.choose(load.spec(), "backward_filter") == "wgrad"
     (record,) = algos.records()
     assert record["spec"] == load.spec().describe() + " backward_filter"
+
+
+def test_measure_mode_times_native_and_lowered_candidates_on_the_ops_operands():
+    """Measure mode races wgrad (native) against the lowered candidates, each on ``(dy, x)``
+    through its own route, and the winner's result is right; the bucket's wisdom is reused."""
+    reset_planner()
+    spec = ConvSpec(2, 8, 8, 300, 3, 2, (1, 1), 2, 1, "float64")
+    rng = np.random.default_rng(4)
+    dy, x = rng.standard_normal(spec.output_shape), rng.standard_normal(spec.input_shape)
+    with algos.use(mode="measure", time_limit=0.5):
+        got = planner.execute("backward_filter", spec, dy, x)
+        record = algos.records()[-1]
+        measured = {c["name"] for c in record["candidates"] if c["measured_s"] is not None}
+        assert {"wgrad", "direct", "im2col"} <= measured
+        assert relative_error(got, definition(spec, dy, x)) < 1e-12
+        planner.clear_plans()
+        again = planner.execute("backward_filter", spec, dy, x)
+    assert algos.records()[-1]["cache_hit"] and algos.records()[-1]["algorithm"] == record["algorithm"]
+    np.testing.assert_allclose(again, got, rtol=1e-12, atol=1e-12)
