@@ -58,6 +58,15 @@ def tap_view(src: np.ndarray, stride: int, dilation: int, taps: int, positions: 
                       writeable=False)
 
 
+def tap_ranges(spec: ConvSpec) -> list[tuple[int, int]]:
+    """Per tap ``k``: the outputs ``[lo, hi)`` whose input ``t*s + k*d - left``
+    lies inside ``x`` (outside it the padding contributes zeros, so the tap
+    loop skips those products and needs no padded copy)."""
+    left, s, d = spec.padding[0], spec.stride, spec.dilation
+    return [(max(0, -(-(left - k * d) // s)), max(0, min(spec.l_out, (spec.length - 1 - k * d + left) // s + 1)))
+            for k in range(spec.kernel_size)]
+
+
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``np.matmul(a, b, out=out)``, except that a reduction of length 1 (an
     outer product) is the broadcast ``a * b``: the same single products, but

@@ -1,7 +1,7 @@
 """The contract every convolution algorithm implements: two stages, layout then build.
 
 An algorithm is an object with a ``name``, three class-level facts
-(``deterministic``, ``local_nonfinite``) and two methods; the planner knows
+(``ops``, ``deterministic``, ``local_nonfinite``) and two methods; the planner knows
 algorithms only through them (see :mod:`lucid.algos`):
 
 ``layout(spec, workspace_limit)``
@@ -24,7 +24,9 @@ calls :func:`lucid.algos.registry.register`; the planner needs no change.
 
 Backward passes are convolutions too: :mod:`lucid.algos.lowering` rewrites
 backward-data and backward-filter as forward problems, so any algorithm that
-supports the derived spec can serve them.
+supports the derived spec can serve them.  An algorithm that solves a backward
+op natively lists it in ``ops``: the planner then also poses it that op on the
+source spec (``spec.op``), and its plan's ``run`` takes that op's operands.
 """
 from __future__ import annotations
 
@@ -108,8 +110,9 @@ class Plan(abc.ABC):
         self.spec = spec
 
     @abc.abstractmethod
-    def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """Compute the forward problem of :attr:`spec`.
+    def run(self, x: np.ndarray, w: np.ndarray, /) -> np.ndarray:
+        """Compute the forward problem of :attr:`spec` (or, natively, its ``spec.op``:
+        ``(dy, x) -> dw`` for backward_filter, ``(dy, w) -> dx`` for backward_data).
 
         Parameters
         ----------
@@ -158,6 +161,11 @@ class Algorithm(abc.ABC):
     """Base class of the algorithms; see the module docstring for the contract."""
 
     name: ClassVar[str]
+    #: The ops (:data:`~lucid.algos.spec.OPS`) whose specs its layouts solve.  ``"forward"``
+    #: serves every op through the lowering; a backward op listed here is solved natively
+    #: on the source spec (``spec.op`` says which).  :meth:`supports` and :meth:`prepare`
+    #: refuse a spec whose op is not listed, and ``layout`` should too.
+    ops: ClassVar[tuple[str, ...]] = ("forward",)
     #: True when results are bitwise reproducible run to run (fixed reduction order).
     deterministic: ClassVar[bool] = True
     #: True when a NaN/Inf in one operand reaches exactly the outputs whose defining
@@ -177,8 +185,14 @@ class Algorithm(abc.ABC):
 
     def supports(self, spec: ConvSpec) -> str | None:
         """``None`` if this algorithm can run ``spec`` (given workspace), else the reason."""
-        layout = self.layout(spec)
+        layout = self.checked_layout(spec, DEFAULT_WORKSPACE_LIMIT)
         return layout if isinstance(layout, str) else None
+
+    def checked_layout(self, spec: ConvSpec, workspace_limit: int) -> Layout | str:
+        """:meth:`layout`, or the reason when ``spec.op`` is not one of :attr:`ops`."""
+        if spec.op not in self.ops:
+            return f"{self.name}: solves {' and '.join(self.ops)} only, not {spec.op}"
+        return self.layout(spec, workspace_limit)
 
     def prepare(self, spec: ConvSpec, workspace_limit: int = DEFAULT_WORKSPACE_LIMIT, *,
                 weight_varies: bool = False) -> Plan:
@@ -190,7 +204,7 @@ class Algorithm(abc.ABC):
             With the algorithm's reason when it does not apply, or naming the
             bytes it needs when its smallest layout exceeds ``workspace_limit``.
         """
-        layout = self.layout(spec, workspace_limit)
+        layout = self.checked_layout(spec, workspace_limit)
         if isinstance(layout, str):
             raise ValueError(layout)
         return self.build(fitting(self, layout, weight_varies))

@@ -38,7 +38,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._gemm import Block, block_shape, dot_error_bound, matmul, position_blocks, run_in_slots, split_cap
+from ._gemm import (
+    Block,
+    block_shape,
+    dot_error_bound,
+    matmul,
+    position_blocks,
+    run_in_slots,
+    split_cap,
+    tap_ranges,
+)
 from ._parallel import THREADS
 from .base import (
     DEFAULT_WORKSPACE_LIMIT,
@@ -101,7 +110,7 @@ def _buffer_shapes(spec: ConvSpec, blocks: tuple[Block, ...]) -> dict[str, tuple
     """Every buffer a run uses, by name; their sum is the workspace.
 
     ``xpad``: the padded input (the tap loop reads ``x`` itself, see
-    :func:`_tap_ranges`).  ``tap``: one output block per thread for taps
+    :func:`~lucid.algos._gemm.tap_ranges`).  ``tap``: one output block per thread for taps
     ``1..K-1``.  ``cols``, ``res``: window and product of the position loop.
     ``dw``: one row block per thread for the depthwise taps ``1..K-1``.
     The per-thread ``tap`` and ``dw`` blocks are borrowed from
@@ -137,15 +146,6 @@ def _transient_bytes(spec: ConvSpec, blocks: tuple[Block, ...]) -> int:
     return _slots(blocks) * ufunc_buffer_bytes(spec)
 
 
-def _tap_ranges(spec: ConvSpec) -> list[tuple[int, int]]:
-    """Per tap ``k``: the outputs ``[lo, hi)`` whose input ``t*s + k*d - left``
-    lies inside ``x`` (outside it the padding contributes zeros, so the tap
-    loop skips those products and needs no padded copy)."""
-    left, s, d = spec.padding[0], spec.stride, spec.dilation
-    return [(max(0, -(-(left - k * d) // s)), max(0, min(spec.l_out, (spec.length - 1 - k * d + left) // s + 1)))
-            for k in range(spec.kernel_size)]
-
-
 class DirectPlan(Plan):
     """Per-shape state of :class:`Direct`: its buffers and output blocks."""
 
@@ -156,7 +156,7 @@ class DirectPlan(Plan):
         self._caller_buffers = {k: shape for k, shape in _buffer_shapes(spec, blocks).items()
                                 if k not in _PER_THREAD}
         self._blocks = list(blocks)
-        self._ranges = _tap_ranges(spec) if self._strategy == "taps" else []
+        self._ranges = tap_ranges(spec) if self._strategy == "taps" else []
 
     def _buffer(self, name: str) -> np.ndarray:
         """The calling thread's ``name`` buffer (:func:`~lucid.algos.base.thread_scratch`), borrowed

@@ -19,18 +19,22 @@ and ``dy`` is the kernel (``Lout`` taps at dilation ``s``), stepped at stride
 
 Each :class:`Lowering` carries the derived :class:`ConvSpec` and the cheap
 re-layouts (``O(size of operands)``) around it, so the planner can choose any
-algorithm that supports the derived spec.
+algorithm that supports the derived spec.  An algorithm that solves a backward
+op natively (``op`` in its ``ops``) gets the identity instead (:func:`route`).
+
+The upsampled ``dy`` of a strided backward-data is written into the calling
+thread's scratch (:func:`~lucid.algos.scratch.thread_scratch`), not a fresh
+array per call: it lives only until the derived plan has run on that thread.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .spec import ConvSpec
-
-OPS = ("forward", "backward_data", "backward_filter")
+from .scratch import thread_scratch
+from .spec import OPS, ConvSpec
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ class Lowering:
     forward ``(x', w')``; ``result(y')`` maps the derived output back.
     ``weight_varies`` is true when the derived weight is new every call
     (backward_filter's is ``dy``), so caching its transforms cannot pay.
+    ``relayout_bytes`` is what ``operands`` and ``result`` read and write per
+    call (their copies), which the planner adds to a candidate's ``moved_bytes``.
     """
 
     op: str
@@ -50,10 +56,13 @@ class Lowering:
     operands: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
     result: Callable[[np.ndarray], np.ndarray]
     weight_varies: bool = False
+    relayout_bytes: int = 0
 
 
 def lower(op: str, spec: ConvSpec) -> Lowering:
-    """The forward problem that computes ``op`` for ``spec`` (see module docstring)."""
+    """The forward problem that computes ``op`` for the forward ``spec`` (see module docstring)."""
+    if spec.op != "forward":
+        raise ValueError(f"lower() expects a forward spec, got op {spec.op!r}")
     if op == "forward":
         return Lowering(op, spec, spec, lambda x, w: (x, w), lambda y: y)
     if op == "backward_data":
@@ -73,18 +82,20 @@ def _backward_data(spec: ConvSpec) -> Lowering:
     left = spec.padding[0]
 
     def operands(dy: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        u = dy
         if s > 1:
-            u = np.zeros((spec.n, spec.c_out, upsampled), dtype=dy.dtype)
+            u = thread_scratch("lowering.upsampled", spec.n * spec.c_out * upsampled, dy.dtype).reshape(
+                spec.n, spec.c_out, upsampled)
+            u.fill(0)
             u[:, :, ::s] = dy
-        else:
-            u = dy
         wt = w.reshape(g, spec.cog, spec.cig, k).transpose(0, 2, 1, 3)[..., ::-1]
         return u, np.ascontiguousarray(wt).reshape(spec.c_in, spec.cog, k)
 
     def result(dx_pad: np.ndarray) -> np.ndarray:
         return dx_pad[:, :, left:left + spec.length]
 
-    return Lowering("backward_data", spec, derived, operands, result)
+    copied = 2 * spec.c_out * spec.cig * k + (spec.n * spec.c_out * (upsampled + 2 * spec.l_out) if s > 1 else 0)
+    return Lowering("backward_data", spec, derived, operands, result, relayout_bytes=copied * spec.itemsize)
 
 
 def _backward_filter(spec: ConvSpec) -> Lowering:
@@ -109,7 +120,9 @@ def _backward_filter(spec: ConvSpec) -> Lowering:
     def result(dw_t: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(dw_t.transpose(1, 0, 2))
 
-    return Lowering("backward_filter", spec, derived, operands, result, weight_varies=True)
+    copied = 2 * (spec.n * spec.c_in * keep + spec.n * spec.c_out * spec.l_out + spec.c_out * spec.cig * k)
+    return Lowering("backward_filter", spec, derived, operands, result, weight_varies=True,
+                    relayout_bytes=copied * spec.itemsize)
 
 
 def derived_spec(op: str, spec: ConvSpec) -> ConvSpec:
@@ -117,4 +130,30 @@ def derived_spec(op: str, spec: ConvSpec) -> ConvSpec:
     return lower(op, spec).spec
 
 
-__all__ = ["OPS", "Lowering", "lower", "derived_spec"]
+def operand_shapes(op: str, spec: ConvSpec) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Shapes of ``op``'s two operands on ``spec``: ``(x, w)``, ``(dy, w)`` or ``(dy, x)``."""
+    x, w, y = spec.input_shape, spec.weight_shape, spec.output_shape
+    return {"forward": (x, w), "backward_data": (y, w), "backward_filter": (y, x)}[op]
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return a, b
+
+
+def _result(y: np.ndarray) -> np.ndarray:
+    return y
+
+
+def route(op: str, spec: ConvSpec, ops: tuple[str, ...]) -> Lowering | None:
+    """How an algorithm that solves ``ops`` computes ``op`` of the forward ``spec``, or None.
+
+    Natively when it lists a backward ``op``: the identity on ``spec`` posed as
+    that op (``spec.op == op``); else through :func:`lower` when it lists
+    ``"forward"``; else it cannot.  Cost: the closures of :func:`lower`.
+    """
+    if op != "forward" and op in ops:
+        return Lowering(op, spec, replace(spec, op=op), _same, _result, weight_varies=op == "backward_filter")
+    return lower(op, spec) if "forward" in ops else None
+
+
+__all__ = ["OPS", "Lowering", "lower", "derived_spec", "route", "operand_shapes"]

@@ -17,6 +17,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 DTYPES = ("float32", "float64")
+#: The problems posed on one convolution: ``forward`` computes ``y`` from ``(x, w)``,
+#: ``backward_data`` ``dx`` from ``(dy, w)``, ``backward_filter`` ``dw`` from ``(dy, x)``.
+OPS = ("forward", "backward_data", "backward_filter")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,11 @@ class ConvSpec:
         Zeros added on the (left, right); asymmetric for ``padding='same'``.
     dtype : str
         ``"float32"`` or ``"float64"``.
+    op : str
+        The problem posed on this convolution, one of :data:`OPS` (default
+        ``"forward"``).  Algorithms solve the ops in their ``ops``; the planner
+        poses a backward op natively to an algorithm that lists it and lowers
+        it to a forward spec for the others (:mod:`lucid.algos.lowering`).
     """
 
     n: int
@@ -47,18 +55,19 @@ class ConvSpec:
     dilation: int = 1
     groups: int = 1
     dtype: str = "float32"
+    op: str = "forward"
 
     @classmethod
     def trusted(cls, n: int, c_in: int, c_out: int, length: int, kernel_size: int, stride: int,
                 padding: tuple[int, int], dilation: int, groups: int, dtype: str) -> ConvSpec:
-        """A spec from values its caller has already validated (``F.conv1d`` checks
+        """A forward spec from values its caller has already validated (``F.conv1d`` checks
         every argument and names it in its errors), built without checking them again.
 
         Cost: one dict update (``ConvSpec(...)`` also runs :meth:`__post_init__`).
         """
         spec = object.__new__(cls)
         vars(spec).update(zip(_FIELDS, (n, c_in, c_out, length, kernel_size, stride, padding, dilation, groups,
-                                        dtype)))
+                                        dtype, "forward")))
         return spec
 
     def __post_init__(self) -> None:
@@ -74,6 +83,8 @@ class ConvSpec:
             raise ValueError(f"ConvSpec: groups={self.groups} must divide c_in={self.c_in} and c_out={self.c_out}")
         if self.dtype not in DTYPES:
             raise ValueError(f"ConvSpec.dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.op not in OPS:
+            raise ValueError(f"ConvSpec.op must be one of {OPS}, got {self.op!r}")
         if self.l_out < 1:
             raise ValueError(f"ConvSpec: output length {self.l_out} < 1 for {self}")
 
@@ -133,10 +144,11 @@ class ConvSpec:
         return (self.n, self.c_out, self.l_out)
 
     def describe(self) -> str:
-        """A compact one-line form, e.g. ``N8 C64->64 L4096 K3 s1 p(1,1) d1 g1 float32``."""
+        """A compact one-line form, e.g. ``N8 C64->64 L4096 K3 s1 p(1,1) d1 g1 float32``
+        (followed by the op when it is not ``forward``)."""
         return (f"N{self.n} C{self.c_in}->{self.c_out} L{self.length} K{self.kernel_size} "
                 f"s{self.stride} p({self.padding[0]},{self.padding[1]}) d{self.dilation} "
-                f"g{self.groups} {self.dtype}")
+                f"g{self.groups} {self.dtype}" + ("" if self.op == "forward" else f" {self.op}"))
 
 
 _FIELDS = tuple(field.name for field in fields(ConvSpec))

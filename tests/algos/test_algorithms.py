@@ -19,13 +19,21 @@ from reference import conv1d_grads_ref, conv1d_ref
 
 from lucid import algos
 from lucid.algos import registry
-from lucid.algos.lowering import lower
+from lucid.algos.lowering import route
 from lucid.algos.planner import cache as plan_cache
 from lucid.algos.spec import ConvSpec
 from lucid.suite import SUITE, workload
 
 TOLERANCE = {"float32": 2e-6, "float64": 1e-12}
 ALGORITHMS = [a.name for a in registry.algorithms()]
+#: The algorithms that solve the forward problem (and so every op, through the lowering).
+FORWARD = [a.name for a in registry.algorithms() if "forward" in a.ops]
+
+
+def own_op(name: str) -> str:
+    """The op algorithm ``name`` is checked on by the op-generic tests: forward if it solves it."""
+    ops = registry.get(name).ops
+    return "forward" if "forward" in ops else ops[0]
 
 
 def sweep_specs():
@@ -61,9 +69,9 @@ def case(spec: ConvSpec):
 
 
 def run_op(algorithm, op, spec, a, b):
-    lowering = lower(op, spec)
-    reason = algorithm.supports(lowering.spec)
-    if reason is not None:
+    """``op`` on ``spec`` by ``algorithm`` as the planner poses it (natively or lowered), or None."""
+    lowering = route(op, spec, algorithm.ops)
+    if lowering is None or algorithm.supports(lowering.spec) is not None:
         return None
     plan = algorithm.prepare(lowering.spec, 1 << 30)
     dt = spec.np_dtype
@@ -106,7 +114,7 @@ PATHS = [ConvSpec(2, 4, 4, 33, 3, 1, (1, 1), 1, 1, "float64"), ConvSpec(2, 4, 4,
 
 
 @pytest.mark.parametrize("spec", PATHS, ids=lambda s: s.describe())
-@pytest.mark.parametrize("name", ALGORITHMS)
+@pytest.mark.parametrize("name", FORWARD)
 def test_plan_reuse_sees_weight_updates(name, spec):
     """A plan run twice with an in-place-changed weight must not serve a stale transform,
     and with the weight cache off (``weight_varies``: the backward-filter lowering) it is still right."""
@@ -123,17 +131,21 @@ def test_plan_reuse_sees_weight_updates(name, spec):
         assert relative_error(second, want_after) <= TOLERANCE["float64"]
 
 
+@pytest.mark.parametrize("spec", [ConvSpec(2, 16, 16, 2000, 3, 1, (1, 1), 2, 1, "float64"),
+                                  ConvSpec(2, 16, 16, 2000, 3, 2, (1, 1), 2, 1, "float64")],
+                         ids=lambda s: s.describe())
 @pytest.mark.parametrize("name", ALGORITHMS)
-def test_two_threads_share_one_plan(name):
-    """Concurrent runs of one plan give exactly its sequential results (plans reuse their
-    buffers and borrow per-thread scratch), under a limit that makes the chunking ones chunk."""
-    spec = ConvSpec(2, 16, 16, 2000, 3, 1, (1, 1), 2, 1, "float64")
-    algorithm = registry.get(name)
-    floor = algorithm.layout(spec, 0)
+def test_two_threads_share_one_plan(name, spec):
+    """Concurrent runs of one plan (on the algorithm's own op) give exactly its sequential results
+    (plans reuse their buffers and borrow per-thread scratch), under a limit that makes the chunking
+    ones chunk."""
+    algorithm, op = registry.get(name), own_op(name)
+    posed = route(op, spec, algorithm.ops).spec
+    floor = algorithm.layout(posed, 0)
     assert not isinstance(floor, str)
-    plan = algorithm.prepare(spec, max(1 << 17, floor.workspace_bytes))
-    cases = [operands(spec, seed) for seed in range(4)]
-    assert relative_error(plan.run(*cases[0]), float64_reference("forward", spec, *cases[0])) <= 1e-12
+    plan = algorithm.prepare(posed, max(1 << 17, floor.workspace_bytes))
+    cases = [operands(spec, seed, op) for seed in range(4)]
+    assert relative_error(plan.run(*cases[0]), float64_reference(op, spec, *cases[0])) <= 1e-12
     assert_concurrent_runs_match(plan, cases)
 
 
@@ -141,11 +153,12 @@ def test_two_threads_share_one_plan(name):
 def test_output_is_fresh_array(name):
     """Results never alias plan buffers: a second call must not change the first result."""
     spec = ConvSpec(1, 2, 2, 20, 3, 1, (0, 0), 1, 1, "float64")
-    plan = plan_for(name, spec)
-    x, w, *_ = case(spec)
-    first = plan.run(x, w)
+    algorithm, op = registry.get(name), own_op(name)
+    plan = plan_for(name, route(op, spec, algorithm.ops).spec)
+    a, b = operands(spec, 0, op)
+    first = plan.run(a, b)
     keep = first.copy()
-    plan.run(x * 3.0, w)
+    plan.run(a * 3.0, b)
     np.testing.assert_array_equal(first, keep)
 
 

@@ -27,7 +27,7 @@ import lucid.algos as algos
 import lucid.nn.functional as F
 from lucid.algos import registry, scratch
 from lucid.algos.base import DEFAULT_WORKSPACE_LIMIT
-from lucid.algos.lowering import lower
+from lucid.algos.lowering import operand_shapes, route
 from lucid.algos.spec import ConvSpec
 
 SLACK_BYTES, SLACK_FRACTION = 64 << 10, 0.10
@@ -41,7 +41,18 @@ SHAPES = [
 ]
 CASES = [(name, op, spec) for name in registry.names() for spec in SHAPES
          for op in ("forward", "backward_data", "backward_filter")
-         if registry.get(name).supports(lower(op, spec).spec) is None]     # only what each can run
+         if (lowered := route(op, spec, registry.get(name).ops)) is not None
+         and registry.get(name).supports(lowered.spec) is None]     # only what each can run, as the planner poses it
+
+
+def posed(name: str, op: str, spec: ConvSpec, ones: bool = False) -> tuple[ConvSpec, np.ndarray, np.ndarray]:
+    """The spec algorithm ``name`` is given for ``op`` (native or derived) and its two operands."""
+    lowering = route(op, spec, registry.get(name).ops)
+    assert lowering is not None
+    rng = np.random.default_rng(0)
+    a, b = (np.ones(shape) if ones else rng.standard_normal(shape) for shape in operand_shapes(op, spec))
+    x, w = lowering.operands(a.astype(spec.np_dtype), b.astype(spec.np_dtype))
+    return lowering.spec, np.array(x), np.array(w)
 
 
 def allowed(workspace: int) -> int:
@@ -71,10 +82,7 @@ def allocated(plan_of, x: np.ndarray, w: np.ndarray, fresh_scratch: bool = True)
 @pytest.mark.parametrize("name,op,spec", CASES, ids=[f"{n}-{o}-{s.describe()}" for n, o, s in CASES])
 def test_algorithm_allocates_at_most_its_reported_workspace(name, op, spec):
     algorithm = registry.get(name)
-    derived = lower(op, spec).spec
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal(derived.input_shape).astype(derived.np_dtype)
-    w = rng.standard_normal(derived.weight_shape).astype(derived.np_dtype)
+    derived, x, w = posed(name, op, spec)
     reported = int(algorithm.layout(derived, DEFAULT_WORKSPACE_LIMIT).workspace_bytes)
     used, _ = allocated(lambda: algorithm.prepare(derived, DEFAULT_WORKSPACE_LIMIT), x, w)
     assert used <= allowed(reported), (f"{name} {op} {derived.describe()}: allocated {used} B, "
@@ -85,9 +93,7 @@ def test_algorithm_allocates_at_most_its_reported_workspace(name, op, spec):
 def test_plan_holds_at_most_its_reported_workspace(name, op, spec):
     """What the plan cache counts (``held_bytes``) after a run stays within the workspace."""
     algorithm = registry.get(name)
-    derived = lower(op, spec).spec
-    x = np.ones(derived.input_shape, derived.np_dtype)
-    w = np.ones(derived.weight_shape, derived.np_dtype)
+    derived, x, w = posed(name, op, spec, ones=True)
     plan = algorithm.prepare(derived, DEFAULT_WORKSPACE_LIMIT)
     plan.run(x, w)
     assert plan.held_bytes() <= allowed(algorithm.layout(derived, DEFAULT_WORKSPACE_LIMIT).workspace_bytes)

@@ -31,7 +31,7 @@ import numpy as np
 from ..._errors import bad_type, check_int
 from .._parallel import THREADS
 from ..base import Plan
-from ..lowering import Lowering, lower
+from ..lowering import Lowering
 from ..scratch import release_scratch, scratch_bytes
 from ..spec import ConvSpec
 from . import config, wisdom
@@ -171,8 +171,7 @@ def _entry(key: tuple, operands: Operands | None) -> _Entry:
         return future.result()
     try:
         op, spec, settings, threads = key
-        lowering = lower(op, spec)
-        entry = _Entry(decide(lowering, settings, threads, operands), lowering)
+        entry = _Entry(*decide(op, spec, settings, threads, operands))
     except BaseException as exc:
         with _cache_lock:
             del _inflight[key]

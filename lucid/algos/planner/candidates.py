@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..base import Layout
+from ..lowering import Lowering
 from ..spec import ConvSpec
 
 #: Measured decisions are shared by lengths with equal ``round(BUCKETS_PER_OCTAVE * log2(L))``.
@@ -28,7 +29,8 @@ class Candidate:
     ``supported`` is None when it was not assessed (a measured bucket decision
     was reused); ``reason`` is None when it was eligible, else why it was
     skipped; ``measured_s`` is None unless it was timed (``inf``: it failed).
-    ``layout`` is what a plan is built from; it is not part of the record.
+    ``layout`` is what a plan is built from and ``lowering`` how the op reaches
+    it (natively or through a forward problem); they are not part of the record.
     """
 
     name: str
@@ -41,6 +43,7 @@ class Candidate:
     error_bound: float | None = None
     note: str | None = None
     layout: Layout | None = field(default=None, repr=False, compare=False)
+    lowering: Lowering | None = field(default=None, repr=False, compare=False)
 
     @property
     def eligible(self) -> bool:
@@ -53,8 +56,10 @@ class Candidate:
         return reason if reason.startswith(self.name) else f"{self.name} skipped: {reason}"
 
     def as_record(self) -> dict[str, Any]:
-        """The candidate's fields as a JSON-ready dict (``layout`` left out, non-finite times as None)."""
-        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "layout"}
+        """The candidate's fields as a JSON-ready dict (``layout`` and ``lowering`` left out,
+        non-finite times as None)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                  if f.name not in ("layout", "lowering")}
         return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in fields.items()}
 
 

@@ -60,6 +60,8 @@ CALIBRATED: dict[str, dict[str, float]] = {
             "python_steps": 6.27e-09, "gemm_calls": 4.41e-07},
     "winograd": {OVERHEAD: 2.33e-04, "float32_flops": 1.21e-11, "moved_bytes": 1.97e-10, "tap_read_bytes": 2.43e-16,
                  "python_steps": 1.79e-10, "gemm_calls": 6.93e-08},
+    "wgrad": {OVERHEAD: 2.26e-05, "float32_flops": 8.09e-12, "moved_bytes": 1.48e-10, "tap_read_bytes": 6.04e-11,
+              "python_steps": 1.34e-06, "gemm_calls": 2.15e-13},
 }
 
 #: Where CALIBRATED came from.
@@ -75,6 +77,10 @@ PROVENANCE = {
                    "choice regret on the calibration grid geomean 1.15; out of sample, on the 120-shape "
                    "grid of benchmarks/planner_regret.py timed back to back at 16:46Z: geomean 1.13 "
                    "(the previous constants and features: 1.27)",
+    "wgrad": "fit (alone, fit()) on 52 backward_filter problems (the suite's K <= 10 rows and 45 of the grid's "
+             "kind, K 1..15), min of 5 runs each, 2026-12-03T10:41Z at load average ~5; divided by 2.1, the "
+             "median measured/predicted of direct's forward in the same run (calibrate() cannot time wgrad: "
+             "it poses only forward specs)",
 }
 
 #: Iteration cap of the joint fit (it converges in tens; the cap bounds a pathological case).

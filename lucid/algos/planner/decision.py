@@ -6,9 +6,10 @@ lays out every registered algorithm at the call's workspace limit
 its layout's cost features (:mod:`lucid.algos.planner.cost_model`), and
 
 * **forced** (``algorithm="fft"``, ``use("fft")``, ``LUCID_CONV_ALGO``): takes
-  that algorithm.  For the forward op a forced algorithm that cannot serve the
-  call raises ValueError with its reason; a backward op runs on it when it
-  supports the derived problem, otherwise on the best one that does (recorded).
+  that algorithm.  For the forward op a forced forward algorithm that cannot
+  serve the call raises ValueError with its reason; any other op (or the forward
+  op forced on an algorithm that solves only backward ops) runs on it when it
+  can, otherwise on the best one that can (recorded).
 * **heuristic** (default, runs nothing, like FFTW_ESTIMATE): takes the eligible
   candidate with the least predicted time.
 * **measure** (like FFTW_MEASURE): times the eligible candidates on the real
@@ -16,6 +17,13 @@ its layout's cost features (:mod:`lucid.algos.planner.cost_model`), and
   decision is kept in wisdom (:mod:`lucid.algos.planner.wisdom`) under a
   :class:`~lucid.algos.planner.candidates.BucketKey` (lengths within a factor
   2**(1/4)), so a new length in a measured bucket only builds its plan.
+
+Each algorithm is posed the op natively when it lists it in its ``ops``, else
+the forward problem the op lowers to (:func:`lucid.algos.lowering.route`); the
+candidate keeps the :class:`~lucid.algos.lowering.Lowering` it was priced
+through, and measure mode times every candidate on the op's own operands, its
+re-layouts included; the heuristic prices those re-layouts as moved bytes
+(:attr:`~lucid.algos.lowering.Lowering.relayout_bytes`).
 
 Eligible means: the layout is not a reason, it fits ``workspace_limit``, its
 ``error_bound <= tolerance`` and, when asked, the algorithm is
@@ -32,11 +40,12 @@ import numpy as np
 
 from .. import registry
 from ..base import Algorithm, Plan, fitting
-from ..lowering import Lowering
+from ..lowering import Lowering, operand_shapes, route
+from ..spec import ConvSpec
 from . import cost_model, history, units, wisdom
 from .candidates import BucketKey, Candidate, Decision
 from .config import AUTO, Settings
-from .stopwatch import PLANNING_LOCK, random_operands, time_plans
+from .stopwatch import PLANNING_LOCK, time_plans
 
 #: Measure mode races the candidates predicted within this factor of the best prediction
 #: first and tries the rest with the time left (docs/tuning.md: leaders).
@@ -45,15 +54,23 @@ LEADER_RATIO = 2.0
 Operands = tuple[np.ndarray, np.ndarray]
 
 
-def assess(algorithm: Algorithm, lowering: Lowering, settings: Settings) -> Candidate:
-    """One candidate: its layout at the call's workspace limit, predicted time and why it is skipped."""
+def assess(algorithm: Algorithm, op: str, source: ConvSpec, settings: Settings) -> Candidate:
+    """One candidate for ``op`` on ``source``: its layout at the call's workspace limit,
+    predicted time and why it is skipped."""
     cand = Candidate(algorithm.name, bool(algorithm.deterministic))
-    layout = algorithm.layout(lowering.spec, settings.workspace_limit)
+    lowering = route(op, source, algorithm.ops)
+    if lowering is None:
+        cand.reason = f"{algorithm.name}: solves {' and '.join(algorithm.ops)} only, not {op}"
+        return cand
+    layout = algorithm.checked_layout(lowering.spec, settings.workspace_limit)
     if isinstance(layout, str):
         cand.reason = layout
         return cand
-    cand.supported, cand.layout = True, layout
-    cand.predicted_s = cost_model.predict(algorithm.name, layout.features)
+    cand.supported, cand.layout, cand.lowering = True, layout, lowering
+    features = layout.features
+    if lowering.relayout_bytes:     # the lowering's copies move bytes too
+        features = {**features, "moved_bytes": features.get("moved_bytes", 0.0) + lowering.relayout_bytes}
+    cand.predicted_s = cost_model.predict(algorithm.name, features)
     cand.workspace_bytes, cand.error_bound = int(layout.workspace_bytes), float(layout.error_bound)
     if not layout.fits:
         cand.reason = f"workspace {units.size(layout.workspace_bytes)} > workspace_limit " \
@@ -67,11 +84,29 @@ def assess(algorithm: Algorithm, lowering: Lowering, settings: Settings) -> Cand
     return cand
 
 
-def _build(cand: Candidate, lowering: Lowering) -> Plan:
+def _build(cand: Candidate) -> Plan:
     """The plan of an eligible candidate, from the layout it was priced with."""
-    assert cand.layout is not None
+    assert cand.layout is not None and cand.lowering is not None
     algorithm = registry.get(cand.name)
-    return algorithm.build(fitting(algorithm, cand.layout, lowering.weight_varies))
+    return algorithm.build(fitting(algorithm, cand.layout, cand.lowering.weight_varies))
+
+
+class _OnOperands(Plan):
+    """A candidate's plan run on the op's own operands (its lowering's re-layouts included), for timing."""
+
+    def __init__(self, plan: Plan, lowering: Lowering) -> None:
+        super().__init__(plan.algorithm, lowering.source)
+        self.plan, self.lowering = plan, lowering
+
+    def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return self.lowering.result(self.plan.run(*self.lowering.operands(x, w)))
+
+
+def _random_operands(op: str, spec: ConvSpec) -> Operands:
+    """Standard-normal operands of ``op`` on ``spec`` (seeded), for timing without real data."""
+    rng = np.random.default_rng(0)
+    a, b = operand_shapes(op, spec)
+    return rng.standard_normal(a, dtype=spec.np_dtype), rng.standard_normal(b, dtype=spec.np_dtype)
 
 
 def _explain(chosen: str, eligible: list[Candidate], skipped: list[Candidate], measured: bool) -> str:
@@ -88,15 +123,15 @@ def _explain(chosen: str, eligible: list[Candidate], skipped: list[Candidate], m
     return "; ".join(parts + [c.skip_note() for c in skipped])
 
 
-def _bucket(lowering: Lowering, settings: Settings, threads: int) -> BucketKey:
-    return BucketKey.of(lowering.op, lowering.source, settings.workspace_limit, settings.tolerance,
+def _bucket(op: str, source: ConvSpec, settings: Settings, threads: int) -> BucketKey:
+    return BucketKey.of(op, source, settings.workspace_limit, settings.tolerance,
                         settings.deterministic, settings.nonfinite_operands, threads)
 
 
-def _no_candidate(lowering: Lowering, cands: list[Candidate]) -> ValueError:
+def _no_candidate(op: str, source: ConvSpec, cands: list[Candidate]) -> ValueError:
     notes = "; ".join(c.skip_note() for c in cands)
     hint = " (raise workspace_limit)" if any("workspace_limit" in (c.reason or "") for c in cands) else ""
-    return ValueError(f"no algorithm can run {lowering.op} of {lowering.source.describe()} under the current "
+    return ValueError(f"no algorithm can run {op} of {source.describe()} under the current "
                       f"settings{hint}: {notes}")
 
 
@@ -107,7 +142,7 @@ class _Choice:
         self.cands, self.name, self.plan, self.reason, self.reused = cands, name, plan, reason, reused
 
 
-def _reused(lowering: Lowering, settings: Settings, threads: int) -> _Choice | None:
+def _reused(op: str, source: ConvSpec, settings: Settings, threads: int) -> _Choice | None:
     """The length bucket's measured decision, when its winner can run the spec; else None.
 
     Only the winner is assessed for the new length (support and workspace
@@ -115,11 +150,11 @@ def _reused(lowering: Lowering, settings: Settings, threads: int) -> _Choice | N
     measured times and ``supported=None``: not assessed, because nothing is
     decided here.  This is what keeps a new length in a measured bucket cheap.
     """
-    bucket = _bucket(lowering, settings, threads)
+    bucket = _bucket(op, source, settings, threads)
     known = wisdom.lookup(bucket.text())
     if known is None or known["algorithm"] not in registry.names():
         return None
-    winner = assess(registry.get(known["algorithm"]), lowering, settings)
+    winner = assess(registry.get(known["algorithm"]), op, source, settings)
     if not winner.eligible:
         return None
     cands = []
@@ -133,7 +168,7 @@ def _reused(lowering: Lowering, settings: Settings, threads: int) -> _Choice | N
     return _Choice(cands, winner.name, None, reason, True)
 
 
-def _measure(lowering: Lowering, eligible: list[Candidate], settings: Settings, threads: int,
+def _measure(op: str, source: ConvSpec, eligible: list[Candidate], settings: Settings, threads: int,
              operands: Operands | None) -> tuple[str, Plan, str]:
     """Measure-mode decision: ``(name, plan, reason)``; fills ``measured_s`` and stores it in wisdom.
 
@@ -142,81 +177,84 @@ def _measure(lowering: Lowering, eligible: list[Candidate], settings: Settings, 
     only with the time left (:func:`lucid.algos.planner.stopwatch.time_plans`).
     """
     by_name = {c.name: c for c in eligible}
-    x, w = lowering.operands(*operands) if operands is not None else random_operands(lowering.spec)
+    x, w = operands if operands is not None else _random_operands(op, source)
     ranked = sorted(eligible, key=lambda c: c.predicted_s or 0.0)
-    plans = {}
+    built: dict[str, _OnOperands] = {}
     for cand in ranked:
+        assert cand.lowering is not None
         try:
-            plans[cand.name] = _build(cand, lowering)
+            built[cand.name] = _OnOperands(_build(cand), cand.lowering)
         except Exception as exc:     # a plan that cannot be built loses, with the reason recorded
             cand.measured_s, cand.reason = math.inf, f"prepare failed: {type(exc).__name__}: {exc}"
     best = ranked[0].predicted_s or 0.0
-    leaders = sum((c.predicted_s or 0.0) <= LEADER_RATIO * best for c in ranked if c.name in plans)
-    times, notes = time_plans(plans, x, w, settings.time_limit, leaders=leaders)
+    leaders = sum((c.predicted_s or 0.0) <= LEADER_RATIO * best for c in ranked if c.name in built)
+    times, notes = time_plans(dict[str, Plan](built), x, w, settings.time_limit, leaders=leaders)
     for name, seconds in times.items():
         by_name[name].measured_s = seconds
         if name in notes:
             by_name[name].note = notes[name]
     finite = {n: t for n, t in times.items() if t is not None and math.isfinite(t)}
     if not finite:
-        raise RuntimeError(f"every candidate failed while measuring {lowering.op} of "
-                           f"{lowering.source.describe()}: {notes}")
+        raise RuntimeError(f"every candidate failed while measuring {op} of {source.describe()}: {notes}")
     name = min(finite, key=lambda n: finite[n])
-    wisdom.store(_bucket(lowering, settings, threads).text(), name, times)
-    return name, plans[name], _explain(name, eligible, [], measured=True)
+    wisdom.store(_bucket(op, source, settings, threads).text(), name, times)
+    return name, built[name].plan, _explain(name, eligible, [], measured=True)
 
 
-def _auto(lowering: Lowering, settings: Settings, threads: int, operands: Operands | None,
+def _auto(op: str, source: ConvSpec, settings: Settings, threads: int, operands: Operands | None,
           cands: list[Candidate] | None = None) -> _Choice:
     """The best eligible candidate in the current mode (``cands``: the assessment, if already made)."""
     if settings.mode == "measure":
-        reused = _reused(lowering, settings, threads)
+        reused = _reused(op, source, settings, threads)
         if reused is not None:
             return reused
     if cands is None:
-        cands = [assess(algorithm, lowering, settings) for algorithm in registry.algorithms()]
+        cands = [assess(algorithm, op, source, settings) for algorithm in registry.algorithms()]
     eligible = [c for c in cands if c.eligible]
     if not eligible:
-        raise _no_candidate(lowering, cands)
+        raise _no_candidate(op, source, cands)
     skipped = [c for c in cands if not c.eligible]
     if settings.mode == "measure":
-        name, plan, reason = _measure(lowering, eligible, settings, threads, operands)
+        name, plan, reason = _measure(op, source, eligible, settings, threads, operands)
         return _Choice(cands, name, plan, reason + "".join(f"; {c.skip_note()}" for c in skipped), False)
     name = min(eligible, key=lambda c: c.predicted_s or 0.0).name
     return _Choice(cands, name, None, _explain(name, eligible, skipped, measured=False), False)
 
 
-def decide(lowering: Lowering, settings: Settings, threads: int, operands: Operands | None) -> Plan:
-    """Decide, build and record the plan of ``lowering`` under ``settings`` (planning lock held).
+def decide(op: str, source: ConvSpec, settings: Settings, threads: int,
+           operands: Operands | None) -> tuple[Plan, Lowering]:
+    """Decide, build and record the plan of ``op`` on ``source`` under ``settings`` (planning lock held).
 
     ``operands`` are the call's (measure mode times on them), or None for random ones.
+    Returns the plan and the :class:`~lucid.algos.lowering.Lowering` its runs go through.
     """
-    op, source = lowering.op, lowering.source
     started = time.perf_counter()
     with PLANNING_LOCK:
         wisdom.auto_load()
         forced = settings.algorithm
         if forced == AUTO:
-            choice = _auto(lowering, settings, threads, operands)
+            choice = _auto(op, source, settings, threads, operands)
         else:
-            cands = [assess(algorithm, lowering, settings) for algorithm in registry.algorithms()]
+            cands = [assess(algorithm, op, source, settings) for algorithm in registry.algorithms()]
             mine = next(c for c in cands if c.name == forced)
             if mine.eligible:
                 choice = _Choice(cands, forced, None, f"{forced}: forced", False)
-            elif op == "forward" and not settings.nonfinite_operands:
+            elif op == "forward" and "forward" in registry.get(forced).ops and not settings.nonfinite_operands:
                 raise ValueError(f"algorithm={forced!r} cannot run forward of {source.describe()}: {mine.reason}")
             else:
-                choice = _auto(lowering, settings, threads, operands, cands)
+                choice = _auto(op, source, settings, threads, operands, cands)
                 choice.reason = f"forced {forced} cannot serve {op} ({mine.skip_note()}); fell back to {choice.reason}"
-        plan = choice.plan or _build(next(c for c in choice.cands if c.name == choice.name), lowering)
+        winner = next(c for c in choice.cands if c.name == choice.name)
+        assert winner.lowering is not None
+        plan = choice.plan or _build(winner)
         reason = choice.reason
         if settings.nonfinite_operands:
             reason = f"operands hold NaN/Inf (check_finite=True): {reason}"
     history.add(Decision(
-        op=op, key=f"{source.describe()} t{threads}", spec=lowering.spec.describe(),
+        op=op, key=f"{source.describe()} t{threads}", spec=winner.lowering.spec.describe(),
         mode="forced" if forced != AUTO else settings.mode, algorithm=choice.name, reason=reason,
         candidates=tuple(choice.cands), cache_hit=choice.reused, duration_s=time.perf_counter() - started,
         settings={"workspace_limit": settings.workspace_limit,
                   "tolerance": None if math.isinf(settings.tolerance) else settings.tolerance,
                   "deterministic": settings.deterministic, "time_limit": settings.time_limit}))
-    return plan
+    return plan, winner.lowering

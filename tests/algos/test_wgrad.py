@@ -1,0 +1,164 @@
+"""wgrad, the native backward-filter algorithm, against the plain float64 loop of tests/reference.py.
+
+Both strategies (per-tap GEMMs on views, and gathered columns) are forced in
+turn over a seeded grid of N, C_in, C_out, L, K, stride, dilation, padding and
+groups (dense, grouped, depthwise) in float32 and float64; the planner serves
+it natively (the record's spec is the source spec posed as backward_filter).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import relative_error
+from planner_fakes import reset_planner
+from reference import conv1d_grads_ref, finite_difference
+
+import lucid
+import lucid.nn as nn
+import lucid.nn.functional as F
+from lucid import algos
+from lucid.algos import planner, registry, wgrad
+from lucid.algos.spec import ConvSpec
+from lucid.suite import SUITE
+
+TOLERANCE = {"float32": 2e-6, "float64": 1e-12}
+
+
+def grid(count: int = 64, seed: int = 16) -> list[ConvSpec]:
+    """Seeded random valid specs: dense, grouped and depthwise, every hyper-parameter varied."""
+    rng = np.random.default_rng(seed)
+    specs: list[ConvSpec] = []
+    while len(specs) < count:
+        kind = ("dense", "grouped", "depthwise")[len(specs) % 3]
+        groups = {"dense": 1, "grouped": int(rng.integers(2, 4)), "depthwise": int(rng.integers(2, 6))}[kind]
+        cig, cog = (1, 1) if kind == "depthwise" else (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+        try:
+            specs.append(ConvSpec(int(rng.integers(1, 4)), groups * cig, groups * cog, int(rng.integers(4, 31)),
+                                  int(rng.integers(1, 6)), int(rng.integers(1, 4)),
+                                  (int(rng.integers(0, 4)), int(rng.integers(0, 4))), int(rng.integers(1, 4)),
+                                  groups, ("float32", "float64")[len(specs) % 2]))
+        except ValueError:     # output shorter than one sample
+            continue
+    return specs
+
+
+def definition(spec: ConvSpec, dy: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``dw`` by the plain float64 loop over the definition (padding zeros multiplied too)."""
+    xp = np.pad(np.asarray(x, np.float64), ((0, 0), (0, 0), spec.padding))
+    with np.errstate(all="ignore"):
+        return conv1d_grads_ref(xp, np.zeros(spec.weight_shape), dy, spec.stride, 0, spec.dilation, spec.groups)[1]
+
+
+@pytest.fixture(params=["taps", "columns"])
+def forced_strategy(request, monkeypatch):
+    """Every plan built in the test uses this strategy."""
+    monkeypatch.setattr(wgrad, "strategy", lambda spec: request.param)
+    reset_planner()
+    yield request.param
+    reset_planner()
+
+
+def test_matches_the_definition_on_a_seeded_grid(forced_strategy):
+    failures = []
+    for i, spec in enumerate(grid()):
+        rng = np.random.default_rng(i)
+        dy, x = rng.standard_normal(spec.output_shape), rng.standard_normal(spec.input_shape)
+        got = planner.execute("backward_filter", spec, dy.astype(spec.np_dtype), x.astype(spec.np_dtype),
+                              algorithm="wgrad")
+        record = algos.records()[-1]
+        assert record["algorithm"] == "wgrad" and record["spec"] == spec.describe() + " backward_filter"
+        assert got.shape == spec.weight_shape and got.dtype == spec.np_dtype
+        err = relative_error(got, definition(spec, dy, x))
+        if not err <= TOLERANCE[spec.dtype]:
+            failures.append(f"{spec.describe()}: {err:.1e}")
+    assert not failures, failures[:5]
+
+
+@pytest.mark.parametrize("where", ["dy_in_padding", "x"])
+def test_nonfinite_operands_land_where_the_definition_puts_them(forced_strategy, where):
+    """An Inf of ``dy`` read only against padding zeros gives NaN in exactly that tap
+    (``0 * Inf``), as the definition (and PyTorch) does; a NaN of ``x`` stays local."""
+    spec = ConvSpec(2, 4, 6, 20, 3, 1, (2, 2), 1, 2, "float64")
+    rng = np.random.default_rng(3)
+    dy, x = rng.standard_normal(spec.output_shape), rng.standard_normal(spec.input_shape)
+    if where == "x":
+        x[1, 2, 7] = np.nan
+    else:
+        dy[0, 1, 0] = np.inf          # position 0: taps 0 and 1 read padding there
+    want = definition(spec, dy, x)
+    got = planner.execute("backward_filter", spec, dy, x, algorithm="wgrad")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert 0 < np.isnan(want).sum() < want.size / 2
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-12, atol=1e-12)
+
+
+def test_serves_only_backward_filter_and_forcing_it_falls_back_for_other_ops():
+    spec = ConvSpec(2, 4, 6, 20, 3, 1, (1, 1), 1, 2, "float64")
+    assert registry.get("wgrad").supports(spec) == "wgrad: solves backward_filter only, not forward"
+    with pytest.raises(ValueError, match="solves backward_filter only"):
+        registry.get("wgrad").prepare(spec)
+    reset_planner()
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape)
+    planner.execute("forward", spec, x, w, algorithm="wgrad")
+    (record,) = algos.records()
+    assert record["algorithm"] != "wgrad" and record["reason"].startswith("forced wgrad cannot serve forward")
+    for algorithm in registry.algorithms():      # forward algorithms never see a spec posed as backward_filter
+        if algorithm.name != "wgrad":
+            assert "only, not backward_filter" in algorithm.supports(ConvSpec(2, 4, 6, 20, 3, op="backward_filter"))
+
+
+def test_weight_gradient_of_a_residual_graph_matches_finite_differences():
+    """Conv1d weight.grad through autograd, with wgrad forced, against float64 central differences."""
+    lucid.manual_seed(2)
+    reset_planner()
+    convs = [nn.Conv1d(3, 3, 3, stride=1, padding=2, dilation=2, dtype=lucid.float64, algorithm="wgrad"),
+             nn.Conv1d(3, 6, 4, stride=2, padding=1, groups=3, dtype=lucid.float64, algorithm="wgrad")]
+    x0 = np.random.default_rng(1).standard_normal((2, 3, 17))
+
+    def forward(x):
+        h = x + F.relu(convs[0](x))
+        return (convs[1](h) ** 2).sum()
+
+    forward(lucid.tensor(x0)).backward()
+    assert {r["algorithm"] for r in algos.records() if r["op"] == "backward_filter"} == {"wgrad"}
+    for conv in convs:
+        w0 = conv.weight.numpy().copy()
+
+        def loss(w, conv=conv, w0=w0):
+            with lucid.no_grad():
+                conv.weight.data[...] = w
+                value = forward(lucid.tensor(x0)).item()
+                conv.weight.data[...] = w0
+                return value
+        np.testing.assert_allclose(conv.weight.grad.numpy(), finite_difference(loss, w0), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("load", [w for w in SUITE if w.kernel_size <= 5], ids=lambda w: w.name)
+def test_the_heuristic_planner_picks_wgrad_for_backward_filter_of_the_suite(load):
+    """Issue 16's rows (K <= 5): with the shipped constants the native algorithm wins the prediction,
+    and the lowered candidates are priced with their copies."""
+    reset_planner()
+    assert algos.choose(load.spec(), "backward_filter") == "wgrad"
+    (record,) = algos.records()
+    assert record["spec"] == load.spec().describe() + " backward_filter"
+
+
+def test_measure_mode_times_native_and_lowered_candidates_on_the_ops_operands():
+    """Measure mode races wgrad (native) against the lowered candidates, each on ``(dy, x)``
+    through its own route, and the winner's result is right; the bucket's wisdom is reused."""
+    reset_planner()
+    spec = ConvSpec(2, 8, 8, 300, 3, 2, (1, 1), 2, 1, "float64")
+    rng = np.random.default_rng(4)
+    dy, x = rng.standard_normal(spec.output_shape), rng.standard_normal(spec.input_shape)
+    with algos.use(mode="measure", time_limit=0.5):
+        got = planner.execute("backward_filter", spec, dy, x)
+        record = algos.records()[-1]
+        measured = {c["name"] for c in record["candidates"] if c["measured_s"] is not None}
+        assert {"wgrad", "direct", "im2col"} <= measured
+        assert relative_error(got, definition(spec, dy, x)) < 1e-12
+        planner.clear_plans()
+        again = planner.execute("backward_filter", spec, dy, x)
+    assert algos.records()[-1]["cache_hit"] and algos.records()[-1]["algorithm"] == record["algorithm"]
+    np.testing.assert_allclose(again, got, rtol=1e-12, atol=1e-12)
