@@ -1,10 +1,26 @@
-"""The tile-level steps of :mod:`lucid.algos.winograd` F(2,3): box cutting, the
-input and output transforms and the chunked GEMMs between them."""
+"""The tile-level steps of :mod:`lucid.algos.winograd`: box cutting, the chunked
+GEMMs and the transforms as generated programs of ufunc passes.
+
+A transform ``out = T @ src`` (``T`` a small matrix with entries like
+``+-1, +-2, 4, -5``, applied to rows of many tiles) is compiled once per plan
+into a :class:`Program`: a list of in-place ufunc calls (``add``, ``subtract``,
+``multiply`` by a scalar) over *slots*, the views of one box.  Its only
+cleverness is the symmetry of the points ``+-p``: two rows of ``B^T`` that
+differ in the sign of their odd terms share their even and odd partial sums
+(``E + O`` and ``E - O``), and two columns of ``A^T`` are first combined into
+``M_p + M_-p`` and ``M_p - M_-p``, which about halves the passes of the large tiles.
+"""
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from ._gemm import matmul
+
+#: One pass: ``ufunc(slot a, slot b or a scalar, out=slot o)``.
+Op = tuple[Callable, int, "int | float", int]
 
 
 def boxes(n: int, rows: int, dil: int, tile: int) -> list[tuple[int, int, int, int, int, int]]:
@@ -17,14 +33,6 @@ def boxes(n: int, rows: int, dil: int, tile: int) -> list[tuple[int, int, int, i
         return [(i, i + 1, b, min(b + step, rows), 0, dil) for i in range(n) for b in range(0, rows, step)]
     step = tile // (rows * dil)
     return [(i, min(i + step, n), 0, rows, 0, dil) for i in range(0, n, step)]
-
-
-def input_transform(a: list[np.ndarray], out: np.ndarray) -> None:
-    """``out[i] = (B^T v)_i`` from the views ``a[i]`` of chunks ``2b + i`` of every tile."""
-    np.subtract(a[0], a[2], out=out[0])
-    np.add(a[1], a[2], out=out[1])
-    np.subtract(a[2], a[1], out=out[2])
-    np.subtract(a[1], a[3], out=out[3])
 
 
 def gemm_in_chunks(u: np.ndarray, v: np.ndarray, m: np.ndarray, chunk: int) -> None:
@@ -45,18 +53,106 @@ def gemm_in_chunks(u: np.ndarray, v: np.ndarray, m: np.ndarray, chunk: int) -> N
         matmul(u, v[..., body:], out=m[..., body:])
 
 
-def tile_rows(a: np.ndarray, axis: int, lo: int, hi: int) -> np.ndarray:
-    """``a`` restricted to tile rows ``lo:hi`` along ``axis``."""
-    return a[(slice(None),) * axis + (slice(lo, hi),)]
+@dataclass(frozen=True)
+class Program:
+    """Ufunc passes computing ``outputs = T @ inputs`` over slots, in stages.
+
+    Slots ``0 .. n_in-1`` are the inputs, then the ``n_out`` outputs, then one
+    spare scratch slot of an output's shape.  Inputs may be overwritten.
+    ``stages[0]`` prepares (may be empty); stage ``1 + j`` completes output ``j``
+    alone, so the outputs may share one buffer when each is consumed by ``done(j)``.
+    """
+
+    stages: tuple[tuple[Op, ...], ...]
+
+    def run(self, inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], spare: np.ndarray,
+            done: Callable[[int], None] | None = None) -> None:
+        """Run the passes, calling ``done(j)`` once output ``j`` is complete.  Cost: one ufunc call per pass."""
+        slots = list(inputs) + list(outputs) + [spare]
+        for stage, ops in enumerate(self.stages):
+            for ufunc, a, b, o in ops:
+                ufunc(slots[a], b if isinstance(b, float) else slots[b], out=slots[o])
+            if stage and done is not None:
+                done(stage - 1)
+
+    @property
+    def passes(self) -> int:
+        """Number of ufunc passes."""
+        return sum(map(len, self.stages))
 
 
-def output_transform(m: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> None:
-    """``(y0, y1) = A^T m``: ``y0 = m0 + m1 + m2``, ``y1 = m1 - m2 - m3``, summed in place
-    in the contiguous ``m`` (overwritten), then copied out to the strided views."""
-    m0, m1, m2, m3 = m
-    m0 += m1
-    m0 += m2
-    m1 -= m2
-    m1 -= m3
-    np.copyto(y0, m0)
-    np.copyto(y1, m1)
+def _sum(terms: list[tuple[float, int]], out: int, scratch: int) -> list[Op]:
+    """Passes for ``slot out = sum c * slot k`` (``scratch``: a free slot for products)."""
+    terms = sorted(terms, key=lambda t: (t[0] != 1.0, t[0] != -1.0))
+    (c0, k0), rest = terms[0], terms[1:]
+    if c0 == 1.0 and rest and abs(rest[0][0]) == 1.0:
+        ops: list[Op] = [(np.add if rest[0][0] > 0 else np.subtract, k0, rest[0][1], out)]
+        rest = rest[1:]
+    else:
+        ops = [(np.multiply, k0, c0, out)]
+    for c, k in rest:
+        if abs(c) == 1.0:
+            ops.append((np.add if c > 0 else np.subtract, out, k, out))
+        else:
+            ops += [(np.multiply, k, abs(c), scratch), (np.add if c > 0 else np.subtract, out, scratch, out)]
+    return ops
+
+
+def _mirror(a: np.ndarray, b: np.ndarray) -> float:
+    """``s`` with ``b = s * (-1)^k * a`` (entries ``k``), 0.0 when there is none or it saves nothing."""
+    sign = a * (-1.0) ** np.arange(a.size)
+    odd, even = np.any(a[1::2] != 0), np.any(a[0::2] != 0)
+    if not (odd and even):
+        return 0.0
+    for s in (1.0, -1.0):
+        if np.array_equal(b, s * sign):
+            return s
+    return 0.0
+
+
+def input_program(bt: np.ndarray) -> Program:
+    """``out_i = sum_k B^T_ik src_k`` with mirrored row pairs sharing even/odd partial sums (1 spare)."""
+    n = bt.shape[0]
+    spare, done = 2 * n, set()
+    ops: list[Op] = []
+    for i in range(n):
+        if i in done:
+            continue
+        partner = next(((j, s) for j in range(i + 1, n) if j not in done and (s := _mirror(bt[i], bt[j]))), None)
+        row = [(float(c), k) for k, c in enumerate(bt[i]) if c != 0]
+        if partner is None:
+            ops += _sum(row, n + i, spare)
+            done.add(i)
+            continue
+        j, s = partner
+        paired = _sum([t for t in row if t[1] % 2 == 0], spare, n + i)       # E, products in out_i
+        paired += _sum([t for t in row if t[1] % 2 == 1], n + j, n + i)      # O
+        paired += [(np.add, spare, n + j, n + i),
+                   (np.subtract, spare, n + j, n + j) if s > 0 else (np.subtract, n + j, spare, n + j)]
+        apart = _sum(row, n + i, spare) + _sum([(float(c), k) for k, c in enumerate(bt[j]) if c != 0], n + j, spare)
+        ops += min(paired, apart, key=len)
+        done |= {i, j}
+    return Program((tuple(ops),))
+
+
+def output_program(at: np.ndarray) -> Program:
+    """``out_j = sum_i A^T_ji m_i``: mirrored columns ``(p, -p)`` are first replaced by
+    ``m_p + m_-p`` (into the spare slot, whose role passes to ``m_p``'s) and
+    ``m_p - m_-p`` (in place), then each row is summed (1 spare; inputs are overwritten)."""
+    n_out, n_in = at.shape
+    cols, done = at.T.astype(float).copy(), set()
+    ops: list[Op] = []
+    slot, spare = list(range(n_in)), n_in + n_out
+    even = np.arange(n_out) % 2 == 0
+    for p in range(n_in):
+        q = next((q for q in range(p + 1, n_in) if q not in done and _mirror(cols[p], cols[q]) == 1.0), None)
+        if p in done or q is None:
+            continue
+        ops += [(np.add, slot[p], slot[q], spare), (np.subtract, slot[p], slot[q], slot[q])]
+        slot[p], spare = spare, slot[p]
+        cols[q] = np.where(even, 0.0, cols[p])
+        cols[p] = np.where(even, cols[p], 0.0)
+        done |= {p, q}
+    rows = tuple(tuple(_sum([(float(c), slot[i]) for i, c in enumerate(cols[:, j]) if c != 0], n_in + j, spare))
+                 for j in range(n_out))
+    return Program((tuple(ops),) + rows)

@@ -1,67 +1,72 @@
-"""winograd: Winograd F(2,3) (Lavin & Gray) over cache-sized blocks of tiles.
+"""winograd: the Winograd family F(m, r) (Lavin & Gray) over cache-sized boxes of tiles.
 
-For a unit-stride convolution with dilation ``D`` every output pair
-``(z[p], z[p + D])`` comes from four inputs ``v = x[p + i*D], i = 0..3``::
+A tile of F(m, r) turns ``alpha = m + r - 1`` inputs ``v_i = x[p + i*D]``
+(``D`` the dilation) into the ``m`` outputs ``z[p + j*D]``::
 
-    z = A^T [ (G w) * (B^T v) ]       B^T = [[1, 0,-1, 0],      G = [[1,   0,   0  ],
-                                             [0, 1, 1, 0],           [1/2, 1/2, 1/2],
-    A^T = [[1, 1, 1, 0],                     [0,-1, 1, 0],           [1/2,-1/2, 1/2],
-           [0, 1,-1,-1]]                     [0, 1, 0,-1]]           [0,   0,   1  ]]
+    z = A^T [ (G w) * (B^T v) ]
 
-so 4 multiplications replace 6.  Summed over input channels, the products
-become 4 GEMMs per block of tiles (one per transform point ``i``):
-``M_i = U_i @ V_i`` with ``U_i = (G w)_i`` of shape ``(Cog, Cig)`` per group
-(batched over groups; an elementwise product for depthwise) and ``V_i`` of
-shape ``(Cig, tiles)``.
+so ``alpha`` multiplications replace ``m*r``.  The transforms are generated
+from Toom-Cook points (:mod:`lucid.algos._winograd_transforms`), one set per
+``(m, r, dtype)``, and applied as generated programs of ufunc passes
+(:mod:`lucid.algos._winograd_tiles`).  Summed over input channels the
+products become ``alpha`` GEMMs per block of tiles: ``M_i = U_i @ V_i`` with
+``U_i = (G w)_i`` of shape ``(Cog, Cig)`` per group (batched over groups; an
+elementwise product for depthwise) and ``V_i`` of shape ``(Cig, tiles)``.
+One algorithm is registered per tile size ``m`` in :data:`TILES`
+(``winograd`` is F(2, r), ``winograd4`` F(4, r), ...), each serving
+``r = kernel_size`` in 2..5, so the planner sees every tile size as a
+candidate with its own error bound and lets the tolerance decide.
 
 **Dilation.**  With the input cut into chunks of ``D`` samples, tile ``(b, q)``
-reads chunks ``2b .. 2b+3`` at offset ``q`` and writes output chunks ``2b`` and
-``2b+1``: the ``D`` interleaved phases are independent unit-dilation problems,
-all served by one strided view, so dilation costs nothing extra.
+reads chunks ``m*b .. m*b + alpha - 1`` at offset ``q`` and writes output
+chunks ``m*b .. m*b + m - 1``: the ``D`` interleaved phases are independent
+unit-dilation problems, all served by one strided view, so dilation costs
+nothing extra.
 
 **Stride (polyphase).**  With ``g = gcd(s, d)``, ``s' = s/g``, ``d' = d/g``
-only every ``g``-th input sample is read.  For ``s' = 1`` the problem is
-unit-stride at ``D = d'``.  For ``s' = 2`` taps 0 and 2 read the even phase
-(offsets 0 and ``d'``) and tap 1 the odd phase, so stacking the two phases as
-channels gives a unit-stride K=3 problem at ``D = d'`` with kernels
-``(w0, w2, 0)`` and ``(w1, 0, 0)`` and ``2*Cig`` channels: 4/3 of the direct
-FLOPs, as much as computing the unit-stride output and keeping every second
-sample, but without the discarded outputs or a subsampling pass.  For
-``s' >= 3`` every tap has its own phase (three channel blocks of kernel
-``(w_k, 0, 0)``, ``D = 1``): twice the direct FLOPs, a case where direct or
-im2col should be chosen.  Phase ``p`` of the stacked input is
-``x_pad[s*m + d*k_p]`` (``k_p`` its first tap), gathered once per call into a
-per-thread buffer (:func:`~lucid.algos.base.thread_scratch`) that also holds
-the zero padding and the zero tail of the last tile.
+only every ``g``-th input sample is read.  Tap ``k`` reads phase ``k mod s'``
+at offset ``d' * (k // s')``, so stacking the ``min(s', K)`` phases as
+channels gives a unit-stride problem at ``D = d'`` with kernels of
+``r = ceil(K/s')`` taps (phase ``c`` holds taps ``c, c + s', ...``, zero
+padded): ``s'`` times the channels and ``1/s'`` of the taps, without
+discarded outputs or a subsampling pass (``D = 1`` when ``r = 1``).  Phase
+``p`` of the stacked input is ``x_pad[s*m + d*k_p]`` (``k_p`` its first
+tap), gathered once per call into a per-thread buffer
+(:func:`~lucid.algos.base.thread_scratch`) that also holds the zero padding
+and the zero tail of the last tile.
 
 **Blocking and threads.**  Tiles ``(n, b, q)`` are cut into boxes of about
-``_BLOCK_BYTES`` of transform data; each box runs input transform -> 4 GEMMs
+``_BLOCK_BYTES`` of transform data; each box runs input transform -> GEMMs
 -> output transform while it is in L2; the 2 pool threads pull boxes from a
-shared queue, each with its own buffers.  Outputs of the last, partial tile
-row go through a small scratch and are cropped.  The stacked input is kept
-phase-major with even and odd chunks apart for ``D < 16`` (every transform
-pass then reads contiguous rows), in position order otherwise.  Each GEMM is cut into column
-chunks small enough (``m*n*k <= 262144``) that OpenBLAS runs them on the
-calling pool thread (docs/tuning.md: winograd serial GEMMs).
+shared queue, each with its own buffers.  Output rows are formed in a
+contiguous scratch row and copied out (the last, partial tile row cropped).
+The stacked input is kept phase-major with the ``m`` chunk residues apart
+for ``D < 16`` (every transform pass then reads contiguous rows), in
+position order otherwise.  Each GEMM is cut into column chunks small enough
+(``m*n*k <= 262144``) that OpenBLAS runs them on the calling pool thread
+(docs/tuning.md: winograd serial GEMMs).
 
-Cost: ``4*C'*T`` (input transform) ``+ 8*C_out*Cig'*T`` (GEMMs) ``+ 4*C_out*T``
-(output transform) FLOPs for ``T = N*ceil(L_out/2D)*D`` tiles, ``C' = P*C_in``
-and ``Cig' = P*Cig`` (``P`` phases) -- about 2/3 of direct at unit stride.
-The kernel transform is cached per weight (value-checked, so in-place updates
-are seen).  Accuracy: the transforms add a few roundings per tile, see
-:meth:`Winograd.layout`.
+Cost: about ``P_in*C' + 2*alpha*C_out*Cig' + P_out*C_out`` FLOPs per tile
+(``P_in``, ``P_out`` the passes of the transform programs) for
+``T = N*ceil(L_out/(m*D))*D`` tiles, ``C' = P*C_in``, ``Cig' = P*Cig``
+(``P`` phases): the GEMMs are ``alpha/(m*r)`` of direct.  The kernel
+transform is cached per weight (value-checked, so in-place updates are seen).
+Accuracy: see :meth:`Winograd.layout` and
+:func:`~lucid.algos._winograd_transforms.amplification`.
 """
 from __future__ import annotations
 
 import math
 import threading
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ._parallel import THREADS, parallel_for
-from ._winograd_tiles import boxes, gemm_in_chunks, input_transform, output_transform, tile_rows
+from ._winograd_tiles import Program, boxes, gemm_in_chunks, input_program, output_program
+from ._winograd_transforms import amplification, transform_arrays
 from .base import (
     DEFAULT_WORKSPACE_LIMIT,
     Algorithm,
@@ -76,6 +81,10 @@ from .base import (
 from .registry import register
 from .spec import ConvSpec
 
+#: Tile sizes ``m`` registered (one algorithm each); F(m, r) for every ``r`` in :data:`KERNEL_SIZES`.
+TILES = (2, 4, 6)
+#: Kernel sizes served.
+KERNEL_SIZES = range(2, 6)
 #: Transform data per box (V and M blocks), about the per-core L2 (docs/tuning.md: winograd box).
 _BLOCK_BYTES = 1024 * 1024
 #: Dilation below which the stacked input is phase-major and tiles rows-innermost;
@@ -84,21 +93,23 @@ _CONTIGUOUS_RUN = 16
 #: OpenBLAS runs a GEMM on the calling thread when ``m*n*k <= 65536 * 4``
 #: (docs/tuning.md: winograd serial GEMMs).
 _BLAS_SERIAL_MNK = 65536 * 4
-#: Constant of the normwise error bound ``c * u * sqrt(3 * Cig')``, twice direct's
-#: (docs/tuning.md: winograd error).
-_ERROR_CONSTANT = 4.0
+#: Constant of the normwise error bound ``c * u * sqrt(r * Cig') * amplification(m, r)``,
+#: direct's (docs/tuning.md: winograd error).
+_ERROR_CONSTANT = 2.0
 
 
 @dataclass(frozen=True)
 class _Layout:
-    """The unit-stride problem a spec reduces to, and its blocking.
+    """The unit-stride problem a spec reduces to, its tile and its blocking.
 
     ``phases`` lists ``(k_p, taps)`` per stacked phase: the input offset is
     ``d*k_p`` and ``taps`` maps original tap ``k`` to position ``j`` in the
-    padded K=3 kernel.  ``dil`` is the reduced dilation ``D``; ``rows`` the
-    tile rows ``nb`` (each ``2*D`` outputs); ``tile`` the tiles per box.
+    padded kernel of ``r`` taps.  ``dil`` is the reduced dilation ``D``;
+    ``rows`` the tile rows ``nb`` (each ``m*D`` outputs); ``tile`` the tiles per box.
     """
 
+    m: int
+    r: int
     phases: tuple[tuple[int, tuple[tuple[int, int], ...]], ...]
     dil: int
     rows: int
@@ -106,55 +117,65 @@ class _Layout:
     slots: int
 
     @property
+    def alpha(self) -> int:
+        """Inputs per tile, ``m + r - 1``."""
+        return self.m + self.r - 1
+
+    @property
+    def groups_of_rows(self) -> int:
+        """Rows of ``m`` chunks in the stacked input: ``rows`` plus those the last tile reads beyond."""
+        return self.rows + -(-(self.r - 1) // self.m)
+
+    @property
     def width(self) -> int:
-        """Stacked input length ``(2*rows + 2) * D`` (4 chunks per tile row pair)."""
-        return (2 * self.rows + 2) * self.dil
+        """Stacked input length ``m * groups_of_rows * D``."""
+        return self.m * self.groups_of_rows * self.dil
 
 
-def _phases(spec: ConvSpec) -> tuple[tuple, int]:
-    """Polyphase split of the 3 taps: ``((k_p, ((k, j), ...)), ...)`` and ``D``."""
+def _phases(spec: ConvSpec) -> tuple[tuple, int, int]:
+    """Polyphase split of the taps: ``((k_p, ((k, j), ...)), ...)``, ``D`` and ``r``."""
     g = math.gcd(spec.stride, spec.dilation)
-    s, d = spec.stride // g, spec.dilation // g
-    if s == 1:
-        return ((0, ((0, 0), (1, 1), (2, 2))),), d
-    if s == 2:
-        return ((0, ((0, 0), (2, 1))), (1, ((1, 0),))), d
-    return tuple((k, ((k, 0),)) for k in range(3)), 1
+    s, d, k = spec.stride // g, spec.dilation // g, spec.kernel_size
+    r = -(-k // s)
+    phases = tuple((c, tuple((t, (t - c) // s) for t in range(c, k, s))) for c in range(min(s, k)))
+    return phases, (d if r > 1 else 1), r
 
 
-def _sizes(spec: ConvSpec, phases: tuple, dil: int) -> tuple[int, int]:
+def _sizes(spec: ConvSpec, m: int, phases: tuple, dil: int, r: int) -> tuple[int, int]:
     """Bytes of the fixed buffers (stacked input, U, weight key) and per tile per slot."""
-    p, it = len(phases), spec.itemsize
-    rows = -(-spec.l_out // (2 * dil))
-    fixed = (spec.n * p * spec.c_in * (2 * rows + 2) * dil + 4 * spec.c_out * p * spec.cig
-             + 3 * spec.c_out * spec.cig) * it
-    per_tile = (4 * p * spec.c_in + 6 * spec.c_out) * it   # V, M and the tail scratch
+    p, it, alpha = len(phases), spec.itemsize, m + r - 1
+    rows = -(-spec.l_out // (m * dil))
+    width = m * (rows + -(-(r - 1) // m)) * dil
+    fixed = (spec.n * p * spec.c_in * width + alpha * spec.c_out * p * spec.cig
+             + spec.kernel_size * spec.c_out * spec.cig) * it
+    # V (alpha rows and a spare), M (alpha rows, a spare, an output row)
+    per_tile = ((alpha + 1) * p * spec.c_in + (alpha + 2) * spec.c_out) * it
     return fixed, per_tile
 
 
-def _layout(spec: ConvSpec, workspace_limit: int) -> _Layout:
+def _layout(spec: ConvSpec, m: int, workspace_limit: int) -> _Layout:
     """Choose the reduction and the box size within ``workspace_limit`` bytes."""
-    phases, dil = _phases(spec)
-    rows = -(-spec.l_out // (2 * dil))
-    fixed, per_tile = _sizes(spec, phases, dil)
+    phases, dil, r = _phases(spec)
+    rows = -(-spec.l_out // (m * dil))
+    fixed, per_tile = _sizes(spec, m, phases, dil, r)
     total = spec.n * rows * dil
     slots = min(THREADS, total)
-    cache_tiles = _BLOCK_BYTES // (per_tile - 2 * spec.c_out * spec.itemsize)
+    cache_tiles = _BLOCK_BYTES // per_tile
     limit_tiles = (workspace_limit - fixed - slots * ufunc_buffer_bytes(spec)) // (slots * per_tile)
     tile = max(1, min(cache_tiles, limit_tiles, -(-total // slots)))
-    return _Layout(phases, dil, rows, tile, slots)
+    return _Layout(m, r, phases, dil, rows, tile, slots)
 
 
 class WinogradPlan(Plan):
-    """Per-shape state of :class:`Winograd`: layout, boxes and the kernel cache.
+    """Per-shape state of :class:`Winograd`: layout, boxes, transform programs and the kernel cache.
 
     ``run`` takes no lock (the kernel transform is published atomically by its
     weight cache), so threads share a plan and run it concurrently; inside,
-    the boxes are split over the thread pool, each thread with its own V, M
-    and tail buffer.  That buffer and the stacked input are borrowed from
-    :func:`~lucid.algos.base.thread_scratch` (shared by every plan, so a new
-    shape touches no fresh pages); the kernel transform ``U`` is held by the
-    weight cache, fresh for each new weight.
+    the boxes are split over the thread pool, each thread with its own box
+    buffer (V, M, spare and output rows).  That buffer and the stacked input
+    are borrowed from :func:`~lucid.algos.base.thread_scratch` (shared by
+    every plan, so a new shape touches no fresh pages); the kernel transform
+    ``U`` is held by the weight cache, fresh for each new weight.
     """
 
     def __init__(self, algorithm: Winograd, spec: ConvSpec, layout: _Layout, weight_varies: bool = False) -> None:
@@ -162,46 +183,39 @@ class WinogradPlan(Plan):
         self.layout = layout
         sp, lay = spec, layout
         self._cin = len(lay.phases) * sp.c_in
-        # Stacked input: tile rows b innermost for short dilations, phase-major
-        # with even and odd chunks apart (lane (q, e) holds x_pad[(2r + e)*D + q]),
+        at, self._g, bt = transform_arrays(lay.m, lay.r, "float64")
+        self._input: Program = input_program(bt)
+        self._output: Program = output_program(at)
+        # Stacked input: tile rows b innermost for short dilations, phase-major with
+        # the m chunk residues apart (lane (q, e) holds x_pad[(m*r + e)*D + q]),
         # so every transform pass reads contiguous runs; else position order.
         self._rows_inner = lay.dil < _CONTIGUOUS_RUN
-        lanes, self._step = (2 * lay.dil, 2 * lay.dil) if self._rows_inner else (1, 1)
+        lanes, self._step = (lay.m * lay.dil, lay.m * lay.dil) if self._rows_inner else (1, 1)
         self._xs_shape = (sp.n, sp.groups, len(lay.phases), sp.cig, lanes, lay.width // lanes)
         self._boxes = boxes(sp.n, lay.rows, lay.dil, lay.tile)
-        self._box_size = lay.tile * (4 * self._cin + 6 * sp.c_out)
+        self._box_size = lay.tile * ((lay.alpha + 1) * self._cin + (lay.alpha + 2) * sp.c_out)
         self._slots = min(lay.slots, len(self._boxes))
-        self._full_rows = sp.l_out // (2 * lay.dil)
+        self._full_rows = sp.l_out // (lay.m * lay.dil)
         self._depthwise = self._cin == sp.groups and sp.cog == 1
         self._chunk = max(1, _BLAS_SERIAL_MNK // (sp.cog * (self._cin // sp.groups)))
         # Tile order in V and M, axes of (C, n, b, q): q innermost or b innermost.
         self._order = (0, 3, 1, 2) if self._rows_inner else (0, 1, 2, 3)
+        self._logical = tuple(int(a) for a in np.argsort(self._order))
         self._cache = WeightCache(enabled=not weight_varies)
 
     def _kernel_transform(self, w: np.ndarray) -> np.ndarray:
-        """``U = G w'`` of shape ``(4, groups, Cog, Cig')`` for the phase-stacked kernel ``w'``.
+        """``U = G w'`` of shape ``(alpha, groups, Cog, Cig')`` for the phase-stacked kernel ``w'``.
 
-        Accumulated tap by tap into a fresh ``U`` (rows of ``G``: ``[1,0,0]``,
-        ``[1,1,1]/2``, ``[1,-1,1]/2``, ``[0,0,1]``), so no other weight-sized
-        temporaries are allocated; fresh, so that concurrent runs of the plan
-        keep the transform they read (see :class:`~lucid.algos.base.WeightCache`).
+        Formed in float64 and rounded once; fresh, so that concurrent runs of
+        the plan keep the transform they read (see :class:`~lucid.algos.base.WeightCache`).
         """
-        sp = self.spec
-        u = np.zeros((4, sp.c_out, len(self.layout.phases), sp.cig), sp.np_dtype)
-        for p, (_, taps) in enumerate(self.layout.phases):
+        sp, lay = self.spec, self.layout
+        wp = np.zeros((sp.c_out, len(lay.phases), sp.cig, lay.r))
+        for p, (_, taps) in enumerate(lay.phases):
             for k, j in taps:
-                wk = w[:, :, k]
-                if j == 0:
-                    u[0, :, p] += wk
-                if j == 2:
-                    u[3, :, p] += wk
-                u[1, :, p] += wk
-                if j == 1:
-                    u[2, :, p] -= wk
-                else:
-                    u[2, :, p] += wk
-        u[1:3] *= 0.5
-        return u.reshape(4, sp.groups, sp.cog, -1)
+                wp[:, p, :, j] = w[:, :, k]
+        u = np.tensordot(self._g, wp, axes=([1], [3])).astype(sp.np_dtype)
+        return u.reshape(lay.alpha, sp.groups, sp.cog, -1)
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         sp = self.spec
@@ -214,18 +228,18 @@ class WinogradPlan(Plan):
         return y
 
     def _stack(self, xs: np.ndarray, x: np.ndarray, n0: int, n1: int) -> None:
-        """Gather phase ``p``: position ``m`` of ``xs[n, :, p]`` is ``x_pad[n, :, s*m + d*k_p]``.
+        """Gather phase ``p``: position ``o`` of ``xs[n, :, p]`` is ``x_pad[n, :, s*o + d*k_p]``.
 
-        Positions are lanes ``(q, e)`` x rows ``r`` (``m = r*step + e*D + q``; one lane
+        Positions are lanes ``(q, e)`` x rows ``r`` (``o = r*step + e*D + q``; one lane
         when ``step == 1``).  Rows inside ``x`` are one strided copy; the few rows
         touching the padding or the zero tail are filled lane by lane.
         """
-        sp = self.spec
+        sp, lay = self.spec, self.layout
         s, step, rows = sp.stride, self._step, xs.shape[-1]
-        q_lanes, e_lanes = (self.layout.dil, 2) if self._rows_inner else (1, 1)
+        q_lanes, e_lanes = (lay.dil, lay.m) if self._rows_inner else (1, 1)
         xg = x[n0:n1].reshape(n1 - n0, sp.groups, sp.cig, sp.length)
         it = xg.strides[-1]
-        for p, (k, _) in enumerate(self.layout.phases):
+        for p, (k, _) in enumerate(lay.phases):
             offset = sp.dilation * k - sp.padding[0]           # x index of position 0
             inside = (-(offset // s), -(-(sp.length - offset) // s))   # positions within x
             r0 = min(rows, max(0, -(-inside[0] // step)))
@@ -234,10 +248,10 @@ class WinogradPlan(Plan):
             if r1 > r0:
                 src = xg[..., offset + s * step * r0:]
                 lanes[..., r0:r1] = as_strided(src, src.shape[:3] + (q_lanes, e_lanes, r1 - r0),
-                                               src.strides[:3] + (s * it, s * self.layout.dil * it, s * step * it))
+                                               src.strides[:3] + (s * it, s * lay.dil * it, s * step * it))
             for q, e in np.ndindex(q_lanes, e_lanes):
                 for a, b in ((0, r0), (r1, rows)):
-                    self._edge(lanes[..., q, e, a:b], xg, offset + s * (e * self.layout.dil + q + step * a), s * step)
+                    self._edge(lanes[..., q, e, a:b], xg, offset + s * (e * lay.dil + q + step * a), s * step)
 
     @staticmethod
     def _edge(out: np.ndarray, xg: np.ndarray, start: int, step: int) -> None:
@@ -263,50 +277,57 @@ class WinogradPlan(Plan):
             self._box(box, xs, buf, u, y)
 
     def _sources(self, xs: np.ndarray, n0: int, n1: int, b0: int, bb: int, q0: int, q1: int) -> list[np.ndarray]:
-        """Views of input chunks ``2b + i`` (``i = 0..3``) of the box's tiles, in V's memory order."""
-        nn, cin, rows, dil = n1 - n0, self._cin, self.layout.rows, self.layout.dil
-        if self._rows_inner:     # lanes (q, e), rows r: chunk 2b + i is lane (q, i % 2), row b + i // 2
-            lanes = xs[n0:n1].reshape(nn, cin, dil, 2, rows + 1)[:, :, q0:q1]
-            return [lanes[:, :, :, i % 2, b0 + i // 2:b0 + i // 2 + bb].transpose(1, 2, 0, 3) for i in range(4)]
-        chunks = xs[n0:n1].reshape(nn, cin, 2 * rows + 2, dil)[:, :, 2 * b0:, q0:q1]
-        return [chunks[:, :, i:i + 2 * bb:2].transpose(1, 0, 2, 3) for i in range(4)]
+        """Views of input chunks ``m*b + i`` (``i < alpha``) of the box's tiles, in V's memory order."""
+        lay, nn, cin = self.layout, n1 - n0, self._cin
+        m, dil = lay.m, lay.dil
+        if self._rows_inner:     # lanes (q, e), rows r: chunk m*b + i is lane (q, i % m), row b + i // m
+            lanes = xs[n0:n1].reshape(nn, cin, dil, m, lay.groups_of_rows)[:, :, q0:q1]
+            return [lanes[:, :, :, i % m, b0 + i // m:b0 + i // m + bb].transpose(1, 2, 0, 3)
+                    for i in range(lay.alpha)]
+        chunks = xs[n0:n1].reshape(nn, cin, m * lay.groups_of_rows, dil)[:, :, m * b0:, q0:q1]
+        return [chunks[:, :, i:i + m * bb:m].transpose(1, 0, 2, 3) for i in range(lay.alpha)]
 
     def _box(self, box: tuple, xs: np.ndarray, buf: np.ndarray, u: np.ndarray, y: np.ndarray) -> None:
-        """Input transform -> 4 GEMMs -> output transform for the tiles of one box."""
-        sp, dil = self.spec, self.layout.dil
+        """Input transform -> GEMMs -> output transform for the tiles of one box."""
+        sp, lay = self.spec, self.layout
         n0, n1, b0, b1, q0, q1 = box
         nn, bb, qq = n1 - n0, b1 - b0, q1 - q0
-        t, cin, g = nn * bb * qq, self._cin, sp.groups
-        order, bax = self._order, 1 + self._order.index(2)
-        dims = tuple((nn, bb, qq)[a - 1] for a in order[1:])      # tile axes in memory order
-        v = buf[:4 * cin * t].reshape((4, cin) + dims)
-        m = buf[4 * cin * t:4 * (cin + sp.c_out) * t].reshape((4, sp.c_out) + dims)
-        input_transform(self._sources(xs, n0, n1, b0, bb, q0, q1), v)
+        t, cin, g, a, co = nn * bb * qq, self._cin, sp.groups, lay.alpha, sp.c_out
+        dims = tuple((nn, bb, qq)[k - 1] for k in self._order[1:])      # tile axes in memory order
+        v = buf[:(a + 1) * cin * t].reshape((a + 1, cin) + dims)
+        m = buf[(a + 1) * cin * t:][:(a + 2) * co * t].reshape((a + 2, co) + dims)
+        self._input.run(self._sources(xs, n0, n1, b0, bb, q0, q1), v[:a], v[a])
         if self._depthwise:
-            np.multiply(u[..., 0], v.reshape(4, g, t), out=m.reshape(4, g, t))
+            np.multiply(u[..., 0], v[:a].reshape(a, g, t), out=m[:a].reshape(a, g, t))
         else:
-            gemm_in_chunks(u, v.reshape(4, g, cin // g, t), m.reshape(4, g, sp.cog, t), self._chunk)
-        main = min(b1, self._full_rows)
+            gemm_in_chunks(u, v[:a].reshape(a, g, cin // g, t), m[:a].reshape(a, g, sp.cog, t), self._chunk)
+        self._output.run(m[:a], [m[a + 1]] * lay.m, m[a], lambda j: self._emit(m[a + 1], j, box, dims, y))
+
+    def _emit(self, row: np.ndarray, j: int, box: tuple, dims: tuple, y: np.ndarray) -> None:
+        """Copy output ``j`` of the box's tiles (``row``, in V's memory order) into ``y``;
+        the last tile row, which overhangs ``L_out``, is cropped."""
+        sp, lay = self.spec, self.layout
+        n0, n1, b0, b1, q0, q1 = box
+        tiles = row.reshape((sp.c_out,) + dims).transpose(self._logical)      # (C, n, b, q)
+        main, step = max(b0, min(b1, self._full_rows)), lay.m * lay.dil
         if main > b0:
-            full = np.reshape(y[n0:n1, :, :2 * dil * main], (nn, sp.c_out, main, 2, dil), copy=False)
-            output_transform(tile_rows(m, bax, 0, main - b0),
-                              *(full[:, :, b0:main, j, q0:q1].transpose(1, 0, 2, 3).transpose(order) for j in (0, 1)))
-        if b1 > main:   # the last tile row overhangs L_out: transform into scratch, crop
-            tail = buf[4 * (cin + sp.c_out) * t:][:sp.c_out * nn * 2 * qq].reshape(2, sp.c_out, nn, 1, qq)
-            output_transform(tile_rows(m, bax, main - b0, bb), tail[0].transpose(order), tail[1].transpose(order))
-            for j in (0, 1):
-                first = (2 * main + j) * dil + q0
-                count = min(qq, sp.l_out - first)
-                if count > 0:
-                    y[n0:n1, :, first:first + count] = tail[j, :, :, 0, :count].transpose(1, 0, 2)
+            full = np.reshape(y[n0:n1, :, :step * self._full_rows], (n1 - n0, sp.c_out, self._full_rows, step),
+                              copy=False)
+            np.copyto(full[:, :, b0:main, j * lay.dil + q0:j * lay.dil + q1], tiles[:, :, :main - b0].swapaxes(0, 1))
+        if b1 > main:
+            first = main * step + j * lay.dil + q0
+            count = min(q1 - q0, sp.l_out - first)
+            if count > 0:
+                y[n0:n1, :, first:first + count] = tiles[:, :, -1, :count].swapaxes(0, 1)
 
 
 class Winograd(Algorithm):
-    """Winograd F(2,3) for ``kernel_size == 3`` at any stride, dilation, groups and padding.
+    """Winograd F(m, r) with ``r = kernel_size`` in 2..5 at any stride, dilation, groups and padding.
 
-    Not ``local_nonfinite``: an Inf input enters the tile's transform as
-    ``Inf - Inf`` terms, so both outputs of its tile may turn NaN where the
-    definition gives +-Inf.
+    One instance per tile size ``m`` (:data:`TILES`): ``winograd`` is F(2, r),
+    ``winograd{m}`` F(m, r).  Not ``local_nonfinite``: an Inf input enters the
+    tile's transform as ``Inf - Inf`` terms, so every output of its tile may
+    turn NaN where the definition gives +-Inf.
 
     Examples
     --------
@@ -314,43 +335,49 @@ class Winograd(Algorithm):
     >>> from lucid.algos.spec import ConvSpec
     >>> spec = ConvSpec(1, 2, 3, 9, 3, padding=(1, 1), dtype="float64")
     >>> x, w = np.arange(18.0).reshape(spec.input_shape), np.ones(spec.weight_shape)
-    >>> Winograd().prepare(spec, 1 << 20).run(x, w)[0, 0]
+    >>> tile_algorithm(4)().prepare(spec, 1 << 20).run(x, w)[0, 0]
     array([20., 33., 39., 45., 51., 57., 63., 69., 48.])
     """
 
     name = "winograd"
+    #: Outputs per tile.
+    m: ClassVar[int] = 2
     local_nonfinite = False
 
     def layout(self, spec: ConvSpec, workspace_limit: int = DEFAULT_WORKSPACE_LIMIT) -> Layout | str:
-        """The reduction and box size within ``workspace_limit`` (:func:`_layout`);
-        the reason when ``kernel_size != 3``.
+        """The reduction, tile and box size within ``workspace_limit`` (:func:`_layout`);
+        the reason when ``kernel_size`` is not in 2..5.
 
-        FLOPs: ``T*(4*C' + 8*C_out*Cig' + 4*C_out)`` (module docstring), about
-        2/3 of ``spec.direct_flops`` at stride 1 (plus the discarded outputs of
-        the last tile row), 4/3 at stride 2 and 2x at stride >= 3; the cached
+        FLOPs: ``T*(P_in*C' + 2*alpha*C_out*Cig' + P_out*C_out)`` (module
+        docstring); the GEMMs are ``alpha/(m*r)`` of ``spec.direct_flops`` at
+        stride 1 (plus the discarded outputs of the last tile row); the cached
         kernel transform is not counted.
 
-        Workspace: the stacked input (``N * P * C_in * (2*rows + 2) * D``
-        elements), the kernel transform and its weight key are fixed; the
-        per-slot V, M and tail buffers shrink with the limit (down to one
-        tile), and each slot's transforms need NumPy's transient ufunc buffers
+        Workspace: the stacked input (``N * P * C_in * width`` elements), the
+        kernel transform and its weight key are fixed; the per-slot box buffers
+        shrink with the limit (down to one tile), and each slot's transforms
+        need NumPy's transient ufunc buffers
         (:func:`~lucid.algos.base.ufunc_buffer_bytes`), so a limit below that
         floor is exceeded by it.
 
-        Error bound: normwise relative ``4 * u * sqrt(3 * Cig')``.  The dot
-        products have length ``3*Cig'`` as in direct (square-root growth
-        model); the transforms have entries of magnitude <= 1 and add a few
-        roundings per tile, covered by doubling direct's constant.
+        Error bound: normwise relative ``2 * u * sqrt(r * Cig') * amplification(m, r)``:
+        direct's square-root model for dot products of length ``r*Cig'``,
+        times the growth of the transforms
+        (:func:`~lucid.algos._winograd_transforms.amplification`: 2.7 for
+        F(2,3), 16 for F(4,3), 23 for F(6,3)); checked against measured errors
+        in tests/algos/test_winograd_family.py.
         """
-        if spec.kernel_size != 3:
-            return f"winograd: F(2,3) needs kernel_size=3, got {spec.kernel_size}"
-        lay = _layout(spec, workspace_limit)
-        fixed, per_tile = _sizes(spec, lay.phases, lay.dil)
+        if spec.kernel_size not in KERNEL_SIZES:
+            return f"{self.name}: F({self.m},r) needs kernel_size in 2..5, got {spec.kernel_size}"
+        lay = _layout(spec, self.m, workspace_limit)
+        fixed, per_tile = _sizes(spec, self.m, lay.phases, lay.dil, lay.r)
         workspace = fixed + lay.slots * (lay.tile * per_tile + ufunc_buffer_bytes(spec))
         tiles = spec.n * lay.rows * lay.dil
-        cin = len(lay.phases) * spec.c_in
-        flops = float(tiles * (4 * cin + 8 * spec.c_out * len(lay.phases) * spec.cig + 4 * spec.c_out))
-        bound = _ERROR_CONSTANT * unit_roundoff(spec) * float(np.sqrt(3 * len(lay.phases) * spec.cig))
+        cin, cig = len(lay.phases) * spec.c_in, len(lay.phases) * spec.cig
+        at, _, bt = transform_arrays(self.m, lay.r, "float64")
+        passes_in, passes_out = input_program(bt).passes, output_program(at).passes
+        flops = float(tiles * (passes_in * cin + 2 * lay.alpha * spec.c_out * cig + passes_out * spec.c_out))
+        bound = _ERROR_CONSTANT * unit_roundoff(spec) * math.sqrt(lay.r * cig) * amplification(self.m, lay.r)
         return Layout(spec, workspace_limit, workspace, flops, bound, cost_features(spec, flops, workspace),
                       detail=lay)
 
@@ -358,4 +385,12 @@ class Winograd(Algorithm):
         return WinogradPlan(self, layout.spec, layout.detail, layout.weight_varies)
 
 
-register(Winograd())
+def tile_algorithm(m: int) -> type[Winograd]:
+    """The :class:`Winograd` subclass of tile size ``m`` (named ``winograd{m}``; ``winograd`` for 2)."""
+    if m == Winograd.m:
+        return Winograd
+    return type(f"Winograd{m}", (Winograd,), {"m": m, "name": f"winograd{m}", "__doc__": f"Winograd F({m}, r)."})
+
+
+for _m in TILES:
+    register(tile_algorithm(_m)())
