@@ -12,6 +12,8 @@ differ in the sign of their odd terms share their even and odd partial sums
 """
 from __future__ import annotations
 
+import itertools
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -57,18 +59,19 @@ def gemm_in_chunks(u: np.ndarray, v: np.ndarray, m: np.ndarray, chunk: int) -> N
 class Program:
     """Ufunc passes computing ``outputs = T @ inputs`` over slots, in stages.
 
-    Slots ``0 .. n_in-1`` are the inputs, then the ``n_out`` outputs, then one
-    spare scratch slot of an output's shape.  Inputs may be overwritten.
+    Slots ``0 .. n_in-1`` are the inputs, then the ``n_out`` outputs, then the
+    spare scratch slots of an output's shape.  Inputs may be overwritten.
     ``stages[0]`` prepares (may be empty); stage ``1 + j`` completes output ``j``
-    alone, so the outputs may share one buffer when each is consumed by ``done(j)``.
+    alone, writing it once, in its last pass: the outputs may be strided views
+    of the result, or share one buffer when each is consumed by ``done(j)``.
     """
 
     stages: tuple[tuple[Op, ...], ...]
 
-    def run(self, inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], spare: np.ndarray,
+    def run(self, inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], spare: Sequence[np.ndarray],
             done: Callable[[int], None] | None = None) -> None:
         """Run the passes, calling ``done(j)`` once output ``j`` is complete.  Cost: one ufunc call per pass."""
-        slots = list(inputs) + list(outputs) + [spare]
+        slots = list(inputs) + list(outputs) + list(spare)
         for stage, ops in enumerate(self.stages):
             for ufunc, a, b, o in ops:
                 ufunc(slots[a], b if isinstance(b, float) else slots[b], out=slots[o])
@@ -81,20 +84,52 @@ class Program:
         return sum(map(len, self.stages))
 
 
+def _signed(members: list[tuple[float, int]], out: int) -> tuple[list[Op], float]:
+    """Passes for ``slot out = s * sum(sign * slot k)``; returns them and ``s`` (+-1, chosen
+    so a positive term comes first)."""
+    members = sorted(members, key=lambda t: t[0] < 0)
+    sign = 1.0 if members[0][0] > 0 else -1.0
+    (_, k0), rest = members[0], [(sign * c, k) for c, k in members[1:]]
+    if not rest:
+        return [(np.multiply, k0, 1.0, out)], sign
+    ops: list[Op] = [(np.add if rest[0][0] > 0 else np.subtract, k0, rest[0][1], out)]
+    return ops + [(np.add if c > 0 else np.subtract, out, k, out) for c, k in rest[1:]], sign
+
+
 def _sum(terms: list[tuple[float, int]], out: int, scratch: int) -> list[Op]:
-    """Passes for ``slot out = sum c * slot k`` (``scratch``: a free slot for products)."""
-    terms = sorted(terms, key=lambda t: (t[0] != 1.0, t[0] != -1.0))
-    (c0, k0), rest = terms[0], terms[1:]
-    if c0 == 1.0 and rest and abs(rest[0][0]) == 1.0:
-        ops: list[Op] = [(np.add if rest[0][0] > 0 else np.subtract, k0, rest[0][1], out)]
-        rest = rest[1:]
-    else:
-        ops = [(np.multiply, k0, c0, out)]
-    for c, k in rest:
-        if abs(c) == 1.0:
-            ops.append((np.add if c > 0 else np.subtract, out, k, out))
+    """Passes for ``slot out = sum c * slot k`` (``scratch``: a free slot).
+
+    Terms are grouped by ``|c|``: each group is summed with ``+-1`` passes and
+    scaled once (``2*d1 - 2*d3`` costs two passes, not three); the group order
+    with the fewest passes is taken.
+    """
+    groups: dict[float, list[tuple[float, int]]] = {}
+    for c, k in terms:
+        groups.setdefault(abs(c), []).append((1.0 if c > 0 else -1.0, k))
+    return min((_grouped(list(order), out, scratch) for order in itertools.permutations(groups.items())), key=len)
+
+
+def _grouped(order: list[tuple[float, list[tuple[float, int]]]], out: int, scratch: int) -> list[Op]:
+    """:func:`_sum`'s passes for one order of the groups ``(|c|, [(sign, slot), ...])``."""
+    ops: list[Op] = []
+    for c, members in order:
+        if not ops:
+            if len(members) == 1:
+                ops.append((np.multiply, members[0][1], members[0][0] * c, out))
+                continue
+            part, sign = _signed(members, out)
+            ops += part + ([(np.multiply, out, sign * c, out)] if sign * c != 1.0 else [])
+            continue
+        if len(members) == 1 and c == 1.0:
+            ops.append((np.add if members[0][0] > 0 else np.subtract, out, members[0][1], out))
+            continue
+        if len(members) == 1:
+            ops.append((np.multiply, members[0][1], c, scratch))
+            sign = members[0][0]
         else:
-            ops += [(np.multiply, k, abs(c), scratch), (np.add if c > 0 else np.subtract, out, scratch, out)]
+            part, sign = _signed(members, scratch)
+            ops += part + ([(np.multiply, scratch, c, scratch)] if c != 1.0 else [])
+        ops.append((np.add if sign > 0 else np.subtract, out, scratch, out))
     return ops
 
 
@@ -137,12 +172,13 @@ def input_program(bt: np.ndarray) -> Program:
 
 def output_program(at: np.ndarray) -> Program:
     """``out_j = sum_i A^T_ji m_i``: mirrored columns ``(p, -p)`` are first replaced by
-    ``m_p + m_-p`` (into the spare slot, whose role passes to ``m_p``'s) and
-    ``m_p - m_-p`` (in place), then each row is summed (1 spare; inputs are overwritten)."""
+    ``m_p + m_-p`` (into a spare slot, whose role passes to ``m_p``'s) and
+    ``m_p - m_-p`` (in place), then each row is summed in the second spare slot
+    and written to ``out_j`` by its last pass (2 spares; inputs are overwritten)."""
     n_out, n_in = at.shape
     cols, done = at.T.astype(float).copy(), set()
     ops: list[Op] = []
-    slot, spare = list(range(n_in)), n_in + n_out
+    slot, spare, acc = list(range(n_in)), n_in + n_out, n_in + n_out + 1
     even = np.arange(n_out) % 2 == 0
     for p in range(n_in):
         q = next((q for q in range(p + 1, n_in) if q not in done and _mirror(cols[p], cols[q]) == 1.0), None)
@@ -153,6 +189,9 @@ def output_program(at: np.ndarray) -> Program:
         cols[q] = np.where(even, 0.0, cols[p])
         cols[p] = np.where(even, cols[p], 0.0)
         done |= {p, q}
-    rows = tuple(tuple(_sum([(float(c), slot[i]) for i, c in enumerate(cols[:, j]) if c != 0], n_in + j, spare))
-                 for j in range(n_out))
-    return Program((tuple(ops),) + rows)
+    rows = []
+    for j in range(n_out):
+        row = _sum([(float(c), slot[i]) for i, c in enumerate(cols[:, j]) if c != 0], acc, spare)
+        ufunc, a, b, _ = row[-1]
+        rows.append(tuple(row[:-1]) + ((ufunc, a, b, n_in + j),))
+    return Program((tuple(ops),) + tuple(rows))

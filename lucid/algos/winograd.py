@@ -148,8 +148,8 @@ def _sizes(spec: ConvSpec, m: int, phases: tuple, dil: int, r: int) -> tuple[int
     width = m * (rows + -(-(r - 1) // m)) * dil
     fixed = (spec.n * p * spec.c_in * width + alpha * spec.c_out * p * spec.cig
              + spec.kernel_size * spec.c_out * spec.cig) * it
-    # V (alpha rows and a spare), M (alpha rows, a spare, an output row)
-    per_tile = ((alpha + 1) * p * spec.c_in + (alpha + 2) * spec.c_out) * it
+    # V (alpha rows and a spare), M (alpha rows, two spares, an output row)
+    per_tile = ((alpha + 1) * p * spec.c_in + (alpha + 3) * spec.c_out) * it
     return fixed, per_tile
 
 
@@ -193,7 +193,7 @@ class WinogradPlan(Plan):
         lanes, self._step = (lay.m * lay.dil, lay.m * lay.dil) if self._rows_inner else (1, 1)
         self._xs_shape = (sp.n, sp.groups, len(lay.phases), sp.cig, lanes, lay.width // lanes)
         self._boxes = boxes(sp.n, lay.rows, lay.dil, lay.tile)
-        self._box_size = lay.tile * ((lay.alpha + 1) * self._cin + (lay.alpha + 2) * sp.c_out)
+        self._box_size = lay.tile * ((lay.alpha + 1) * self._cin + (lay.alpha + 3) * sp.c_out)
         self._slots = min(lay.slots, len(self._boxes))
         self._full_rows = sp.l_out // (lay.m * lay.dil)
         self._depthwise = self._cin == sp.groups and sp.cog == 1
@@ -295,17 +295,23 @@ class WinogradPlan(Plan):
         t, cin, g, a, co = nn * bb * qq, self._cin, sp.groups, lay.alpha, sp.c_out
         dims = tuple((nn, bb, qq)[k - 1] for k in self._order[1:])      # tile axes in memory order
         v = buf[:(a + 1) * cin * t].reshape((a + 1, cin) + dims)
-        m = buf[(a + 1) * cin * t:][:(a + 2) * co * t].reshape((a + 2, co) + dims)
-        self._input.run(self._sources(xs, n0, n1, b0, bb, q0, q1), v[:a], v[a])
+        m = buf[(a + 1) * cin * t:][:(a + 3) * co * t].reshape((a + 3, co) + dims)
+        self._input.run(self._sources(xs, n0, n1, b0, bb, q0, q1), v[:a], v[a:])
         if self._depthwise:
             np.multiply(u[..., 0], v[:a].reshape(a, g, t), out=m[:a].reshape(a, g, t))
         else:
             gemm_in_chunks(u, v[:a].reshape(a, g, cin // g, t), m[:a].reshape(a, g, sp.cog, t), self._chunk)
-        self._output.run(m[:a], [m[a + 1]] * lay.m, m[a], lambda j: self._emit(m[a + 1], j, box, dims, y))
+        if b1 <= self._full_rows:     # outputs straight into y
+            full = np.reshape(y[n0:n1, :, :self._full_rows * lay.m * lay.dil],
+                              (nn, co, self._full_rows, lay.m, lay.dil), copy=False)[:, :, b0:b1, :, q0:q1]
+            self._output.run(m[:a], [full[:, :, :, j].swapaxes(0, 1).transpose(self._order) for j in range(lay.m)],
+                             m[a:a + 2])
+        else:                         # the last tile row overhangs L_out: via a scratch row, cropped
+            self._output.run(m[:a], [m[a + 2]] * lay.m, m[a:a + 2], lambda j: self._emit(m[a + 2], j, box, dims, y))
 
     def _emit(self, row: np.ndarray, j: int, box: tuple, dims: tuple, y: np.ndarray) -> None:
-        """Copy output ``j`` of the box's tiles (``row``, in V's memory order) into ``y``;
-        the last tile row, which overhangs ``L_out``, is cropped."""
+        """Copy output ``j`` of the box's tiles (``row``, in V's memory order) into ``y``,
+        the last tile row cropped to ``L_out``."""
         sp, lay = self.spec, self.layout
         n0, n1, b0, b1, q0, q1 = box
         tiles = row.reshape((sp.c_out,) + dims).transpose(self._logical)      # (C, n, b, q)
@@ -314,12 +320,10 @@ class WinogradPlan(Plan):
             full = np.reshape(y[n0:n1, :, :step * self._full_rows], (n1 - n0, sp.c_out, self._full_rows, step),
                               copy=False)
             np.copyto(full[:, :, b0:main, j * lay.dil + q0:j * lay.dil + q1], tiles[:, :, :main - b0].swapaxes(0, 1))
-        if b1 > main:
-            first = main * step + j * lay.dil + q0
-            count = min(q1 - q0, sp.l_out - first)
-            if count > 0:
-                y[n0:n1, :, first:first + count] = tiles[:, :, -1, :count].swapaxes(0, 1)
-
+        first = main * step + j * lay.dil + q0
+        count = min(q1 - q0, sp.l_out - first)
+        if count > 0:
+            y[n0:n1, :, first:first + count] = tiles[:, :, -1, :count].swapaxes(0, 1)
 
 class Winograd(Algorithm):
     """Winograd F(m, r) with ``r = kernel_size`` in 2..5 at any stride, dilation, groups and padding.

@@ -65,10 +65,10 @@ def test_programs_apply_the_matrices(m, r):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((bt.shape[0], 3, 11))
     out, spare = np.empty_like(x), np.empty((3, 11))
-    input_program(bt).run(list(x.copy()), list(out), spare)
+    input_program(bt).run(list(x.copy()), list(out), [spare])
     np.testing.assert_allclose(out, np.einsum("ik,k...->i...", bt, x), atol=1e-12)
     rows = []
-    output_program(at).run(list(x.copy()), [out[0]] * m, spare, lambda j: rows.append(out[0].copy()))
+    output_program(at).run(list(x.copy()), [out[0]] * m, [spare, spare.copy()], lambda j: rows.append(out[0].copy()))
     np.testing.assert_allclose(np.array(rows), np.einsum("ik,k...->i...", at, x), atol=1e-12)
     assert input_program(bt).passes <= np.count_nonzero(bt) + np.count_nonzero(abs(bt) != 1) - len(bt) + 1
 
