@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -87,7 +87,7 @@ def _integer_scale(row: list[Fraction]) -> Fraction:
     return Fraction(lcm, gcd) * (1 if first > 0 else -1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def transforms(m: int, r: int) -> Transforms:
     """The exact transforms of F(m, r) on the first ``m + r - 2`` :data:`POINTS` and infinity.
 
@@ -108,7 +108,7 @@ def transforms(m: int, r: int) -> Transforms:
     return Transforms(m, r, tuple(map(tuple, at)), tuple(map(tuple, g)), tuple(map(tuple, bt)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def transform_arrays(m: int, r: int, dtype: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(A^T, G, B^T)`` of F(m, r) as read-only arrays of ``dtype`` (rounded once from the exact values)."""
     t = transforms(m, r)
@@ -118,7 +118,7 @@ def transform_arrays(m: int, r: int, dtype: str) -> tuple[np.ndarray, np.ndarray
     return arrays     # type: ignore[return-value]
 
 
-@lru_cache(maxsize=None)
+@cache
 def amplification(m: int, r: int) -> float:
     """Error growth of F(m, r) relative to a direct dot product of length ``r``.
 

@@ -64,8 +64,10 @@ from typing import ClassVar
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ._blas_threads import single_threaded
+from ._gemm import matmul
 from ._parallel import THREADS, parallel_for
-from ._winograd_tiles import Program, boxes, gemm_in_chunks, input_program, output_program
+from ._winograd_tiles import boxes, edge, gemm_in_chunks
 from ._winograd_transforms import amplification, transform_arrays
 from .base import (
     DEFAULT_WORKSPACE_LIMIT,
@@ -89,7 +91,7 @@ KERNEL_SIZES = range(2, 6)
 _BLOCK_BYTES = 1024 * 1024
 #: Dilation below which the stacked input is phase-major and tiles rows-innermost;
 #: from it on, position order with runs of ``D`` innermost (short loops cost ~2x).
-_CONTIGUOUS_RUN = 16
+_CONTIGUOUS_RUN = 2
 #: OpenBLAS runs a GEMM on the calling thread when ``m*n*k <= 65536 * 4``
 #: (docs/tuning.md: winograd serial GEMMs).
 _BLAS_SERIAL_MNK = 65536 * 4
@@ -148,8 +150,8 @@ def _sizes(spec: ConvSpec, m: int, phases: tuple, dil: int, r: int) -> tuple[int
     width = m * (rows + -(-(r - 1) // m)) * dil
     fixed = (spec.n * p * spec.c_in * width + alpha * spec.c_out * p * spec.cig
              + spec.kernel_size * spec.c_out * spec.cig) * it
-    # V (alpha rows and a spare), M (alpha rows, two spares, an output row)
-    per_tile = ((alpha + 1) * p * spec.c_in + (alpha + 3) * spec.c_out) * it
+    # X (then Y), V and M
+    per_tile = (max(alpha * p * spec.c_in, m * spec.c_out) + alpha * (p * spec.c_in + spec.c_out)) * it
     return fixed, per_tile
 
 
@@ -183,9 +185,7 @@ class WinogradPlan(Plan):
         self.layout = layout
         sp, lay = spec, layout
         self._cin = len(lay.phases) * sp.c_in
-        at, self._g, bt = transform_arrays(lay.m, lay.r, "float64")
-        self._input: Program = input_program(bt)
-        self._output: Program = output_program(at)
+        self._g = transform_arrays(lay.m, lay.r, "float64")[1]
         # Stacked input: tile rows b innermost for short dilations, phase-major with
         # the m chunk residues apart (lane (q, e) holds x_pad[(m*r + e)*D + q]),
         # so every transform pass reads contiguous runs; else position order.
@@ -193,7 +193,8 @@ class WinogradPlan(Plan):
         lanes, self._step = (lay.m * lay.dil, lay.m * lay.dil) if self._rows_inner else (1, 1)
         self._xs_shape = (sp.n, sp.groups, len(lay.phases), sp.cig, lanes, lay.width // lanes)
         self._boxes = boxes(sp.n, lay.rows, lay.dil, lay.tile)
-        self._box_size = lay.tile * ((lay.alpha + 1) * self._cin + (lay.alpha + 3) * sp.c_out)
+        self._box_size = lay.tile * (max(lay.alpha * self._cin, lay.m * sp.c_out) + lay.alpha * (self._cin + sp.c_out))
+        self._at, _, self._bt = transform_arrays(lay.m, lay.r, sp.dtype)
         self._slots = min(lay.slots, len(self._boxes))
         self._full_rows = sp.l_out // (lay.m * lay.dil)
         self._depthwise = self._cin == sp.groups and sp.cog == 1
@@ -224,7 +225,8 @@ class WinogradPlan(Plan):
         u = self._cache.get(w, self._kernel_transform)
         parallel_for(sp.n, lambda lo, hi: self._stack(xs[lo:hi], x, lo, hi))
         queue, take = iter(self._boxes), threading.Lock()
-        parallel_for(self._slots, lambda lo, hi: self._slot_run(xs, queue, take, u, y))
+        with single_threaded():
+            parallel_for(self._slots, lambda lo, hi: self._slot_run(xs, queue, take, u, y))
         return y
 
     def _stack(self, xs: np.ndarray, x: np.ndarray, n0: int, n1: int) -> None:
@@ -251,19 +253,7 @@ class WinogradPlan(Plan):
                                                src.strides[:3] + (s * it, s * lay.dil * it, s * step * it))
             for q, e in np.ndindex(q_lanes, e_lanes):
                 for a, b in ((0, r0), (r1, rows)):
-                    self._edge(lanes[..., q, e, a:b], xg, offset + s * (e * lay.dil + q + step * a), s * step)
-
-    @staticmethod
-    def _edge(out: np.ndarray, xg: np.ndarray, start: int, step: int) -> None:
-        """``out[..., r] = xg[..., start + step*r]`` where that index is inside ``xg``, else 0."""
-        count, length = out.shape[-1], xg.shape[-1]
-        lo = min(count, max(0, -(start // step)))
-        hi = max(lo, min(count, -(-(length - start) // step)))
-        out[..., :lo] = 0
-        out[..., hi:] = 0
-        if hi > lo:
-            first = start + step * lo
-            out[..., lo:hi] = xg[..., first:first + step * (hi - lo - 1) + 1:step]
+                    edge(lanes[..., q, e, a:b], xg, offset + s * (e * lay.dil + q + step * a), s * step)
 
     def _slot_run(self, xs: np.ndarray, queue, take: threading.Lock, u: np.ndarray, y: np.ndarray) -> None:
         """Run boxes from the shared ``queue`` on this thread's box buffer until it is empty
@@ -288,26 +278,37 @@ class WinogradPlan(Plan):
         return [chunks[:, :, i:i + m * bb:m].transpose(1, 0, 2, 3) for i in range(lay.alpha)]
 
     def _box(self, box: tuple, xs: np.ndarray, buf: np.ndarray, u: np.ndarray, y: np.ndarray) -> None:
-        """Input transform -> GEMMs -> output transform for the tiles of one box."""
+        """Input transform -> GEMMs -> output transform for the tiles of one box.
+
+        The transforms are GEMMs too: the ``alpha`` source views are copied
+        into one contiguous block ``X`` (``alpha x C'*t``), ``V = B^T X``, and
+        ``Y = A^T M``; with unit dilation and whole tile rows the output GEMM
+        runs per channel as ``M_c^T A`` into ``y`` itself (an ``m``-wide row per tile).
+        """
         sp, lay = self.spec, self.layout
         n0, n1, b0, b1, q0, q1 = box
         nn, bb, qq = n1 - n0, b1 - b0, q1 - q0
         t, cin, g, a, co = nn * bb * qq, self._cin, sp.groups, lay.alpha, sp.c_out
         dims = tuple((nn, bb, qq)[k - 1] for k in self._order[1:])      # tile axes in memory order
-        v = buf[:(a + 1) * cin * t].reshape((a + 1, cin) + dims)
-        m = buf[(a + 1) * cin * t:][:(a + 3) * co * t].reshape((a + 3, co) + dims)
-        self._input.run(self._sources(xs, n0, n1, b0, bb, q0, q1), v[:a], v[a:])
+        first = max(a * cin, lay.m * co) * t                             # X, later Y
+        x_ = buf[:a * cin * t].reshape((a, cin) + dims)
+        v = buf[first:first + a * cin * t].reshape((a, cin) + dims)
+        m = buf[first + a * cin * t:][:a * co * t].reshape((a, co) + dims)
+        for i, src in enumerate(self._sources(xs, n0, n1, b0, bb, q0, q1)):
+            np.copyto(x_[i], src)
+        matmul(self._bt, x_.reshape(a, cin * t), out=v.reshape(a, cin * t))
         if self._depthwise:
-            np.multiply(u[..., 0], v[:a].reshape(a, g, t), out=m[:a].reshape(a, g, t))
+            np.multiply(u[..., 0], v.reshape(a, g, t), out=m.reshape(a, g, t))
         else:
-            gemm_in_chunks(u, v[:a].reshape(a, g, cin // g, t), m[:a].reshape(a, g, sp.cog, t), self._chunk)
-        if b1 <= self._full_rows:     # outputs straight into y
-            full = np.reshape(y[n0:n1, :, :self._full_rows * lay.m * lay.dil],
-                              (nn, co, self._full_rows, lay.m, lay.dil), copy=False)[:, :, b0:b1, :, q0:q1]
-            self._output.run(m[:a], [full[:, :, :, j].swapaxes(0, 1).transpose(self._order) for j in range(lay.m)],
-                             m[a:a + 2])
-        else:                         # the last tile row overhangs L_out: via a scratch row, cropped
-            self._output.run(m[:a], [m[a + 2]] * lay.m, m[a:a + 2], lambda j: self._emit(m[a + 2], j, box, dims, y))
+            gemm_in_chunks(u, v.reshape(a, g, cin // g, t), m.reshape(a, g, sp.cog, t), self._chunk)
+        if lay.dil == 1 and b1 <= self._full_rows:
+            rows = np.reshape(y[n0:n1, :, lay.m * b0:lay.m * b1], (nn, co, bb, lay.m), copy=False)
+            matmul(m.reshape(a, co, nn, bb).transpose(1, 2, 3, 0), self._at.T, out=rows.swapaxes(0, 1))
+            return
+        yb = buf[:lay.m * co * t].reshape((lay.m, co) + dims)
+        matmul(self._at, m.reshape(a, co * t), out=yb.reshape(lay.m, co * t))
+        for j in range(lay.m):
+            self._emit(yb[j], j, box, dims, y)
 
     def _emit(self, row: np.ndarray, j: int, box: tuple, dims: tuple, y: np.ndarray) -> None:
         """Copy output ``j`` of the box's tiles (``row``, in V's memory order) into ``y``,
@@ -322,7 +323,7 @@ class WinogradPlan(Plan):
             np.copyto(full[:, :, b0:main, j * lay.dil + q0:j * lay.dil + q1], tiles[:, :, :main - b0].swapaxes(0, 1))
         first = main * step + j * lay.dil + q0
         count = min(q1 - q0, sp.l_out - first)
-        if count > 0:
+        if b1 > main and count > 0:
             y[n0:n1, :, first:first + count] = tiles[:, :, -1, :count].swapaxes(0, 1)
 
 class Winograd(Algorithm):
@@ -378,9 +379,7 @@ class Winograd(Algorithm):
         workspace = fixed + lay.slots * (lay.tile * per_tile + ufunc_buffer_bytes(spec))
         tiles = spec.n * lay.rows * lay.dil
         cin, cig = len(lay.phases) * spec.c_in, len(lay.phases) * spec.cig
-        at, _, bt = transform_arrays(self.m, lay.r, "float64")
-        passes_in, passes_out = input_program(bt).passes, output_program(at).passes
-        flops = float(tiles * (passes_in * cin + 2 * lay.alpha * spec.c_out * cig + passes_out * spec.c_out))
+        flops = float(tiles * 2 * lay.alpha * (lay.alpha * cin + spec.c_out * cig + self.m * spec.c_out))
         bound = _ERROR_CONSTANT * unit_roundoff(spec) * math.sqrt(lay.r * cig) * amplification(self.m, lay.r)
         return Layout(spec, workspace_limit, workspace, flops, bound, cost_features(spec, flops, workspace),
                       detail=lay)
