@@ -7,8 +7,9 @@ A tile of F(m, r) turns ``alpha = m + r - 1`` inputs ``v_i = x[p + i*D]``
 
 so ``alpha`` multiplications replace ``m*r``.  The transforms are generated
 from Toom-Cook points (:mod:`lucid.algos._winograd_transforms`), one set per
-``(m, r, dtype)``, and applied as generated programs of ufunc passes
-(:mod:`lucid.algos._winograd_tiles`).  Summed over input channels the
+``(m, r, dtype)``, and applied as small GEMMs over each box (``V = B^T X``,
+``Y = A^T M``: faster in NumPy than passes over their sparse +-1/+-2
+structure, docs/tuning.md: winograd transforms).  Summed over input channels the
 products become ``alpha`` GEMMs per block of tiles: ``M_i = U_i @ V_i`` with
 ``U_i = (G w)_i`` of shape ``(Cog, Cig)`` per group (batched over groups; an
 elementwise product for depthwise) and ``V_i`` of shape ``(Cig, tiles)``.
@@ -38,16 +39,15 @@ and the zero tail of the last tile.
 **Blocking and threads.**  Tiles ``(n, b, q)`` are cut into boxes of about
 ``_BLOCK_BYTES`` of transform data; each box runs input transform -> GEMMs
 -> output transform while it is in L2; the 2 pool threads pull boxes from a
-shared queue, each with its own buffers.  Output rows are formed in a
-contiguous scratch row and copied out (the last, partial tile row cropped).
-The stacked input is kept phase-major with the ``m`` chunk residues apart
-for ``D < 16`` (every transform pass then reads contiguous rows), in
-position order otherwise.  Each GEMM is cut into column chunks small enough
+shared queue, each with its own buffers.  With ``D = 1`` the stacked input
+keeps the ``m`` chunk residues apart (each tile input is a contiguous row)
+and the output GEMM writes ``y`` itself; otherwise the input is in position
+order and the outputs go through a scratch block (the last, partial tile row
+cropped).  Each GEMM is cut into column chunks small enough
 (``m*n*k <= 262144``) that OpenBLAS runs them on the calling pool thread
 (docs/tuning.md: winograd serial GEMMs).
 
-Cost: about ``P_in*C' + 2*alpha*C_out*Cig' + P_out*C_out`` FLOPs per tile
-(``P_in``, ``P_out`` the passes of the transform programs) for
+Cost: ``2*alpha*(alpha*C' + C_out*Cig' + m*C_out)`` FLOPs per tile for
 ``T = N*ceil(L_out/(m*D))*D`` tiles, ``C' = P*C_in``, ``Cig' = P*Cig``
 (``P`` phases): the GEMMs are ``alpha/(m*r)`` of direct.  The kernel
 transform is cached per weight (value-checked, so in-place updates are seen).
@@ -89,8 +89,8 @@ TILES = (2, 4, 6)
 KERNEL_SIZES = range(2, 6)
 #: Transform data per box (V and M blocks), about the per-core L2 (docs/tuning.md: winograd box).
 _BLOCK_BYTES = 1024 * 1024
-#: Dilation below which the stacked input is phase-major and tiles rows-innermost;
-#: from it on, position order with runs of ``D`` innermost (short loops cost ~2x).
+#: Dilation below which the stacked input keeps chunk residues apart and tiles rows-innermost;
+#: from it on, position order (docs/tuning.md: winograd position order).
 _CONTIGUOUS_RUN = 2
 #: OpenBLAS runs a GEMM on the calling thread when ``m*n*k <= 65536 * 4``
 #: (docs/tuning.md: winograd serial GEMMs).
@@ -353,8 +353,8 @@ class Winograd(Algorithm):
         """The reduction, tile and box size within ``workspace_limit`` (:func:`_layout`);
         the reason when ``kernel_size`` is not in 2..5.
 
-        FLOPs: ``T*(P_in*C' + 2*alpha*C_out*Cig' + P_out*C_out)`` (module
-        docstring); the GEMMs are ``alpha/(m*r)`` of ``spec.direct_flops`` at
+        FLOPs: ``2*T*alpha*(alpha*C' + C_out*Cig' + m*C_out)`` (module
+        docstring); the main GEMMs are ``alpha/(m*r)`` of ``spec.direct_flops`` at
         stride 1 (plus the discarded outputs of the last tile row); the cached
         kernel transform is not counted.
 
