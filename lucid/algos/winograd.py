@@ -42,17 +42,10 @@ and the zero tail of the last tile.
 shared queue, each with its own buffers.  With ``D = 1`` the stacked input
 keeps the ``m`` chunk residues apart (each tile input is a contiguous row)
 and the output GEMM writes ``y`` itself; otherwise the input is in position
-order and the outputs go through a scratch block (the last, partial tile row
-cropped).  Each GEMM is cut into column chunks small enough
-(``m*n*k <= 262144``) that OpenBLAS runs them on the calling pool thread
-(docs/tuning.md: winograd serial GEMMs).
-
-Cost: ``2*alpha*(alpha*C' + C_out*Cig' + m*C_out)`` FLOPs per tile for
-``T = N*ceil(L_out/(m*D))*D`` tiles, ``C' = P*C_in``, ``Cig' = P*Cig``
-(``P`` phases): the GEMMs are ``alpha/(m*r)`` of direct.  The kernel
-transform is cached per weight (value-checked, so in-place updates are seen).
-Accuracy: see :meth:`Winograd.layout` and
-:func:`~lucid.algos._winograd_transforms.amplification`.
+order (outputs into ``y`` directly for runs of ``_OUTPUT_RUN`` tiles, else via
+a scratch block, the last tile row cropped).  BLAS runs single-threaded on
+each pool thread.  Cost, workspace and accuracy: :meth:`Winograd.layout`;
+the kernel transform is cached per weight (value-checked).
 """
 from __future__ import annotations
 
@@ -92,6 +85,9 @@ _BLOCK_BYTES = 1024 * 1024
 #: Dilation below which the stacked input keeps chunk residues apart and tiles rows-innermost;
 #: from it on, position order (docs/tuning.md: winograd position order).
 _CONTIGUOUS_RUN = 2
+#: Tiles per run from which the output GEMM writes ``y`` directly (one GEMM per channel, item and tile row;
+#: shorter runs go through a scratch block: the GEMMs would be too many and too small).
+_OUTPUT_RUN = 64
 #: OpenBLAS runs a GEMM on the calling thread when ``m*n*k <= 65536 * 4``
 #: (docs/tuning.md: winograd serial GEMMs).
 _BLAS_SERIAL_MNK = 65536 * 4
@@ -282,11 +278,11 @@ class WinogradPlan(Plan):
 
         The transforms are GEMMs too: the ``alpha`` source views are copied
         into one contiguous block ``X`` (``alpha x C'*t``), ``V = B^T X``, and
-        ``Y = A^T M``; with unit dilation and whole tile rows the output GEMM
-        runs per channel as ``M_c^T A`` into ``y`` itself (an ``m``-wide row per tile).
+        ``Y = A^T M``; within whole tile rows the output GEMM writes ``y``
+        itself: per channel as ``M_c^T A`` (``D = 1``: an ``m``-wide row per
+        tile) or per channel and tile row as ``A^T M`` (runs of ``>= _OUTPUT_RUN`` tiles).
         """
-        sp, lay = self.spec, self.layout
-        n0, n1, b0, b1, q0, q1 = box
+        sp, lay, (n0, n1, b0, b1, q0, q1) = self.spec, self.layout, box
         nn, bb, qq = n1 - n0, b1 - b0, q1 - q0
         t, cin, g, a, co = nn * bb * qq, self._cin, sp.groups, lay.alpha, sp.c_out
         dims = tuple((nn, bb, qq)[k - 1] for k in self._order[1:])      # tile axes in memory order
@@ -301,9 +297,13 @@ class WinogradPlan(Plan):
             np.multiply(u[..., 0], v.reshape(a, g, t), out=m.reshape(a, g, t))
         else:
             gemm_in_chunks(u, v.reshape(a, g, cin // g, t), m.reshape(a, g, sp.cog, t), self._chunk)
-        if lay.dil == 1 and b1 <= self._full_rows:
-            rows = np.reshape(y[n0:n1, :, lay.m * b0:lay.m * b1], (nn, co, bb, lay.m), copy=False)
-            matmul(m.reshape(a, co, nn, bb).transpose(1, 2, 3, 0), self._at.T, out=rows.swapaxes(0, 1))
+        if b1 <= self._full_rows and (lay.dil == 1 or qq >= _OUTPUT_RUN):
+            step = lay.m * lay.dil
+            rows = np.reshape(y[n0:n1, :, step * b0:step * b1], (nn, co, bb, lay.m, lay.dil), copy=False)
+            if lay.dil == 1:      # per channel and item: (bb x alpha) @ (alpha x m) into rows of y
+                matmul(m.reshape(a, co, nn, bb).transpose(1, 2, 3, 0), self._at.T, out=rows[..., 0].swapaxes(0, 1))
+            else:                 # per channel, item and tile row: (m x alpha) @ (alpha x qq) into runs of y
+                matmul(self._at, m.transpose(1, 2, 3, 0, 4), out=rows[..., q0:q1].swapaxes(0, 1))
             return
         yb = buf[:lay.m * co * t].reshape((lay.m, co) + dims)
         matmul(self._at, m.reshape(a, co * t), out=yb.reshape(lay.m, co * t))
@@ -313,8 +313,7 @@ class WinogradPlan(Plan):
     def _emit(self, row: np.ndarray, j: int, box: tuple, dims: tuple, y: np.ndarray) -> None:
         """Copy output ``j`` of the box's tiles (``row``, in V's memory order) into ``y``,
         the last tile row cropped to ``L_out``."""
-        sp, lay = self.spec, self.layout
-        n0, n1, b0, b1, q0, q1 = box
+        sp, lay, (n0, n1, b0, b1, q0, q1) = self.spec, self.layout, box
         tiles = row.reshape((sp.c_out,) + dims).transpose(self._logical)      # (C, n, b, q)
         main, step = max(b0, min(b1, self._full_rows)), lay.m * lay.dil
         if main > b0:
@@ -353,10 +352,11 @@ class Winograd(Algorithm):
         """The reduction, tile and box size within ``workspace_limit`` (:func:`_layout`);
         the reason when ``kernel_size`` is not in 2..5.
 
-        FLOPs: ``2*T*alpha*(alpha*C' + C_out*Cig' + m*C_out)`` (module
-        docstring); the main GEMMs are ``alpha/(m*r)`` of ``spec.direct_flops`` at
-        stride 1 (plus the discarded outputs of the last tile row); the cached
-        kernel transform is not counted.
+        FLOPs: ``2*T*alpha*(alpha*C' + C_out*Cig' + m*C_out)`` for
+        ``T = N*ceil(L_out/(m*D))*D`` tiles, ``C' = P*C_in``, ``Cig' = P*Cig``
+        (``P`` phases); the main GEMMs are ``alpha/(m*r)`` of ``spec.direct_flops``
+        at stride 1 (plus the discarded outputs of the last tile row); the
+        cached kernel transform is not counted.
 
         Workspace: the stacked input (``N * P * C_in * width`` elements), the
         kernel transform and its weight key are fixed; the per-slot box buffers

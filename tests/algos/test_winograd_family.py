@@ -120,3 +120,16 @@ def test_tolerance_decides_which_tiles_are_eligible():
     for name in ("winograd4", "winograd6"):
         assert cands[name]["reason"].startswith("error bound")
     assert record["algorithm"] not in ("winograd4", "winograd6")
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("kernel_size, dilation, padding", [(3, 80, (80, 80)), (2, 100, (0, 0)), (5, 70, (3, 9))])
+def test_long_dilations_whole_and_cut_rows(name, kernel_size, dilation, padding):
+    """Runs of >= 64 tiles take the output GEMM straight into y; a tight limit cuts them (scratch path)."""
+    spec = ConvSpec(2, 6, 5, 1500, kernel_size, 1, padding, dilation, 1, "float64")
+    x, w = operands(spec)
+    want = float64_reference("forward", spec, x, w)
+    algorithm = registry.get(name)
+    for extra in (1 << 30, 20_000):
+        plan = algorithm.prepare(spec, algorithm.layout(spec, 0).workspace_bytes + extra)
+        assert relative_error(plan.run(x, w), want) <= 1e-13, (extra, plan.layout.tile)
