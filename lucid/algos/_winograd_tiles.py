@@ -3,18 +3,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._gemm import matmul
+from ._gemm import even_block, matmul
 
 
 def boxes(n: int, rows: int, dil: int, tile: int) -> list[tuple[int, int, int, int, int, int]]:
-    """Cut the tile grid ``(n, rows, dil)`` into boxes ``(n0, n1, b0, b1, q0, q1)`` of ``<= tile`` tiles."""
+    """Cut the tile grid ``(n, rows, dil)`` into boxes ``(n0, n1, b0, b1, q0, q1)`` of ``<= tile`` tiles,
+    of even sizes along the axis that is cut (no small remainder box)."""
     if dil >= tile:
-        return [(i, i + 1, b, b + 1, q, min(q + tile, dil))
-                for i in range(n) for b in range(rows) for q in range(0, dil, tile)]
+        step = even_block(dil, tile)
+        return [(i, i + 1, b, b + 1, q, min(q + step, dil))
+                for i in range(n) for b in range(rows) for q in range(0, dil, step)]
     if rows * dil >= tile:
-        step = tile // dil
+        step = even_block(rows, tile // dil)
         return [(i, i + 1, b, min(b + step, rows), 0, dil) for i in range(n) for b in range(0, rows, step)]
-    step = tile // (rows * dil)
+    step = even_block(n, tile // (rows * dil))
     return [(i, min(i + step, n), 0, rows, 0, dil) for i in range(0, n, step)]
 
 
