@@ -307,23 +307,23 @@ class WinogradPlan(Plan):
             return
         yb = buf[:lay.m * co * t].reshape((lay.m, co) + dims)
         matmul(self._at, m.reshape(a, co * t), out=yb.reshape(lay.m, co * t))
-        for j in range(lay.m):
-            self._emit(yb[j], j, box, dims, y)
+        self._emit(yb, box, dims, y)
 
-    def _emit(self, row: np.ndarray, j: int, box: tuple, dims: tuple, y: np.ndarray) -> None:
-        """Copy output ``j`` of the box's tiles (``row``, in V's memory order) into ``y``,
-        the last tile row cropped to ``L_out``."""
+    def _emit(self, yb: np.ndarray, box: tuple, dims: tuple, y: np.ndarray) -> None:
+        """Copy the box's outputs ``yb`` (``m x C_out x tiles``, tiles in V's memory order) into ``y``:
+        whole tile rows in one copy, the last tile row (it overhangs ``L_out``) cropped per output."""
         sp, lay, (n0, n1, b0, b1, q0, q1) = self.spec, self.layout, box
-        tiles = row.reshape((sp.c_out,) + dims).transpose(self._logical)      # (C, n, b, q)
+        tiles = yb.reshape((lay.m, sp.c_out) + dims).transpose((0,) + tuple(1 + k for k in self._logical))
         main, step = max(b0, min(b1, self._full_rows)), lay.m * lay.dil
         if main > b0:
-            full = np.reshape(y[n0:n1, :, :step * self._full_rows], (n1 - n0, sp.c_out, self._full_rows, step),
-                              copy=False)
-            np.copyto(full[:, :, b0:main, j * lay.dil + q0:j * lay.dil + q1], tiles[:, :, :main - b0].swapaxes(0, 1))
-        first = main * step + j * lay.dil + q0
-        count = min(q1 - q0, sp.l_out - first)
-        if b1 > main and count > 0:
-            y[n0:n1, :, first:first + count] = tiles[:, :, -1, :count].swapaxes(0, 1)
+            full = np.reshape(y[n0:n1, :, :step * self._full_rows],
+                              (n1 - n0, sp.c_out, self._full_rows, lay.m, lay.dil), copy=False)
+            np.copyto(full[:, :, b0:main, :, q0:q1], tiles[:, :, :, :main - b0].transpose(2, 1, 3, 0, 4))
+        for j in range(lay.m if b1 > main else 0):
+            first = main * step + j * lay.dil + q0
+            count = min(q1 - q0, sp.l_out - first)
+            if count > 0:
+                y[n0:n1, :, first:first + count] = tiles[j, :, :, -1, :count].swapaxes(0, 1)
 
 class Winograd(Algorithm):
     """Winograd F(m, r) with ``r = kernel_size`` in 2..5 at any stride, dilation, groups and padding.
