@@ -1,30 +1,23 @@
-"""The tile-level steps of :mod:`lucid.algos.winograd` F(2,3): box cutting, the
-input and output transforms and the chunked GEMMs between them."""
+"""The tile-level steps of :mod:`lucid.algos.winograd`: box cutting, edge filling, the chunked GEMMs."""
 from __future__ import annotations
 
 import numpy as np
 
-from ._gemm import matmul
+from ._gemm import even_block, matmul
 
 
 def boxes(n: int, rows: int, dil: int, tile: int) -> list[tuple[int, int, int, int, int, int]]:
-    """Cut the tile grid ``(n, rows, dil)`` into boxes ``(n0, n1, b0, b1, q0, q1)`` of ``<= tile`` tiles."""
+    """Cut the tile grid ``(n, rows, dil)`` into boxes ``(n0, n1, b0, b1, q0, q1)`` of ``<= tile`` tiles,
+    of even sizes along the axis that is cut (no small remainder box)."""
     if dil >= tile:
-        return [(i, i + 1, b, b + 1, q, min(q + tile, dil))
-                for i in range(n) for b in range(rows) for q in range(0, dil, tile)]
+        step = even_block(dil, tile)
+        return [(i, i + 1, b, b + 1, q, min(q + step, dil))
+                for i in range(n) for b in range(rows) for q in range(0, dil, step)]
     if rows * dil >= tile:
-        step = tile // dil
+        step = even_block(rows, tile // dil)
         return [(i, i + 1, b, min(b + step, rows), 0, dil) for i in range(n) for b in range(0, rows, step)]
-    step = tile // (rows * dil)
+    step = even_block(n, tile // (rows * dil))
     return [(i, min(i + step, n), 0, rows, 0, dil) for i in range(0, n, step)]
-
-
-def input_transform(a: list[np.ndarray], out: np.ndarray) -> None:
-    """``out[i] = (B^T v)_i`` from the views ``a[i]`` of chunks ``2b + i`` of every tile."""
-    np.subtract(a[0], a[2], out=out[0])
-    np.add(a[1], a[2], out=out[1])
-    np.subtract(a[2], a[1], out=out[2])
-    np.subtract(a[1], a[3], out=out[3])
 
 
 def gemm_in_chunks(u: np.ndarray, v: np.ndarray, m: np.ndarray, chunk: int) -> None:
@@ -45,18 +38,13 @@ def gemm_in_chunks(u: np.ndarray, v: np.ndarray, m: np.ndarray, chunk: int) -> N
         matmul(u, v[..., body:], out=m[..., body:])
 
 
-def tile_rows(a: np.ndarray, axis: int, lo: int, hi: int) -> np.ndarray:
-    """``a`` restricted to tile rows ``lo:hi`` along ``axis``."""
-    return a[(slice(None),) * axis + (slice(lo, hi),)]
-
-
-def output_transform(m: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> None:
-    """``(y0, y1) = A^T m``: ``y0 = m0 + m1 + m2``, ``y1 = m1 - m2 - m3``, summed in place
-    in the contiguous ``m`` (overwritten), then copied out to the strided views."""
-    m0, m1, m2, m3 = m
-    m0 += m1
-    m0 += m2
-    m1 -= m2
-    m1 -= m3
-    np.copyto(y0, m0)
-    np.copyto(y1, m1)
+def edge(out: np.ndarray, xg: np.ndarray, start: int, step: int) -> None:
+    """``out[..., r] = xg[..., start + step*r]`` where that index is inside ``xg``, else 0."""
+    count, length = out.shape[-1], xg.shape[-1]
+    lo = min(count, max(0, -(start // step)))
+    hi = max(lo, min(count, -(-(length - start) // step)))
+    out[..., :lo] = 0
+    out[..., hi:] = 0
+    if hi > lo:
+        first = start + step * lo
+        out[..., lo:hi] = xg[..., first:first + step * (hi - lo - 1) + 1:step]

@@ -123,7 +123,7 @@ def fresh():
 @pytest.mark.parametrize("name", ["im2col", "fft", "winograd"])
 def test_prepare_under_a_tiny_limit_chunks_within_it(name):
     algorithm = registry.get(name)
-    # winograd (K=3 only) keeps a stacked copy of the input, so its case is one item: floor < TINY.
+    # winograd (K=2..5) keeps a stacked copy of the input, so its case is one item: floor < TINY.
     spec = SPEC if algorithm.supports(SPEC) is None else dataclasses.replace(
         SPEC, n=1, length=1024, kernel_size=3, padding=(1, 1))
     assert algorithm.supports(spec) is None
