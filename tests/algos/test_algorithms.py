@@ -96,7 +96,7 @@ def test_algorithm_matches_reference_on_sweep(name):
             assert got.dtype == spec.np_dtype, (name, op, spec, got.dtype)
             err = relative_error(got, want)
             # an algorithm may state a looser bound (large Winograd tiles in float32): it must keep that
-            if not err <= max(TOLERANCE[spec.dtype], algorithm.layout(lower(op, spec).spec).error_bound):
+            if not err <= max(TOLERANCE[spec.dtype], algorithm.layout(route(op, spec, algorithm.ops).spec).error_bound):
                 failures.append(f"{op} {spec.describe()}: {err:.2e}")
     assert not failures, f"{name}: {len(failures)} mismatches, e.g. {failures[:5]}"
     assert checked > 100, f"{name} ran only {checked} cases of the sweep"
