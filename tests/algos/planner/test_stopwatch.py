@@ -103,3 +103,43 @@ def test_every_candidate_is_timed_when_time_allows(leaders):
     log = []
     times, _ = stopwatch.time_plans(plans(log, a=0.001, b=0.0011, c=0.0012), X, W, 5.0, leaders=leaders)
     assert all(t is not None and math.isfinite(t) for t in times.values())
+
+
+def test_compare_calls_overlapping_noise_a_tie_and_a_clear_gap_separated():
+    rng = np.random.default_rng(0)
+    base = 1e-3 * np.exp(rng.normal(0, 0.01, 30))
+    same = base * np.exp(rng.normal(0, 0.01, 30))               # equal speed, 1 % noise each
+    tie = stopwatch.compare(base, same)
+    assert not tie.separated and tie.resolved and "over 30 rounds" in tie.describe()
+    gap = stopwatch.compare(base[:6], 1.08 * base[:6] * np.exp(rng.normal(0, 0.01, 6)))
+    assert gap.separated and gap.resolved and gap.ratio == pytest.approx(1.08, rel=0.02)
+
+
+def test_round_count_rule_keeps_going_until_a_5_percent_gap_would_show():
+    rng = np.random.default_rng(1)
+    noisy = [1e-3 * np.exp(rng.normal(0, 0.08, 40)) for _ in range(2)]     # 8 % noise per round
+    few = stopwatch.compare(noisy[0][:5], noisy[1][:5])
+    assert not few.resolved                   # too few rounds to tell a 5 % difference from noise
+    many = stopwatch.compare(noisy[0], noisy[1])
+    assert many.half_width < few.half_width
+    assert not stopwatch.compare([1e-3], [2e-3]).resolved          # one round never resolves
+    assert not stopwatch.compare([1e-3] * 4, [2e-3] * 4).resolved  # nor fewer than MIN_ROUNDS
+
+
+def test_resolving_race_records_a_tie_and_no_tie_for_a_clear_gap():
+    _, notes = stopwatch.time_plans(plans([], a=0.003, b=0.003), X, W, 10.0, min_block_s=0.006, resolve=True,
+                                    prune=(10.0, 10.0))
+    tied = [note for note in notes.values() if note.startswith("tie with")]
+    assert len(tied) == 1 and "rounds" in tied[0], notes
+    log = []
+    times, notes = stopwatch.time_plans(plans(log, a=0.004, b=0.002), X, W, 10.0, min_block_s=0.004,
+                                        resolve=True, prune=(10.0, 10.0))
+    assert min(times, key=times.get) == "b" and not any(n.startswith("tie") for n in notes.values())
+    assert log.count("a") < 2 + 2 * stopwatch.MAX_SAMPLES                 # stopped once separated
+
+
+def test_blocks_run_back_to_back_runs_sized_from_the_first():
+    log = []
+    stopwatch.time_plans(plans(log, a=0.001, b=0.001), X, W, 10.0, max_samples=3, min_block_s=0.0045)
+    # warm-up + first timed run, then blocks of ceil(0.0045 / ~0.001) <= 5 runs for 2 rounds
+    assert 2 + 2 * 2 <= log.count("a") <= 2 + 2 * 5
