@@ -12,7 +12,10 @@ its layout's cost features (:mod:`lucid.algos.planner.cost_model`), and
 * **heuristic** (default, runs nothing, like FFTW_ESTIMATE): takes the eligible
   candidate with the least predicted time.
 * **measure** (like FFTW_MEASURE): times the eligible candidates on the real
-  operands within ``time_limit`` (:mod:`lucid.algos.planner.stopwatch`).  The
+  operands within ``time_limit`` (:mod:`lucid.algos.planner.stopwatch`):
+  block-timed medians over interleaved rounds, until the two fastest are told
+  apart or shown to be within noise of each other, which the record calls a
+  tie ("fft tie with im2col: 1.01x +-2.0 % over 9 rounds").  The
   decision is kept in wisdom (:mod:`lucid.algos.planner.wisdom`) under a
   :class:`~lucid.algos.planner.candidates.BucketKey` (lengths within a factor
   2**(1/4)), so a new length in a measured bucket only builds its plan.
@@ -36,7 +39,7 @@ from ..lowering import Lowering
 from . import cost_model, history, units, wisdom
 from .candidates import BucketKey, Candidate, Decision
 from .config import AUTO, Settings
-from .stopwatch import PLANNING_LOCK, random_operands, time_plans
+from .stopwatch import MIN_BLOCK_S, PLANNING_LOCK, random_operands, time_plans
 
 #: Measure mode races the candidates predicted within this factor of the best prediction
 #: first and tries the rest with the time left (docs/tuning.md: leaders).
@@ -67,7 +70,7 @@ def assess(algorithm: Algorithm, lowering: Lowering, settings: Settings) -> Cand
     return cand
 
 
-def _build(cand: Candidate, lowering: Lowering) -> Plan:
+def build_plan(cand: Candidate, lowering: Lowering) -> Plan:
     """The plan of an eligible candidate, from the layout it was priced with."""
     assert cand.layout is not None
     algorithm = registry.get(cand.name)
@@ -147,12 +150,13 @@ def _measure(lowering: Lowering, eligible: list[Candidate], settings: Settings, 
     plans = {}
     for cand in ranked:
         try:
-            plans[cand.name] = _build(cand, lowering)
+            plans[cand.name] = build_plan(cand, lowering)
         except Exception as exc:     # a plan that cannot be built loses, with the reason recorded
             cand.measured_s, cand.reason = math.inf, f"prepare failed: {type(exc).__name__}: {exc}"
     best = ranked[0].predicted_s or 0.0
     leaders = sum((c.predicted_s or 0.0) <= LEADER_RATIO * best for c in ranked if c.name in plans)
-    times, notes = time_plans(plans, x, w, settings.time_limit, leaders=leaders)
+    times, notes = time_plans(plans, x, w, settings.time_limit, leaders=leaders, min_block_s=MIN_BLOCK_S,
+                              resolve=True)
     for name, seconds in times.items():
         by_name[name].measured_s = seconds
         if name in notes:
@@ -163,7 +167,8 @@ def _measure(lowering: Lowering, eligible: list[Candidate], settings: Settings, 
                            f"{lowering.source.describe()}: {notes}")
     name = min(finite, key=lambda n: finite[n])
     wisdom.store(_bucket(lowering, settings, threads).text(), name, times)
-    return name, plans[name], _explain(name, eligible, [], measured=True)
+    ties = "".join(f"; {other} {note}" for other, note in notes.items() if note.startswith("tie"))
+    return name, plans[name], _explain(name, eligible, [], measured=True) + ties
 
 
 def _auto(lowering: Lowering, settings: Settings, threads: int, operands: Operands | None,
@@ -208,7 +213,7 @@ def decide(lowering: Lowering, settings: Settings, threads: int, operands: Opera
             else:
                 choice = _auto(lowering, settings, threads, operands, cands)
                 choice.reason = f"forced {forced} cannot serve {op} ({mine.skip_note()}); fell back to {choice.reason}"
-        plan = choice.plan or _build(next(c for c in choice.cands if c.name == choice.name), lowering)
+        plan = choice.plan or build_plan(next(c for c in choice.cands if c.name == choice.name), lowering)
         reason = choice.reason
         if settings.nonfinite_operands:
             reason = f"operands hold NaN/Inf (check_finite=True): {reason}"
