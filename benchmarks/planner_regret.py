@@ -73,9 +73,11 @@ def suite_problem(name: str, op: str, spec, rounds: int) -> dict:
     return row
 
 
-def suite(rounds: int) -> dict:
+def suite(rounds: int, only: list[str] | None = None) -> dict:
     rows = []
     for workload in SUITE:
+        if only and workload.name not in only:
+            continue
         for op in OPS:
             spec = workload.spec()
             if derived_spec(op, spec).direct_flops > 3e10 and op != "forward":
@@ -107,11 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=9, help="block-timed rounds per suite problem")
     parser.add_argument("--grids", action="store_true", help="also time both grids")
     parser.add_argument("--no-suite", action="store_true", help="skip the suite")
+    parser.add_argument("--workloads", help="comma-separated suite workload names (default all)")
     args = parser.parse_args(argv)
     result: dict = {"fingerprint": algos.fingerprint(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     started = time.perf_counter()
     if not args.no_suite:
-        result["suite"] = suite(args.rounds)
+        result["suite"] = suite(args.rounds, args.workloads.split(",") if args.workloads else None)
         print(json.dumps(result["suite"]["summary"], indent=1))
     if args.grids:
         result["grids"] = fresh_grids()

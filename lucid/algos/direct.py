@@ -273,19 +273,27 @@ class Direct(Algorithm):
         """Workspace: every buffer of :func:`_buffer_shapes` and the transient
         ufunc buffers (:func:`_transient_bytes`).  ``python_steps`` counts the
         loop's iterations: blocks x taps of the tap or depthwise loop, or
-        ``L_out`` of the position loop."""
+        ``L_out`` of the position loop; ``gemm_calls`` the BLAS calls of each
+        (``N * groups`` per tap step, ``groups`` per position, none for the
+        elementwise depthwise loop); ``blas_threaded_flops`` the FLOPs whose
+        GEMMs run on OpenBLAS's own threads (the position loop, a one-block
+        tap loop), which stall when other processes load the cores."""
         kind = strategy(spec)
         blocks = _tap_blocks(spec) if kind == "taps" else ()
         workspace = sum(math.prod(shape) for shape in _buffer_shapes(spec, blocks).values()) * spec.itemsize \
             + _transient_bytes(spec, blocks)
         if kind == "depthwise":
-            steps = len(_depthwise_blocks(spec)) * spec.kernel_size
+            steps, calls = len(_depthwise_blocks(spec)) * spec.kernel_size, 0
         elif kind == "positions":
             steps = spec.l_out
+            calls = steps * spec.groups
         else:
             steps = max(1, len(blocks)) * spec.kernel_size
-        return Layout(spec, workspace_limit, workspace, spec.direct_flops, dot_error_bound(spec),
-                      cost_features(spec, spec.direct_flops, workspace, python_steps=steps),
+            calls = steps * spec.n * spec.groups
+        features = cost_features(spec, spec.direct_flops, workspace, python_steps=steps, gemm_calls=calls)
+        on_blas_threads = kind == "positions" or (kind == "taps" and _slots(blocks) == 1)
+        features["blas_threaded_flops"] = features["float32_flops"] if on_blas_threads else 0.0
+        return Layout(spec, workspace_limit, workspace, spec.direct_flops, dot_error_bound(spec), features,
                       detail=(kind, blocks))
 
     def build(self, layout: Layout) -> DirectPlan:

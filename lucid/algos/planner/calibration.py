@@ -24,7 +24,7 @@ from ..._errors import bad_type, bad_value
 from .. import registry
 from ..lowering import lower
 from ..spec import ConvSpec
-from . import config, cost_model, grids, regret, wisdom
+from . import config, cost_model, grids, ranking_fit, regret, wisdom
 from .candidates import Candidate
 from .decision import assess, build_plan
 from .machine import fingerprint
@@ -37,6 +37,9 @@ ROUNDS = 9
 MIN_BLOCK_S = 0.003
 #: An algorithm this many times slower than the best after two samples is timed no more ("hopeless").
 HOPELESS = 10.0
+#: How far a recalibration may move each log coefficient from the constants in use (a factor 4):
+#: a minute of timings refines them, it cannot refit them from scratch.
+RECALIBRATION_BOUND = math.log(4.0)
 #: Most seconds spent timing one problem.
 PROBLEM_BUDGET_S = 4.0
 
@@ -127,18 +130,34 @@ def features(record: dict) -> dict[str, dict[str, float]]:
             if c.name in record["times"] and c.layout is not None}
 
 
-def fit_records(records: list[dict]) -> tuple[dict[str, dict[str, float]], dict[str, dict]]:
+def problems_of(records: list[dict]) -> list[dict[str, tuple[dict[str, float], float]]]:
+    """``[{name: (features, seconds)}]`` of timing records, features from the current code."""
+    problems = []
+    for record in records:
+        feats = features(record)
+        problems.append({name: (feats[name], seconds) for name, seconds in record["times"].items() if name in feats})
+    return problems
+
+
+def fit_records(records: list[dict], start: dict[str, dict[str, float]] | None = None,
+                bound: float = ranking_fit.BOUND) -> tuple[dict[str, dict[str, float]], dict[str, dict]]:
     """Per-algorithm constants fitted to timing records, and each fit's error.
+
+    Without ``start``, every algorithm is fitted from scratch
+    (:func:`cost_model.fit_problems`); with it, algorithms it has constants
+    for start from those (a recalibration).  Then the constants are refined
+    for ranking (:func:`ranking_fit.refine`, each log coefficient within
+    ``bound`` of its start).
 
     Returns ``(constants, quality)``; ``quality[name]`` has ``samples``, the
     median and the geometric-mean spread (``exp(mean |log(predicted/measured)|)``)
     of the predicted/measured ratios on the records, and the worst ratio.
     """
-    problems = []
-    for record in records:
-        feats = features(record)
-        problems.append({name: (feats[name], seconds) for name, seconds in record["times"].items() if name in feats})
-    constants = cost_model.fit_problems(problems)
+    problems = problems_of(records)
+    fitted = cost_model.fit_problems(problems)
+    if start is not None:
+        fitted.update({name: dict(c) for name, c in start.items() if name in fitted})
+    constants = {**fitted, **ranking_fit.refine(fitted, problems, bound=bound)}
     return constants, fit_quality(constants, problems)
 
 
@@ -196,7 +215,7 @@ def calibrate(path: str | os.PathLike | None = None, budget_s: float = 50.0,
     fitting = time_grid(grids.fit_grid()[:fit_count], 0.6 * budget_s)
     judging = time_grid(grids.held_out()[:test_count], 0.4 * budget_s)
     before = regret.summary(regret.regrets(cost_model.constants(), judging, features))
-    constants, quality = fit_records(fitting)
+    constants, quality = fit_records(fitting, start=cost_model.constants(), bound=RECALIBRATION_BOUND)
     after = regret.summary(regret.regrets({**cost_model.constants(), **constants}, judging, features))
     installed = regret.not_worse(after, before)
     prov = provenance(fitting, grids.FIT_SEED, quality, held_out={"seed": grids.TEST_SEED, "problems": len(judging),

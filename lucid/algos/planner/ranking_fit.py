@@ -96,18 +96,19 @@ def _loss(theta: np.ndarray, data: _Data, tau: float, weight: float) -> float:
 
 
 def refine(constants: dict[str, dict[str, float]], problems: Problems, temperatures: tuple[float, ...] = TEMPERATURES,
-           weight: float = FIT_WEIGHT) -> dict[str, dict[str, float]]:
+           weight: float = FIT_WEIGHT, bound: float = BOUND) -> dict[str, dict[str, float]]:
     """``constants`` refined for ranking on ``problems`` (``problems[p][name] = (features, seconds)``).
 
     Only algorithms in ``constants`` are refined (others are left out of the
     result); problems timed with a single one of them constrain only the fit
-    term.  Cost: a few thousand evaluations of ``O(samples * features)``.
+    term.  Each log coefficient stays within ``bound`` of its start.
+    Cost: a few thousand evaluations of ``O(samples * features)``.
     """
     data = _Data(constants, problems)
     if not data.names:
         return {}
     start = theta = data.theta(constants)
-    bounds = list(zip(start - BOUND, start + BOUND))
+    bounds = list(zip(start - bound, start + bound))
     for tau in temperatures:
         theta = minimize(_loss, theta, args=(data, tau, weight), method="L-BFGS-B", bounds=bounds,
                          options={"maxiter": 200}).x

@@ -240,7 +240,9 @@ def time_plans(plans: dict[str, Plan], x: np.ndarray, w: np.ndarray, budget_s: f
         second factor applies while it has one sample).
     resolve : bool
         Stop the race once the two fastest are resolved (:func:`compare`),
-        and note a tie on the runner-up: ``"tie with <winner>: ..."``.
+        and note a tie on the runner-up when they are not separated:
+        ``"tie with <winner>: ..."``, saying so when the time limit ended the
+        race before it was resolved.
 
     Returns
     -------
@@ -264,5 +266,6 @@ def time_plans(plans: dict[str, Plan], x: np.ndarray, w: np.ndarray, budget_s: f
     lead = race.leaders()
     if resolve and lead is not None and not lead.separated:
         first, second = sorted(race.alive, key=race.time)[:2]
-        race.notes[second] = f"tie with {first}: {lead.describe()}"
+        unresolved = "" if lead.resolved else " (time limit reached before a 5 % gap could be ruled out)"
+        race.notes[second] = f"tie with {first}: {lead.describe()}{unresolved}"
     return race.times(), race.notes

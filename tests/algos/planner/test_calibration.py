@@ -7,6 +7,7 @@ import pytest
 
 from lucid import algos
 from lucid.algos import registry
+from lucid.algos._parallel import THREADS
 from lucid.algos.lowering import OPS
 from lucid.algos.planner import calibration, cost_model, grids, regret
 from lucid.algos.spec import ConvSpec
@@ -138,3 +139,19 @@ def test_time_problem_times_every_eligible_algorithm():
     assert set(record["times"]) == eligible and set(record["times"]) <= set(registry.names())
     assert all(t > 0 for t in record["times"].values())
     assert calibration.spec_of(json.loads(json.dumps(record))) == spec
+
+
+def test_direct_and_im2col_report_their_real_blas_calls_and_threading():
+    direct, im2col = registry.get("direct"), registry.get("im2col")
+    depthwise = direct.layout(ConvSpec(2, 8, 8, 256, 5, 1, (2, 2), 1, 8)).features
+    assert depthwise["gemm_calls"] == 0 and depthwise["blas_threaded_flops"] == 0
+    positions = ConvSpec(3, 4, 6, 40, 33, 1, (0, 0), 1, 2)         # K > L_out: one GEMM per position and group
+    features = direct.layout(positions).features
+    assert features["gemm_calls"] == positions.l_out * 2
+    assert features["blas_threaded_flops"] == features["float32_flops"] > 0
+    taps = ConvSpec(64, 64, 64, 4096, 3, 1, (1, 1))                 # many tap blocks: the pool runs them
+    if THREADS > 1:
+        assert direct.layout(taps).features["blas_threaded_flops"] == 0
+        assert im2col.layout(taps).features["blas_threaded_flops"] == 0
+    lone = im2col.layout(ConvSpec(1, 4, 4, 256, 3, 1, (1, 1)))                # one chunk: OpenBLAS threads
+    assert lone.detail.slots == 1 and lone.features["blas_threaded_flops"] == lone.features["float32_flops"]

@@ -128,18 +128,26 @@ def test_round_count_rule_keeps_going_until_a_5_percent_gap_would_show():
 
 def test_resolving_race_records_a_tie_and_no_tie_for_a_clear_gap():
     _, notes = stopwatch.time_plans(plans([], a=0.003, b=0.003), X, W, 10.0, min_block_s=0.006, resolve=True,
-                                    prune=(10.0, 10.0))
+                                    prune=(math.inf, math.inf))
     tied = [note for note in notes.values() if note.startswith("tie with")]
     assert len(tied) == 1 and "rounds" in tied[0], notes
     log = []
     times, notes = stopwatch.time_plans(plans(log, a=0.004, b=0.002), X, W, 10.0, min_block_s=0.004,
-                                        resolve=True, prune=(10.0, 10.0))
+                                        resolve=True, prune=(math.inf, math.inf))
     assert min(times, key=times.get) == "b" and not any(n.startswith("tie") for n in notes.values())
     assert log.count("a") < 2 + 2 * stopwatch.MAX_SAMPLES                 # stopped once separated
 
 
 def test_blocks_run_back_to_back_runs_sized_from_the_first():
     log = []
-    stopwatch.time_plans(plans(log, a=0.001, b=0.001), X, W, 10.0, max_samples=3, min_block_s=0.0045)
+    stopwatch.time_plans(plans(log, a=0.001, b=0.001), X, W, 10.0, max_samples=3, min_block_s=0.0045,
+                         prune=(math.inf, math.inf))
     # warm-up + first timed run, then blocks of ceil(0.0045 / ~0.001) <= 5 runs for 2 rounds
     assert 2 + 2 * 2 <= log.count("a") <= 2 + 2 * 5
+
+
+def test_a_race_cut_by_the_time_limit_says_its_tie_is_unresolved():
+    _, notes = stopwatch.time_plans(plans([], a=0.01, b=0.01), X, W, 0.05, min_block_s=0.01, resolve=True,
+                                    prune=(math.inf, math.inf))
+    tied = [note for note in notes.values() if note.startswith("tie with")]
+    assert len(tied) == 1 and "time limit reached before a 5 % gap could be ruled out" in tied[0]
