@@ -38,7 +38,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._gemm import Block, block_shape, dot_error_bound, matmul, position_blocks, run_in_slots, split_cap
+from ._gemm import (
+    Block,
+    blas_threaded_flops,
+    block_shape,
+    dot_error_bound,
+    matmul,
+    position_blocks,
+    run_in_slots,
+    split_cap,
+)
 from ._parallel import THREADS
 from .base import (
     DEFAULT_WORKSPACE_LIMIT,
@@ -275,24 +284,30 @@ class Direct(Algorithm):
         loop's iterations: blocks x taps of the tap or depthwise loop, or
         ``L_out`` of the position loop; ``gemm_calls`` the BLAS calls of each
         (``N * groups`` per tap step, ``groups`` per position, none for the
-        elementwise depthwise loop); ``blas_threaded_flops`` the FLOPs whose
-        GEMMs run on OpenBLAS's own threads (the position loop, a one-block
-        tap loop), which stall when other processes load the cores."""
+        elementwise depthwise loop); ``gathered_bytes`` the input the position
+        loop copies into its transposed window (a strided, cache-hostile
+        gather; the tap loops' streaming reads stay ``tap_read_bytes``);
+        ``blas_threaded_flops`` the FLOPs whose GEMMs run on OpenBLAS's own
+        threads (:func:`~lucid.algos._gemm.blas_threaded_flops`)."""
         kind = strategy(spec)
         blocks = _tap_blocks(spec) if kind == "taps" else ()
         workspace = sum(math.prod(shape) for shape in _buffer_shapes(spec, blocks).values()) * spec.itemsize \
             + _transient_bytes(spec, blocks)
+        taps = spec.n * spec.c_in * spec.kernel_size * spec.l_out * spec.itemsize
         if kind == "depthwise":
-            steps, calls = len(_depthwise_blocks(spec)) * spec.kernel_size, 0
+            steps, calls, gemm, gathered = len(_depthwise_blocks(spec)) * spec.kernel_size, 0, (0, 0, 0), 0
         elif kind == "positions":
-            steps = spec.l_out
-            calls = steps * spec.groups
+            steps, calls = spec.l_out, spec.l_out * spec.groups
+            gemm, gathered = (spec.cog, spec.n, spec.cig * spec.kernel_size), taps
         else:
             steps = max(1, len(blocks)) * spec.kernel_size
-            calls = steps * spec.n * spec.groups
-        features = cost_features(spec, spec.direct_flops, workspace, python_steps=steps, gemm_calls=calls)
-        on_blas_threads = kind == "positions" or (kind == "taps" and _slots(blocks) == 1)
-        features["blas_threaded_flops"] = features["float32_flops"] if on_blas_threads else 0.0
+            calls, gathered = steps * spec.n * spec.groups, 0
+            gemm = (spec.cog, max((t1 - t0 for _, _, t0, t1 in blocks), default=0), spec.cig)
+        features = cost_features(spec, spec.direct_flops, workspace, python_steps=steps, gemm_calls=calls,
+                                 tap_read_bytes=taps - gathered)
+        features["gathered_bytes"] = float(gathered)
+        features["blas_threaded_flops"] = blas_threaded_flops(features["float32_flops"], *gemm,
+                                                              pooled=kind == "taps" and _slots(blocks) > 1)
         return Layout(spec, workspace_limit, workspace, spec.direct_flops, dot_error_bound(spec), features,
                       detail=(kind, blocks))
 

@@ -16,7 +16,6 @@ module             job
 ``wisdom``         measured decisions and fitted constants, saved across runs
 ``calibration``    times problems block-timed, fits constants, recalibrates this machine
 ``grids``          the seeded problem grids constants are fitted on and judged on
-``ranking_fit``    refines fitted constants for ranking (expected regret)
 ``regret``         the heuristic's regret per op and algorithm family
 ``machine``        the fingerprint a timing depends on
 ``units``          seconds and bytes as people read them

@@ -24,7 +24,7 @@ from ..._errors import bad_type, bad_value
 from .. import registry
 from ..lowering import lower
 from ..spec import ConvSpec
-from . import config, cost_model, grids, ranking_fit, regret, wisdom
+from . import config, cost_model, grids, regret, wisdom
 from .candidates import Candidate
 from .decision import assess, build_plan
 from .machine import fingerprint
@@ -37,9 +37,6 @@ ROUNDS = 9
 MIN_BLOCK_S = 0.003
 #: An algorithm this many times slower than the best after two samples is timed no more ("hopeless").
 HOPELESS = 10.0
-#: How far a recalibration may move each log coefficient from the constants in use (a factor 4):
-#: a minute of timings refines them, it cannot refit them from scratch.
-RECALIBRATION_BOUND = math.log(4.0)
 #: Most seconds spent timing one problem.
 PROBLEM_BUDGET_S = 4.0
 
@@ -139,26 +136,39 @@ def problems_of(records: list[dict]) -> list[dict[str, tuple[dict[str, float], f
     return problems
 
 
-def fit_records(records: list[dict], start: dict[str, dict[str, float]] | None = None,
-                bound: float = ranking_fit.BOUND) -> tuple[dict[str, dict[str, float]], dict[str, dict]]:
+def fit_records(records: list[dict], start: dict[str, dict[str, float]] | None = None
+                ) -> tuple[dict[str, dict[str, float]], dict[str, dict]]:
     """Per-algorithm constants fitted to timing records, and each fit's error.
 
     Without ``start``, every algorithm is fitted from scratch
-    (:func:`cost_model.fit_problems`); with it, algorithms it has constants
-    for start from those (a recalibration).  Then the constants are refined
-    for ranking (:func:`ranking_fit.refine`, each log coefficient within
-    ``bound`` of its start).
+    (:func:`cost_model.fit_problems`).  With it (a recalibration on a few
+    dozen problems, too few to refit every coefficient), each algorithm it
+    has constants for keeps their proportions and is only rescaled by the
+    median of its measured/predicted ratios (:func:`rescale`); the others
+    are fitted from scratch.
 
     Returns ``(constants, quality)``; ``quality[name]`` has ``samples``, the
     median and the geometric-mean spread (``exp(mean |log(predicted/measured)|)``)
     of the predicted/measured ratios on the records, and the worst ratio.
     """
     problems = problems_of(records)
-    fitted = cost_model.fit_problems(problems)
-    if start is not None:
-        fitted.update({name: dict(c) for name, c in start.items() if name in fitted})
-    constants = {**fitted, **ranking_fit.refine(fitted, problems, bound=bound)}
+    known = start or {}
+    constants = cost_model.fit_problems([{n: v for n, v in timed.items() if n not in known} for timed in problems])
+    constants.update(rescale(known, problems))
     return constants, fit_quality(constants, problems)
+
+
+def rescale(constants: dict[str, dict[str, float]],
+            problems: list[dict[str, tuple[dict[str, float], float]]]) -> dict[str, dict[str, float]]:
+    """Each algorithm of ``constants`` timed in ``problems``, every coefficient multiplied by
+    ``exp(median log(measured / predicted))`` over its samples."""
+    out = {}
+    for name, coefficients in constants.items():
+        rows = [timed[name] for timed in problems if name in timed]
+        if rows:
+            factor = float(np.exp(-np.median(np.log(cost_model.relative_errors(coefficients, rows)))))
+            out[name] = {key: value * factor for key, value in coefficients.items()}
+    return out
 
 
 def fit_quality(constants: dict[str, dict[str, float]],
@@ -190,11 +200,12 @@ def calibrate(path: str | os.PathLike | None = None, budget_s: float = 50.0,
     """Refit the heuristic cost model's constants on this machine, judged out of sample.
 
     Times the first problems of the fitting grid (:func:`grids.fit_grid`)
-    with 60 % of ``budget_s`` and of the held-out grid with the rest, fits
-    (:func:`fit_records`) and compares the heuristic's regret on the held-out
-    timings before (the constants in use) and after.  The new constants are
-    installed (and kept in wisdom, written to ``path`` if given) only if they
-    do not make the held-out regret worse (geometric mean, then worst).
+    with 60 % of ``budget_s`` and of the held-out grid with the rest, rescales
+    the constants in use per algorithm (:func:`fit_records` with ``start``)
+    and compares the heuristic's regret on the held-out timings before (the
+    constants in use) and after.  The new constants are installed (and kept
+    in wisdom, written to ``path`` if given) only if they do not make the
+    held-out regret worse (geometric mean, then worst).
 
     Returns
     -------
@@ -215,7 +226,7 @@ def calibrate(path: str | os.PathLike | None = None, budget_s: float = 50.0,
     fitting = time_grid(grids.fit_grid()[:fit_count], 0.6 * budget_s)
     judging = time_grid(grids.held_out()[:test_count], 0.4 * budget_s)
     before = regret.summary(regret.regrets(cost_model.constants(), judging, features))
-    constants, quality = fit_records(fitting, start=cost_model.constants(), bound=RECALIBRATION_BOUND)
+    constants, quality = fit_records(fitting, start=cost_model.constants())
     after = regret.summary(regret.regrets({**cost_model.constants(), **constants}, judging, features))
     installed = regret.not_worse(after, before)
     prov = provenance(fitting, grids.FIT_SEED, quality, held_out={"seed": grids.TEST_SEED, "problems": len(judging),
