@@ -4,15 +4,16 @@ Usage::
 
     python benchmarks/fit_cost_model.py [--timings results/cost-model-timings.json] [--passes 2] [--no-write]
 
-1. Times the fitting grid (``grids.fit_grid()``, seed ``grids.FIT_SEED``) and
+1. Times the fitting grid (``grids.fit_grid()``, seed ``grids.FIT_SEED``), the
+   suite (``grids.suite()``) and
    the held-out grid (``grids.held_out()``, seed ``grids.TEST_SEED``): every
    eligible algorithm block-timed per problem in this process
    (``calibration.time_problem``).  Timings are cached in ``--timings``; a
    cached problem is timed again only when an algorithm registered now is
    eligible for it and missing from its record (a newly merged algorithm),
    or with ``--retime``.
-2. Fits per-algorithm constants on the fitting grid only
-   (``calibration.fit_records``) and writes them with their provenance to
+2. Fits per-algorithm constants on the fitting grid and the suite's
+   workloads (all three ops) only (``calibration.fit_records``) and writes them with their provenance to
    ``lucid/algos/planner/constants.json`` (unless ``--no-write``).
 3. Prints and writes (``--out``) the heuristic's regret per op and per
    algorithm family on both grids, with the constants shipped before and
@@ -86,31 +87,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--passes", type=int, default=2,
                         help="timing passes per problem, merged by the fastest per algorithm (default 2)")
     parser.add_argument("--no-write", action="store_true", help="do not write constants.json")
+    parser.add_argument("--before", metavar="JSON", help="constants to judge as 'before' (default: the shipped)")
     args = parser.parse_args(argv)
-    cached = {"fit": [], "test": []}
+    cached: dict[str, list] = {"fit": [], "test": [], "suite": []}
     if os.path.exists(args.timings):
         with open(args.timings, encoding="utf-8") as handle:
             cached.update(json.load(handle)["grids"])
     records = {"fit": _timed(grids.fit_grid(args.count), cached["fit"], args.passes, "fit"),
+               "suite": _timed(grids.suite(), cached["suite"], args.passes, "suite"),
                "test": _timed(grids.held_out(args.count, args.count), cached["test"], args.passes, "test")}
     write_json(args.timings, {"fingerprint": fingerprint(), "date": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
                               "seeds": {"fit": grids.FIT_SEED, "test": grids.TEST_SEED}, "grids": records})
-    before = judge(cost_model.shipped()[0], records)
-    constants, quality = calibration.fit_records(records["fit"])
+    if args.before:
+        with open(args.before, encoding="utf-8") as handle:
+            old = json.load(handle)["constants"]
+    else:
+        old = cost_model.shipped()[0]
+    before = judge(old, records)
+    constants, quality = calibration.fit_records(records["fit"] + records["suite"])
     after = judge(constants, records)
     _print("before", before)
     _print("after ", after)
     for name, q in quality.items():
         print(f"fit {name:10s} {q}")
     test_after = after["test"]["summary"]["all"]
-    prov = calibration.provenance(records["fit"], grids.FIT_SEED, quality,
+    prov = calibration.provenance(records["fit"] + records["suite"], grids.FIT_SEED, quality,
+                                  fitted_on="grids.fit_grid() and grids.suite() (every op)",
                                   held_out={"seed": grids.TEST_SEED, "problems": len(records["test"]),
                                             "regret": test_after},
                                   command="python benchmarks/fit_cost_model.py")
     if not args.no_write:
         cost_model.write_shipped(constants, prov)
         print(f"constants written to {cost_model.CONSTANTS_FILE}")
-    write_json(args.out, {"provenance": prov, "before": before, "after": after})
+    write_json(args.out, {"provenance": prov, "before_constants": args.before or cost_model.CONSTANTS_FILE,
+                          "before": before, "after": after})
     return 0
 
 

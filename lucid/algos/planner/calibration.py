@@ -190,7 +190,8 @@ def provenance(records: list[dict], seed: int | str, quality: dict, **extra) -> 
     return {"machine": f"{machine['cpu']}, {machine['cores']} cores, {machine.get('blas', '?')}",
             "fingerprint": machine,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
-            "fit": "cost_model.fit_problems: soft-L1 log ratio, per-problem load offsets, block-timed medians",
+            "fit": "cost_model.fit_problems (soft-L1 log ratio, per-problem load offsets) on calibration.time_problem "
+                   "timings: fastest of 9 interleaved rounds of >= 3 ms blocks per algorithm",
             "grid_seed": seed, "problems": len(records), "samples": sum(len(r["times"]) for r in records),
             "fit_error": quality, **extra}
 

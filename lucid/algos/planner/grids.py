@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 
+from ...suite import SUITE
 from ..lowering import OPS, derived_spec
 from ..spec import ConvSpec
 
@@ -95,3 +96,8 @@ def fit_grid(count: int = COUNT) -> list[Problem]:
 def held_out(count: int = COUNT, fit_count: int = COUNT) -> list[Problem]:
     """The judging grid (seed :data:`TEST_SEED`): disjoint from ``fit_grid(fit_count)``."""
     return grid(TEST_SEED, count, frozenset(fit_grid(fit_count)))
+
+
+def suite() -> list[Problem]:
+    """Every op of every :data:`lucid.suite.SUITE` workload (fitted on beside the fitting grid)."""
+    return [(op, workload.spec()) for workload in SUITE for op in OPS]
