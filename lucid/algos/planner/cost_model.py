@@ -15,8 +15,10 @@ small batched matrix product.  The coefficients
 of all algorithms are fitted together (:func:`fit_problems`) by a robust fit of
 the *log* ratio predicted/measured on problems timed side by side, because the
 planner compares ratios of predictions.  The shipped direct fit reads as
-~100 GFLOP/s sustained (both cores) and 7 µs per Python step; fft pays
-~150 µs per call.
+~100 GFLOP/s sustained (both cores) and 7.5 µs per Python step; fft pays
+~3.5 µs per mixing GEMM and 6 µs per window copy.  Algorithms may report
+features of their own (direct's ``gathered_bytes``, direct's and im2col's
+``blas_threaded_flops``); they are fitted like the standard ones.
 
 The shipped :data:`CALIBRATED` constants live in ``constants.json`` beside
 this module, with their :data:`PROVENANCE` (machine, date, grid seed, number
