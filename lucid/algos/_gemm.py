@@ -24,6 +24,19 @@ Block = tuple[int, int, int, int]
 SPLIT_BYTES = 1 << 20
 
 
+#: OpenBLAS runs a GEMM with ``m*n*k`` at most this on the calling thread, larger ones on its own
+#: threads (``SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD``, interface/gemm.c; docs/tuning.md:
+#: winograd serial GEMMs).
+BLAS_SERIAL_MNK = 65536 * 4
+
+
+def blas_threaded_flops(flops: float, m: int, n: int, k: int, pooled: bool) -> float:
+    """``flops`` if GEMMs of ``m x k`` by ``k x n`` run on OpenBLAS's own threads: outside the
+    pool's single-threaded scope (``pooled`` False) and above :data:`BLAS_SERIAL_MNK`; else 0.
+    Such GEMMs stall when other processes load the cores (docs/tuning.md: direct split)."""
+    return float(flops) if not pooled and m * n * k > BLAS_SERIAL_MNK else 0.0
+
+
 def tap_view(src: np.ndarray, stride: int, dilation: int, taps: int, positions: int) -> np.ndarray:
     """Strided view ``v[n, g, c, k, t] = src[n, g, c, t*stride + k*dilation]``.
 

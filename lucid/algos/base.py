@@ -166,6 +166,8 @@ class Algorithm(abc.ABC):
     #: on the source spec (``spec.op`` says which).  :meth:`supports` and :meth:`prepare`
     #: refuse a spec whose op is not listed, and ``layout`` should too.
     ops: ClassVar[tuple[str, ...]] = ("forward",)
+    #: The method it belongs to, for reports that group variants (Winograd's tile sizes); None: its name.
+    family: ClassVar[str | None] = None
     #: True when results are bitwise reproducible run to run (fixed reduction order).
     deterministic: ClassVar[bool] = True
     #: True when a NaN/Inf in one operand reaches exactly the outputs whose defining

@@ -40,6 +40,7 @@ import numpy as np
 
 from ._gemm import (
     Block,
+    blas_threaded_flops,
     block_shape,
     dot_error_bound,
     matmul,
@@ -273,19 +274,38 @@ class Direct(Algorithm):
         """Workspace: every buffer of :func:`_buffer_shapes` and the transient
         ufunc buffers (:func:`_transient_bytes`).  ``python_steps`` counts the
         loop's iterations: blocks x taps of the tap or depthwise loop, or
-        ``L_out`` of the position loop."""
+        ``L_out`` of the position loop; ``gemm_calls`` the BLAS calls of each
+        (``N * groups`` per tap step, ``groups`` per position, none for the
+        elementwise depthwise loop); ``gathered_bytes`` the input the position
+        loop copies into its transposed window (a strided, cache-hostile
+        gather; the tap loops' streaming reads stay ``tap_read_bytes``);
+        ``blas_threaded_flops`` the FLOPs whose GEMMs run on OpenBLAS's own
+        threads (:func:`~lucid.algos._gemm.blas_threaded_flops`).  FLOPs and
+        tap reads of the tap loop count only the products it executes (it
+        skips those that fall in the padding)."""
         kind = strategy(spec)
         blocks = _tap_blocks(spec) if kind == "taps" else ()
         workspace = sum(math.prod(shape) for shape in _buffer_shapes(spec, blocks).values()) * spec.itemsize \
             + _transient_bytes(spec, blocks)
+        flops, taps = spec.direct_flops, spec.n * spec.c_in * spec.kernel_size * spec.l_out * spec.itemsize
+        if kind == "taps":      # the tap loop skips the products that fall in the padding
+            valid = sum(max(0, hi - lo) for lo, hi in tap_ranges(spec))
+            flops, taps = 2.0 * spec.n * spec.c_out * spec.cig * valid, spec.n * spec.c_in * valid * spec.itemsize
         if kind == "depthwise":
-            steps = len(_depthwise_blocks(spec)) * spec.kernel_size
+            steps, calls, gemm, gathered = len(_depthwise_blocks(spec)) * spec.kernel_size, 0, (0, 0, 0), 0
         elif kind == "positions":
-            steps = spec.l_out
+            steps, calls = spec.l_out, spec.l_out * spec.groups
+            gemm, gathered = (spec.cog, spec.n, spec.cig * spec.kernel_size), taps
         else:
             steps = max(1, len(blocks)) * spec.kernel_size
-        return Layout(spec, workspace_limit, workspace, spec.direct_flops, dot_error_bound(spec),
-                      cost_features(spec, spec.direct_flops, workspace, python_steps=steps),
+            calls, gathered = steps * spec.n * spec.groups, 0
+            gemm = (spec.cog, max((t1 - t0 for _, _, t0, t1 in blocks), default=0), spec.cig)
+        features = cost_features(spec, flops, workspace, python_steps=steps, gemm_calls=calls,
+                                 tap_read_bytes=taps - gathered)
+        features["gathered_bytes"] = float(gathered)
+        features["blas_threaded_flops"] = blas_threaded_flops(features["float32_flops"], *gemm,
+                                                              pooled=kind == "taps" and _slots(blocks) > 1)
+        return Layout(spec, workspace_limit, workspace, flops, dot_error_bound(spec), features,
                       detail=(kind, blocks))
 
     def build(self, layout: Layout) -> DirectPlan:

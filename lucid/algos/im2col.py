@@ -41,7 +41,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._gemm import block_shape, dot_error_bound, even_block, matmul, position_blocks, run_in_slots, split_cap, tap_view
+from ._gemm import (
+    blas_threaded_flops,
+    block_shape,
+    dot_error_bound,
+    even_block,
+    matmul,
+    position_blocks,
+    run_in_slots,
+    split_cap,
+    tap_view,
+)
 from ._parallel import THREADS, parallel_for
 from .base import DEFAULT_WORKSPACE_LIMIT, Algorithm, Layout, Plan, cost_features, thread_scratch
 from .registry import register
@@ -248,13 +258,19 @@ class Im2col(Algorithm):
         smallest exceeds it, that floor).  FLOPs: the GEMMs plus one add per
         output for every extra reduction block; ``python_steps`` counts one
         gather and GEMM per column chunk and reduction block, ``gemm_calls``
-        one BLAS call per group of each step."""
+        one BLAS call per group of each step, ``blas_threaded_flops`` all
+        FLOPs when a lone chunk's GEMMs run on OpenBLAS's own threads
+        (:func:`~lucid.algos._gemm.blas_threaded_flops`)."""
         chunks = chunking(spec, workspace_limit) or _fit(spec, 0)
         flops = spec.direct_flops + (chunks.row_blocks - 1) * spec.n * spec.c_out * spec.l_out
         steps = -(-spec.n // chunks.items) * -(-spec.l_out // chunks.positions) * chunks.row_blocks
-        return Layout(spec, workspace_limit, chunks.workspace_bytes, flops, dot_error_bound(spec),
-                      cost_features(spec, flops, chunks.workspace_bytes, python_steps=steps,
-                                    gemm_calls=steps * spec.groups), detail=chunks)
+        features = cost_features(spec, flops, chunks.workspace_bytes, python_steps=steps,
+                                 gemm_calls=steps * spec.groups)
+        columns, rows = chunks.items * chunks.positions, chunks.channels * chunks.taps
+        features["blas_threaded_flops"] = blas_threaded_flops(features["float32_flops"], spec.cog, columns, rows,
+                                                              pooled=chunks.slots > 1)
+        return Layout(spec, workspace_limit, chunks.workspace_bytes, flops, dot_error_bound(spec), features,
+                      detail=chunks)
 
     def build(self, layout: Layout) -> Im2colPlan:
         return Im2colPlan(self, layout.spec, layout.detail)

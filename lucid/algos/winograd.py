@@ -344,6 +344,7 @@ class Winograd(Algorithm):
     """
 
     name = "winograd"
+    family = "winograd"
     #: Outputs per tile.
     m: ClassVar[int] = 2
     local_nonfinite = False

@@ -60,7 +60,8 @@ Subcommands:
                                     writes results/threads-scaling.json
   lucid-bench calibrate [--wisdom PATH] [--budget SECONDS]
                                     refit the planner's cost model on this
-                                    machine and write the wisdom file
+                                    machine, state its held-out regret before
+                                    and after, and write the wisdom file
 """
 
 EPILOG = """\
@@ -281,17 +282,28 @@ def scaling_command(argv: Sequence[str], command: str) -> int:
 
 
 def calibrate_command(argv: Sequence[str]) -> int:
-    """``lucid-bench calibrate``: refit the planner's cost model on this machine and write wisdom."""
-    p = _Parser(prog="lucid-bench calibrate", description="Time the algorithms on the planner's calibration grid, "
-                "refit its cost model and write the wisdom file (load it with LUCID_WISDOM=PATH).")
+    """``lucid-bench calibrate``: refit the planner's cost model on this machine, judge it out of
+    sample and write wisdom."""
+    p = _Parser(prog="lucid-bench calibrate", description="Time the algorithms on part of the planner's fitting "
+                "grid, refit its cost model, compare the heuristic's regret before and after on part of the "
+                "held-out grid, keep the new constants only if they are not worse, and write the wisdom file "
+                "(load it with LUCID_WISDOM=PATH).")
     p.add_argument("--wisdom", metavar="PATH", default=os.environ.get("LUCID_WISDOM") or "lucid-wisdom.json",
                    help="wisdom file to write (default: $LUCID_WISDOM, else ./lucid-wisdom.json)")
-    p.add_argument("--budget", type=_positive(float), default=120.0, help="seconds to spend (default 120)")
+    p.add_argument("--budget", type=_positive(float), default=50.0, help="seconds to spend (default 50)")
+    p.add_argument("--fit-problems", type=_positive(int), default=60, help="fitting-grid problems (default 60)")
+    p.add_argument("--test-problems", type=_positive(int), default=40, help="held-out problems (default 40)")
     args = p.parse_args(argv)
-    result = algos.calibrate(args.wisdom, budget_s=args.budget)
+    result = algos.calibrate(args.wisdom, budget_s=args.budget, fit_count=args.fit_problems,
+                             test_count=args.test_problems)
     for name, fit in sorted(result["fit"].items()):
         print(f"{name:<10} {fit['samples']:>4} samples  predicted/measured median {fit['median_ratio']:.2f}, "
-              f"worst {fit['worst_ratio']:.2f}")
+              f"typical error x{fit['spread']:.2f}, worst x{fit['worst_ratio']:.2f}")
+    for label in ("before", "after"):
+        s = result[label]["all"]
+        print(f"held-out regret {label:<6} ({s['count']} problems): geomean {s['geomean']}, worst {s['worst']}, "
+              f"over 1.15: {s['over_1.15']}")
+    print("new constants installed" if result["installed"] else "new constants not better out of sample: kept")
     print(f"wisdom written to {args.wisdom}")
     return 0
 

@@ -14,7 +14,9 @@ module             job
 ``stopwatch``      measure mode's race of candidate plans within a time limit
 ``history``        the decisions, as JSON-ready records and a printable report
 ``wisdom``         measured decisions and fitted constants, saved across runs
-``calibration``    refits the cost model on this machine
+``calibration``    times problems block-timed, fits constants, recalibrates this machine
+``grids``          the seeded problem grids constants are fitted on and judged on
+``regret``         the heuristic's regret per op and algorithm family
 ``machine``        the fingerprint a timing depends on
 ``units``          seconds and bytes as people read them
 ``files``          atomic JSON writes

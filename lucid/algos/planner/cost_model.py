@@ -15,32 +15,38 @@ small batched matrix product.  The coefficients
 of all algorithms are fitted together (:func:`fit_problems`) by a robust fit of
 the *log* ratio predicted/measured on problems timed side by side, because the
 planner compares ratios of predictions.  The shipped direct fit reads as
-~100 GFLOP/s sustained (both cores) and 7 µs per Python step; fft pays
-~150 µs per call.
+~100 GFLOP/s sustained (both cores) and 7.5 µs per Python step; fft pays
+~3.5 µs per mixing GEMM and 6 µs per window copy.  Algorithms may report
+features of their own (direct's ``gathered_bytes``, direct's and im2col's
+``blas_threaded_flops``); they are fitted like the standard ones.
 
-Provenance of :data:`CALIBRATED` is in :data:`PROVENANCE`.  An algorithm
-without calibrated constants (a newly added fifth one) and any feature missing
+The shipped :data:`CALIBRATED` constants live in ``constants.json`` beside
+this module, with their :data:`PROVENANCE` (machine, date, grid seed, number
+of problems, each algorithm's fit error and the held-out regret); one command
+re-creates them: ``python benchmarks/fit_cost_model.py``.  An algorithm
+without calibrated constants (a newly added one) and any feature missing
 from its constants get :data:`GENERIC`, a deliberately middle-of-the-road
 machine model, so a new algorithm competes on its flops and bytes from day one.
 
 Notes
 -----
-Measured accuracy (:data:`PROVENANCE`): median predicted/measured 1.02-1.13
-per algorithm, but single problems are off by up to ~27x, and ranking the
-calibration grid with these constants costs 1.15x (geometric mean) over the
-best algorithm (1.13x on a separate 120-shape grid).  A linear model cannot see cache effects, BLAS efficiency on
-skinny matrices or thread-pool hand-offs, so its weak regions are small
-problems (overheads dominate, choices differ by tens of microseconds) and
-few-channel problems where direct and im2col are close.  Measure mode
-(``lucid.algos.use(mode="measure")``) is the remedy when it matters.
+A linear model cannot see cache effects, BLAS efficiency on skinny matrices
+or thread-pool hand-offs except through the features an algorithm reports;
+its weak regions are small problems (overheads dominate, choices differ by
+tens of microseconds).  Measure mode (``lucid.algos.use(mode="measure")``)
+is the remedy when it matters.
 """
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections.abc import Mapping
 
 import numpy as np
 from scipy.optimize import least_squares, nnls
+
+from .files import atomic_write_json
 
 #: Coefficient names; ``overhead`` multiplies the constant feature 1.
 OVERHEAD = "overhead"
@@ -49,39 +55,25 @@ OVERHEAD = "overhead"
 GENERIC: dict[str, float] = {OVERHEAD: 50e-6, "float32_flops": 1 / 30e9, "moved_bytes": 1 / 5e9, "tap_read_bytes": 0.0,
                              "python_steps": 5e-6, "gemm_calls": 1e-6}
 
-#: Fitted on this machine by :func:`lucid.algos.planner.calibration.calibrate`; see PROVENANCE.
-#: (fft reports ``tap_read_bytes = 0``, so that coefficient is unidentified and shipped as 0.)
-CALIBRATED: dict[str, dict[str, float]] = {
-    "direct": {OVERHEAD: 2.59e-06, "float32_flops": 9.84e-12, "moved_bytes": 6.46e-11, "tap_read_bytes": 2.13e-11,
-               "python_steps": 6.67e-06, "gemm_calls": 6.54e-08},
-    "im2col": {OVERHEAD: 4.10e-05, "float32_flops": 8.43e-12, "moved_bytes": 5.40e-11, "tap_read_bytes": 5.29e-11,
-               "python_steps": 4.03e-06, "gemm_calls": 3.33e-07},
-    "fft": {OVERHEAD: 1.52e-04, "float32_flops": 4.49e-11, "moved_bytes": 4.61e-11, "tap_read_bytes": 0.0,
-            "python_steps": 6.27e-09, "gemm_calls": 4.41e-07},
-    "winograd": {OVERHEAD: 2.33e-04, "float32_flops": 1.21e-11, "moved_bytes": 1.97e-10, "tap_read_bytes": 2.43e-16,
-                 "python_steps": 1.79e-10, "gemm_calls": 6.93e-08},
-    "wgrad": {OVERHEAD: 2.26e-05, "float32_flops": 8.09e-12, "moved_bytes": 1.48e-10, "tap_read_bytes": 6.04e-11,
-              "python_steps": 1.34e-06, "gemm_calls": 2.15e-13},
-}
+#: The shipped constants and their provenance, written by ``python benchmarks/fit_cost_model.py``.
+CONSTANTS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "constants.json")
 
-#: Where CALIBRATED came from.
-PROVENANCE = {
-    "machine": "AMD EPYC (KVM guest), 2 cores, AVX-512; numpy 2.4.6 + scipy-openblas 0.3.31, pyFFTW 0.15.1",
-    "date": "2026-11-26T16:55Z..16:59Z",
-    "fit": "fit_problems (soft-L1 log ratio, per-problem load offsets) on calibration.grid(): two runs of "
-           "time_grid (the whole 285-problem grid each, fastest of up to 15 interleaved runs), both runs' "
-           "samples together; direct and im2col report their real loop counts as python_steps/gemm_calls",
-    "samples": 1668,
-    "conditions": "shared machine, load average 0.4-1.6 during the runs",
-    "fit_quality": "predicted/measured median 1.02-1.13 per algorithm, worst 3.7-27x (small problems); "
-                   "choice regret on the calibration grid geomean 1.15; out of sample, on the 120-shape "
-                   "grid of benchmarks/planner_regret.py timed back to back at 16:46Z: geomean 1.13 "
-                   "(the previous constants and features: 1.27)",
-    "wgrad": "fit (alone, fit()) on 52 backward_filter problems (the suite's K <= 10 rows and 45 of the grid's "
-             "kind, K 1..15), min of 5 runs each, 2026-12-03T10:41Z at load average ~5; divided by 2.1, the "
-             "median measured/predicted of direct's forward in the same run (calibrate() cannot time wgrad: "
-             "it poses only forward specs)",
-}
+
+def shipped() -> tuple[dict[str, dict[str, float]], dict]:
+    """``(constants, provenance)`` as read from :data:`CONSTANTS_FILE`."""
+    with open(CONSTANTS_FILE, encoding="utf-8") as handle:
+        payload = json.load(handle)
+    return ({name: {k: float(v) for k, v in c.items()} for name, c in payload["constants"].items()},
+            payload["provenance"])
+
+
+def write_shipped(table: dict[str, dict[str, float]], provenance: dict) -> None:
+    """Replace :data:`CONSTANTS_FILE` with ``table`` and its ``provenance`` (the fitting script's job)."""
+    atomic_write_json(CONSTANTS_FILE, {"constants": table, "provenance": provenance})
+
+
+#: Fitted on this machine (see PROVENANCE, and ``fit_error`` in it for each algorithm's error).
+CALIBRATED, PROVENANCE = shipped()
 
 #: Iteration cap of the joint fit (it converges in tens; the cap bounds a pathological case).
 MAX_EVALUATIONS = 300

@@ -13,7 +13,10 @@ its layout's cost features (:mod:`lucid.algos.planner.cost_model`), and
 * **heuristic** (default, runs nothing, like FFTW_ESTIMATE): takes the eligible
   candidate with the least predicted time.
 * **measure** (like FFTW_MEASURE): times the eligible candidates on the real
-  operands within ``time_limit`` (:mod:`lucid.algos.planner.stopwatch`).  The
+  operands within ``time_limit`` (:mod:`lucid.algos.planner.stopwatch`):
+  block-timed medians over interleaved rounds, until the two fastest are told
+  apart or shown to be within noise of each other, which the record calls a
+  tie ("fft tie with im2col: 1.01x +-2.0 % over 9 rounds").  The
   decision is kept in wisdom (:mod:`lucid.algos.planner.wisdom`) under a
   :class:`~lucid.algos.planner.candidates.BucketKey` (lengths within a factor
   2**(1/4)), so a new length in a measured bucket only builds its plan.
@@ -40,12 +43,12 @@ import numpy as np
 
 from .. import registry
 from ..base import Algorithm, Plan, fitting
-from ..lowering import Lowering, operand_shapes, route
+from ..lowering import Lowering, route
 from ..spec import ConvSpec
 from . import cost_model, history, units, wisdom
 from .candidates import BucketKey, Candidate, Decision
 from .config import AUTO, Settings
-from .stopwatch import PLANNING_LOCK, time_plans
+from .stopwatch import MIN_BLOCK_S, PLANNING_LOCK, random_operands, time_plans
 
 #: Measure mode races the candidates predicted within this factor of the best prediction
 #: first and tries the rest with the time left (docs/tuning.md: leaders).
@@ -84,14 +87,14 @@ def assess(algorithm: Algorithm, op: str, source: ConvSpec, settings: Settings) 
     return cand
 
 
-def _build(cand: Candidate) -> Plan:
+def build_plan(cand: Candidate) -> Plan:
     """The plan of an eligible candidate, from the layout it was priced with."""
     assert cand.layout is not None and cand.lowering is not None
     algorithm = registry.get(cand.name)
     return algorithm.build(fitting(algorithm, cand.layout, cand.lowering.weight_varies))
 
 
-class _OnOperands(Plan):
+class OnOperands(Plan):
     """A candidate's plan run on the op's own operands (its lowering's re-layouts included), for timing."""
 
     def __init__(self, plan: Plan, lowering: Lowering) -> None:
@@ -100,13 +103,6 @@ class _OnOperands(Plan):
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         return self.lowering.result(self.plan.run(*self.lowering.operands(x, w)))
-
-
-def _random_operands(op: str, spec: ConvSpec) -> Operands:
-    """Standard-normal operands of ``op`` on ``spec`` (seeded), for timing without real data."""
-    rng = np.random.default_rng(0)
-    a, b = operand_shapes(op, spec)
-    return rng.standard_normal(a, dtype=spec.np_dtype), rng.standard_normal(b, dtype=spec.np_dtype)
 
 
 def _explain(chosen: str, eligible: list[Candidate], skipped: list[Candidate], measured: bool) -> str:
@@ -177,18 +173,19 @@ def _measure(op: str, source: ConvSpec, eligible: list[Candidate], settings: Set
     only with the time left (:func:`lucid.algos.planner.stopwatch.time_plans`).
     """
     by_name = {c.name: c for c in eligible}
-    x, w = operands if operands is not None else _random_operands(op, source)
+    x, w = operands if operands is not None else random_operands(source, op=op)
     ranked = sorted(eligible, key=lambda c: c.predicted_s or 0.0)
-    built: dict[str, _OnOperands] = {}
+    built: dict[str, OnOperands] = {}
     for cand in ranked:
         assert cand.lowering is not None
         try:
-            built[cand.name] = _OnOperands(_build(cand), cand.lowering)
+            built[cand.name] = OnOperands(build_plan(cand), cand.lowering)
         except Exception as exc:     # a plan that cannot be built loses, with the reason recorded
             cand.measured_s, cand.reason = math.inf, f"prepare failed: {type(exc).__name__}: {exc}"
     best = ranked[0].predicted_s or 0.0
     leaders = sum((c.predicted_s or 0.0) <= LEADER_RATIO * best for c in ranked if c.name in built)
-    times, notes = time_plans(dict[str, Plan](built), x, w, settings.time_limit, leaders=leaders)
+    times, notes = time_plans(dict[str, Plan](built), x, w, settings.time_limit, leaders=leaders,
+                              min_block_s=MIN_BLOCK_S, resolve=True)
     for name, seconds in times.items():
         by_name[name].measured_s = seconds
         if name in notes:
@@ -198,7 +195,8 @@ def _measure(op: str, source: ConvSpec, eligible: list[Candidate], settings: Set
         raise RuntimeError(f"every candidate failed while measuring {op} of {source.describe()}: {notes}")
     name = min(finite, key=lambda n: finite[n])
     wisdom.store(_bucket(op, source, settings, threads).text(), name, times)
-    return name, built[name].plan, _explain(name, eligible, [], measured=True)
+    ties = "".join(f"; {other} {note}" for other, note in notes.items() if note.startswith("tie"))
+    return name, built[name].plan, _explain(name, eligible, [], measured=True) + ties
 
 
 def _auto(op: str, source: ConvSpec, settings: Settings, threads: int, operands: Operands | None,
@@ -246,7 +244,7 @@ def decide(op: str, source: ConvSpec, settings: Settings, threads: int,
                 choice.reason = f"forced {forced} cannot serve {op} ({mine.skip_note()}); fell back to {choice.reason}"
         winner = next(c for c in choice.cands if c.name == choice.name)
         assert winner.lowering is not None
-        plan = choice.plan or _build(winner)
+        plan = choice.plan or build_plan(winner)
         reason = choice.reason
         if settings.nonfinite_operands:
             reason = f"operands hold NaN/Inf (check_finite=True): {reason}"

@@ -103,3 +103,79 @@ def test_every_candidate_is_timed_when_time_allows(leaders):
     log = []
     times, _ = stopwatch.time_plans(plans(log, a=0.001, b=0.0011, c=0.0012), X, W, 5.0, leaders=leaders)
     assert all(t is not None and math.isfinite(t) for t in times.values())
+
+
+def test_compare_calls_overlapping_noise_a_tie_and_a_clear_gap_separated():
+    rng = np.random.default_rng(0)
+    base = 1e-3 * np.exp(rng.normal(0, 0.01, 30))
+    same = base * np.exp(rng.normal(0, 0.01, 30))               # equal speed, 1 % noise each
+    tie = stopwatch.compare(base, same)
+    assert not tie.separated and tie.resolved and "over 30 rounds" in tie.describe()
+    gap = stopwatch.compare(base[:6], 1.08 * base[:6] * np.exp(rng.normal(0, 0.01, 6)))
+    assert gap.separated and gap.resolved and gap.ratio == pytest.approx(1.08, rel=0.02)
+
+
+def test_round_count_rule_keeps_going_until_a_5_percent_gap_would_show():
+    rng = np.random.default_rng(1)
+    noisy = [1e-3 * np.exp(rng.normal(0, 0.08, 40)) for _ in range(2)]     # 8 % noise per round
+    few = stopwatch.compare(noisy[0][:5], noisy[1][:5])
+    assert not few.resolved                   # too few rounds to tell a 5 % difference from noise
+    many = stopwatch.compare(noisy[0], noisy[1])
+    assert many.half_width < few.half_width
+    assert not stopwatch.compare([1e-3], [2e-3]).resolved          # one round never resolves
+    assert not stopwatch.compare([1e-3] * 4, [2e-3] * 4).resolved  # nor fewer than MIN_ROUNDS
+
+
+class Clock:
+    """A fake ``time`` module for the stopwatch: plans advance it instead of sleeping."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+
+class Ticking:
+    """A plan that takes ``seconds * noise`` of fake time per run (noise log-normal, seeded) and counts runs."""
+
+    def __init__(self, clock, seconds, noise=0.01, seed=0):
+        self.clock, self.seconds, self.runs = clock, seconds, 0
+        self.rng = np.random.default_rng(seed)
+        self.noise = noise
+
+    def run(self, x, w):
+        self.runs += 1
+        self.clock.now += self.seconds * float(np.exp(self.rng.normal(0, self.noise)))
+        return x
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = Clock()
+    monkeypatch.setattr(stopwatch, "time", fake)
+    return fake
+
+
+def test_resolving_race_records_a_tie_and_no_tie_for_a_clear_gap(clock):
+    ps = {"a": Ticking(clock, 0.003, seed=1), "b": Ticking(clock, 0.003, seed=2)}
+    _, notes = stopwatch.time_plans(ps, X, W, 10.0, min_block_s=0.006, resolve=True)
+    tied = [note for note in notes.values() if note.startswith("tie with")]
+    assert len(tied) == 1 and "rounds" in tied[0] and "time limit" not in tied[0], notes
+    ps = {"a": Ticking(clock, 0.00324, seed=3), "b": Ticking(clock, 0.003, seed=4)}       # 8 % apart
+    times, notes = stopwatch.time_plans(ps, X, W, 10.0, min_block_s=0.006, resolve=True)
+    assert min(times, key=times.get) == "b" and not any(n.startswith("tie") for n in notes.values())
+    assert ps["a"].runs < 2 + 2 * (stopwatch.MIN_ROUNDS + 2)              # stopped once separated
+
+
+def test_blocks_run_back_to_back_runs_sized_from_the_first(clock):
+    ps = {"a": Ticking(clock, 0.001, noise=0.0), "b": Ticking(clock, 0.001, noise=0.0)}
+    stopwatch.time_plans(ps, X, W, 10.0, max_samples=3, min_block_s=0.0045)
+    assert ps["a"].runs == ps["b"].runs == 2 + 2 * 5      # warm-up, first run, then 2 rounds of 5-run blocks
+
+
+def test_a_race_cut_by_the_time_limit_says_its_tie_is_unresolved(clock):
+    ps = {"a": Ticking(clock, 0.01, noise=0.05, seed=5), "b": Ticking(clock, 0.01, noise=0.05, seed=6)}
+    _, notes = stopwatch.time_plans(ps, X, W, 0.1, min_block_s=0.01, resolve=True)
+    tied = [note for note in notes.values() if note.startswith("tie with")]
+    assert len(tied) == 1 and "time limit reached before a 5 % gap could be ruled out" in tied[0]

@@ -7,7 +7,7 @@ import pytest
 from planner_fakes import Fake, fakes, only_registered, reset_planner
 
 import lucid.algos as algos
-from lucid.algos.planner import calibration, cost_model, wisdom
+from lucid.algos.planner import cost_model, wisdom
 from lucid.algos.spec import ConvSpec
 
 SPEC = ConvSpec(1, 2, 2, 100, 3, 1, (1, 1))
@@ -110,26 +110,6 @@ def test_autoload_from_environment(tmp_path, monkeypatch):
     monkeypatch.setattr(wisdom, "_autoloaded", set())
     algos.choose(SPEC)
     assert wisdom.lookup("auto-key") is not None
-
-
-def test_calibration_is_stored_applied_and_saved(tmp_path, monkeypatch):
-    small = [ConvSpec(n, c, c, length, k, 1, (k // 2, k // 2)) for n in (1, 2) for c in (2, 8)
-             for length in (64, 512) for k in (1, 3, 9)]
-    monkeypatch.setattr(calibration, "grid", lambda seed=0: small)
-    path = tmp_path / "w.json"
-    result = algos.calibrate(path, budget_s=20.0)
-    assert result["fit"]["direct"]["samples"] == len(small)
-    assert 0.3 < result["fit"]["direct"]["median_ratio"] < 3
-    assert cost_model.constants()["direct"] == result["constants"]["direct"]
-    assert set(result["provenance"]) >= {"machine", "date", "fit", "samples"}
-    saved = json.loads(path.read_text())["calibration"]
-    assert saved["constants"]["direct"] == pytest.approx(result["constants"]["direct"])
-    reset_planner()
-    assert cost_model.constants().get("direct") == cost_model.CALIBRATED.get("direct")
-    algos.load_wisdom(path)
-    assert cost_model.constants()["direct"] == pytest.approx(result["constants"]["direct"])
-    with pytest.raises(ValueError, match="budget_s must be a positive number of seconds, got 0"):
-        algos.calibrate(budget_s=0)
 
 
 def test_fit_recovers_known_coefficients():
