@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/fit_cost_model.py [--timings results/cost-model-timings.json] [--passes 2] [--no-write]
+                                        [--offline] [--folds 5]
 
 1. Times the fitting grid (``grids.fit_grid()``, seed ``grids.FIT_SEED``), the
    suite (``grids.suite()``) and
@@ -11,10 +12,13 @@ Usage::
    (``calibration.time_problem``).  Timings are cached in ``--timings``; a
    cached problem is timed again only when an algorithm registered now is
    eligible for it and missing from its record (a newly merged algorithm),
-   or with ``--retime``.
+   or with ``--retime``.  ``--offline`` never times: it refits and judges the
+   cached timings and stops if any problem would need timing.
 2. Fits per-algorithm constants on the fitting grid and the suite's
    workloads (all three ops) only (``calibration.fit_records``) and writes them with their provenance to
-   ``lucid/algos/planner/constants.json`` (unless ``--no-write``).
+   ``lucid/algos/planner/constants.json`` (unless ``--no-write``), with the
+   ``--folds``-fold cross-validated regret on those same problems
+   (``calibration.cross_validate``) in the provenance.
 3. Prints and writes (``--out``) the heuristic's regret per op and per
    algorithm family on both grids, with the constants shipped before and
    after the fit.
@@ -41,9 +45,11 @@ def _stale(record: dict) -> bool:
     return not eligible <= known
 
 
-def _timed(problems: list[grids.Problem], cached: list[dict], passes: int, label: str) -> list[dict]:
+def _timed(problems: list[grids.Problem], cached: list[dict], passes: int, label: str,
+           offline: bool = False) -> list[dict]:
     """Records for ``problems``: cached ones reused unless stale, timed now in whole-grid passes
-    until each has ``passes`` (merged with :func:`calibration.merge`)."""
+    until each has ``passes`` (merged with :func:`calibration.merge`); ``offline``, a problem
+    that would be timed stops the script instead."""
     by_key = {(r["op"], calibration.spec_of(r)): r for r in cached}
     records = {key: record for key in problems if (record := by_key.get(key)) is not None and not _stale(record)}
     started = time.perf_counter()
@@ -52,6 +58,9 @@ def _timed(problems: list[grids.Problem], cached: list[dict], passes: int, label
             record = records.get((op, spec))
             if record is not None and record.get("passes", 1) > done:
                 continue
+            if offline:
+                raise SystemExit(f"--offline: {label} problem {op} {spec.describe()} needs timing (not cached, "
+                                 f"stale or fewer than {passes} passes)")
             fresh = calibration.time_problem(op, spec)
             records[op, spec] = fresh if record is None else calibration.merge(record, fresh)
             best = min(fresh["times"], key=fresh["times"].__getitem__) if fresh["times"] else "-"
@@ -88,31 +97,42 @@ def main(argv: list[str] | None = None) -> int:
                         help="timing passes per problem, merged by the fastest per algorithm (default 2)")
     parser.add_argument("--no-write", action="store_true", help="do not write constants.json")
     parser.add_argument("--before", metavar="JSON", help="constants to judge as 'before' (default: the shipped)")
+    parser.add_argument("--offline", action="store_true",
+                        help="use the cached timings only: never time, stop if a problem needs timing")
+    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds on the fitting problems")
     args = parser.parse_args(argv)
     cached: dict[str, list] = {"fit": [], "test": [], "suite": []}
     if os.path.exists(args.timings):
         with open(args.timings, encoding="utf-8") as handle:
             cached.update(json.load(handle)["grids"])
-    records = {"fit": _timed(grids.fit_grid(args.count), cached["fit"], args.passes, "fit"),
-               "suite": _timed(grids.suite(), cached["suite"], args.passes, "suite"),
-               "test": _timed(grids.held_out(args.count, args.count), cached["test"], args.passes, "test")}
-    write_json(args.timings, {"fingerprint": fingerprint(), "date": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
-                              "seeds": {"fit": grids.FIT_SEED, "test": grids.TEST_SEED}, "grids": records})
+    problems = {"fit": grids.fit_grid(args.count), "suite": grids.suite(),
+                "test": grids.held_out(args.count, args.count)}
+    records = {name: _timed(grid, cached[name], args.passes, name, args.offline) for name, grid in problems.items()}
+    if not args.offline:
+        write_json(args.timings, {"fingerprint": fingerprint(), "date": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
+                                  "seeds": {"fit": grids.FIT_SEED, "test": grids.TEST_SEED}, "grids": records})
     if args.before:
         with open(args.before, encoding="utf-8") as handle:
             old = json.load(handle)["constants"]
     else:
         old = cost_model.shipped()[0]
     before = judge(old, records)
-    constants, quality = calibration.fit_records(records["fit"] + records["suite"])
+    fitting = records["fit"] + records["suite"]
+    constants, quality = calibration.fit_records(fitting)
+    validated = calibration.cross_validate(fitting, args.folds)
     after = judge(constants, records)
     _print("before", before)
     _print("after ", after)
     for name, q in quality.items():
         print(f"fit {name:10s} {q}")
+    print(f"{args.folds}-fold cross-validation on the fitting problems: all {validated['all']}")
+    for op, st in validated["per_op"].items():
+        print(f"    {op:16s} {st}")
     test_after = after["test"]["summary"]["all"]
-    prov = calibration.provenance(records["fit"] + records["suite"], grids.FIT_SEED, quality,
+    prov = calibration.provenance(fitting, grids.FIT_SEED, quality,
                                   fitted_on="grids.fit_grid() and grids.suite() (every op)",
+                                  cross_validation={"folds": args.folds, "seed": 0, "all": validated["all"],
+                                                    "per_op": validated["per_op"]},
                                   held_out={"seed": grids.TEST_SEED, "problems": len(records["test"]),
                                             "regret": test_after},
                                   command="python benchmarks/fit_cost_model.py")

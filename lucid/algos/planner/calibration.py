@@ -158,6 +158,29 @@ def fit_records(records: list[dict], start: dict[str, dict[str, float]] | None =
     return constants, fit_quality(constants, problems)
 
 
+def folds(count: int, k: int, seed: int = 0) -> list[list[int]]:
+    """``k`` disjoint folds covering ``range(count)``, from a shuffle seeded by ``seed``
+    (fold ``f`` takes every ``k``-th shuffled index from ``f``)."""
+    order = np.random.default_rng(seed).permutation(count)
+    return [sorted(int(i) for i in order[f::k]) for f in range(k)]
+
+
+def cross_validate(records: list[dict], k: int = 5, seed: int = 0) -> dict:
+    """:func:`regret.summary` of ``k``-fold cross-validated picks on ``records``.
+
+    Each fold is judged by constants fitted (:func:`fit_records`) on the
+    other folds only, so every problem's regret is out of sample; pass the
+    fitting records only (never the held-out grid), so that options chosen by
+    this figure leave the held-out grid untouched.  Cost: ``k`` fits.
+    """
+    rows = []
+    for held in folds(len(records), k, seed):
+        skip = set(held)
+        constants, _ = fit_records([r for i, r in enumerate(records) if i not in skip])
+        rows += regret.regrets(constants, [records[i] for i in held], features)
+    return regret.summary(rows)
+
+
 def rescale(constants: dict[str, dict[str, float]],
             problems: list[dict[str, tuple[dict[str, float], float]]]) -> dict[str, dict[str, float]]:
     """Each algorithm of ``constants`` timed in ``problems``, every coefficient multiplied by
