@@ -280,23 +280,17 @@ class Direct(Algorithm):
         loop copies into its transposed window (a strided, cache-hostile
         gather; the tap loops' streaming reads stay ``tap_read_bytes``);
         ``blas_threaded_flops`` the FLOPs whose GEMMs run on OpenBLAS's own
-        threads (:func:`~lucid.algos._gemm.blas_threaded_flops`);
-        ``output_pass_bytes`` the GEMM outputs written (``N*C_out`` per valid
-        position of each tap, or per position) and ``weight_pass_bytes`` the
-        weight operand each GEMM call reads (``Cog*Cig`` per tap call,
-        ``Cog*Cig*K`` per position call): the traffic that makes skinny GEMMs
-        run far below peak (both 0 for the elementwise depthwise loop).  FLOPs
-        and tap reads of the tap loop count only the products it executes (it
+        threads (:func:`~lucid.algos._gemm.blas_threaded_flops`).  FLOPs and
+        tap reads of the tap loop count only the products it executes (it
         skips those that fall in the padding)."""
         kind = strategy(spec)
         blocks = _tap_blocks(spec) if kind == "taps" else ()
         workspace = sum(math.prod(shape) for shape in _buffer_shapes(spec, blocks).values()) * spec.itemsize \
             + _transient_bytes(spec, blocks)
         flops, taps = spec.direct_flops, spec.n * spec.c_in * spec.kernel_size * spec.l_out * spec.itemsize
-        written = spec.l_out        # output positions the GEMMs write, summed over the loop
         if kind == "taps":      # the tap loop skips the products that fall in the padding
-            written = sum(max(0, hi - lo) for lo, hi in tap_ranges(spec))
-            flops, taps = 2.0 * spec.n * spec.c_out * spec.cig * written, spec.n * spec.c_in * written * spec.itemsize
+            valid = sum(max(0, hi - lo) for lo, hi in tap_ranges(spec))
+            flops, taps = 2.0 * spec.n * spec.c_out * spec.cig * valid, spec.n * spec.c_in * valid * spec.itemsize
         if kind == "depthwise":
             steps, calls, gemm, gathered = len(_depthwise_blocks(spec)) * spec.kernel_size, 0, (0, 0, 0), 0
         elif kind == "positions":
@@ -309,8 +303,6 @@ class Direct(Algorithm):
         features = cost_features(spec, flops, workspace, python_steps=steps, gemm_calls=calls,
                                  tap_read_bytes=taps - gathered)
         features["gathered_bytes"] = float(gathered)
-        features["output_pass_bytes"] = float(spec.n * spec.c_out * written * spec.itemsize if calls else 0)
-        features["weight_pass_bytes"] = float(calls * gemm[0] * gemm[2] * spec.itemsize)
         features["blas_threaded_flops"] = blas_threaded_flops(features["float32_flops"], *gemm,
                                                               pooled=kind == "taps" and _slots(blocks) > 1)
         return Layout(spec, workspace_limit, workspace, flops, dot_error_bound(spec), features,

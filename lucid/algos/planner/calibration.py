@@ -214,9 +214,7 @@ def provenance(records: list[dict], seed: int | str, quality: dict, **extra) -> 
             "fingerprint": machine,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
             "fit": "cost_model.fit_problems (soft-L1 log ratio, per-problem load offsets) on calibration.time_problem "
-                   "timings: fastest of 9 interleaved rounds of >= 3 ms blocks per algorithm; features as the "
-                   "layouts report them (fft: a gemm call per mixing np.matmul; direct: its GEMMs' output and "
-                   "weight pass bytes)",
+                   "timings: fastest of 9 interleaved rounds of >= 3 ms blocks per algorithm",
             "grid_seed": seed, "problems": len(records), "samples": sum(len(r["times"]) for r in records),
             "fit_error": quality, **extra}
 

@@ -7,7 +7,6 @@ import pathlib
 import numpy as np
 import pytest
 
-from lucid.algos import registry
 from lucid.algos.planner import calibration, cost_model, grids
 from lucid.algos.spec import ConvSpec
 
@@ -107,36 +106,3 @@ def test_offline_script_fits_on_fit_and_suite_problems_only_and_never_times(tmp_
     timings.write_text(json.dumps({"grids": cached}))
     with pytest.raises(SystemExit, match="--offline: fit problem forward .* needs timing"):
         script.main(["--offline", "--no-write", "--timings", str(timings), "--out", str(out)])
-
-
-@pytest.mark.parametrize("shape", [(2, 8, 8, 3000, 65, 4), (1, 16, 32, 9000, 129, 1)])
-def test_fft_reports_its_mixing_matmul_calls_as_gemm_calls(monkeypatch, shape):
-    """Counted independently: ``np.matmul`` calls during one run of the plan."""
-    import lucid.algos.fft as fft_module
-
-    n, c_in, c_out, length, k, groups = shape
-    spec = ConvSpec(n, c_in, c_out, length, k, 1, (k // 2, k // 2), 1, groups)
-    algorithm = registry.get("fft")
-    layout = algorithm.layout(spec)
-    plan = algorithm.build(layout)
-    x, w = np.ones(spec.input_shape, np.float32), np.ones(spec.weight_shape, np.float32)
-    plan.run(x, w)
-    calls = []
-    real = np.matmul
-    monkeypatch.setattr(fft_module.np, "matmul", lambda *a, **kw: calls.append(1) or real(*a, **kw))
-    plan.run(x, w)
-    assert not layout.detail.elementwise and len(calls) == layout.features["gemm_calls"] > 0
-
-
-def test_direct_reports_the_output_and_weight_traffic_of_its_gemms():
-    direct = registry.get("direct")
-    positions = ConvSpec(3, 4, 6, 40, 33, 1, (0, 0), 1, 2)          # one GEMM per position and group
-    f = direct.layout(positions).features
-    assert f["output_pass_bytes"] == 3 * 6 * positions.l_out * 4
-    assert f["weight_pass_bytes"] == positions.l_out * 2 * (3 * 2 * 33) * 4
-    taps = ConvSpec(2, 4, 8, 100, 3, 1, (1, 1))                      # tap 0 and 2 skip one padded output each
-    f = direct.layout(taps).features
-    assert f["output_pass_bytes"] == 2 * 8 * (100 + 99 + 99) * 4
-    assert f["weight_pass_bytes"] == f["gemm_calls"] * 8 * 4 * 4
-    depthwise = direct.layout(ConvSpec(2, 8, 8, 256, 5, 1, (2, 2), 1, 8)).features
-    assert depthwise["output_pass_bytes"] == depthwise["weight_pass_bytes"] == 0
