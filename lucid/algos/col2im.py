@@ -13,7 +13,9 @@ forward's FLOPs; the second is, per tap, one strided add of ``cols[..., k, :]``
 into ``dx`` (the positions whose input lies in the padding are skipped, so
 ``dx`` is written in place with no padded copy).  Depthwise layers
 (``Cig = Cog = 1``) make the GEMM an outer product, which
-:func:`~lucid.algos._gemm.matmul` runs as a broadcast multiply.
+:func:`~lucid.algos._gemm.matmul` runs as a broadcast multiply; pointwise
+layers (``K = 1``, stride 1, no padding) have ``cols = dx``: the GEMM writes
+``dx`` in place and nothing is scattered.
 
 Compared with the lowering (``dy`` upsampled by ``s`` into zeros, then a
 stride-1 forward problem with ``C_in`` outputs), nothing is ``s`` times
@@ -31,7 +33,8 @@ it, and each column lands in exactly one sample of ``dx``: ``local_nonfinite``.
 
 Cost: ``2*N*C_out*L_out*Cig*K`` FLOPs (the GEMMs) plus ``N*C_in*K*L_out``
 adds; ``python_steps`` blocks x (``K`` + 1).  Workspace: one block's columns
-per thread.  Error: each ``dx`` sums ``Cog`` products per tap that reaches it,
+per thread, and the buffers of NumPy's iterator that the strided adds borrow
+(``3 * np.getbufsize()`` elements).  Error: each ``dx`` sums ``Cog`` products per tap that reaches it,
 bound ``2*u*sqrt(Cog*K)``.
 """
 from __future__ import annotations
@@ -67,10 +70,16 @@ def _shares(spec: ConvSpec) -> tuple[tuple[Block, ...], ...]:
     return tuple(shares)
 
 
+def _in_place(spec: ConvSpec) -> bool:
+    """True when the columns are ``dx`` itself (``K = 1``, stride 1, no padding): the GEMM
+    writes into ``dx`` and there is nothing to scatter."""
+    return spec.kernel_size == 1 and spec.stride == 1 and spec.padding == (0, 0)
+
+
 def _columns(spec: ConvSpec, block: Block) -> int:
-    """Elements of the columns of ``block``."""
+    """Elements of the columns of ``block`` (none when :func:`_in_place`)."""
     n0, n1, t0, t1 = block
-    return (n1 - n0) * spec.c_in * spec.kernel_size * (t1 - t0)
+    return 0 if _in_place(spec) else (n1 - n0) * spec.c_in * spec.kernel_size * (t1 - t0)
 
 
 class Col2imPlan(Plan):
@@ -83,6 +92,7 @@ class Col2imPlan(Plan):
         self._shares = layout.detail
         self._taps = [(lo, hi, k * spec.dilation - spec.padding[0])
                       for k, (lo, hi) in enumerate(tap_ranges(spec))]
+        self._in_place = _in_place(spec)
 
     def run(self, dy: np.ndarray, w: np.ndarray) -> np.ndarray:
         """``dx`` (``N x C_in x L``) from ``dy`` (``N x C_out x L_out``) and ``w`` (``C_out x Cig x K``)."""
@@ -90,12 +100,15 @@ class Col2imPlan(Plan):
         g, cig, kk, s, dtype = sp.groups, sp.cig, sp.kernel_size, sp.stride, sp.np_dtype
         dyg = dy.reshape(sp.n, g, sp.cog, sp.l_out)
         wt = w.reshape(g, sp.cog, cig * kk).swapaxes(-1, -2)          # (G, Cig*K, Cog), a view
-        dx = np.zeros(sp.input_shape, dtype)
+        dx = (np.empty if self._in_place else np.zeros)(sp.input_shape, dtype)
         dxg = dx.reshape(sp.n, g, cig, sp.length)
 
         def blocks(_slot: int, share: tuple[Block, ...]) -> None:
             for block in share:
                 n0, n1, t0, t1 = block
+                if self._in_place:
+                    matmul(wt, dyg[n0:n1, :, :, t0:t1], out=dxg[n0:n1, :, :, t0:t1])
+                    continue
                 cols = thread_scratch("col2im.columns", _columns(sp, block), dtype).reshape(
                     n1 - n0, g, cig * kk, t1 - t0)
                 cols = matmul(wt, dyg[n0:n1, :, :, t0:t1], out=cols).reshape(n1 - n0, g, cig, kk, t1 - t0)
@@ -128,10 +141,12 @@ class Col2im(Algorithm):
             return f"col2im: solves backward_data only, not {spec.op}"
         shares = _shares(spec)
         blocks = [block for share in shares for block in share]
-        workspace = len(shares) * max(_columns(spec, block) for block in blocks) * spec.itemsize
-        adds = spec.n * spec.c_in * spec.kernel_size * spec.l_out
+        in_place = _in_place(spec)
+        per_thread = max(_columns(spec, block) for block in blocks) + (0 if in_place else 3 * np.getbufsize())
+        workspace = len(shares) * per_thread * spec.itemsize
+        adds = 0 if in_place else spec.n * spec.c_in * spec.kernel_size * spec.l_out
         flops = spec.direct_flops + adds
-        steps = len(blocks) * (spec.kernel_size + 1)
+        steps = len(blocks) * (1 if in_place else spec.kernel_size + 1)
         calls = sum(n1 - n0 for n0, n1, _, _ in blocks) * spec.groups
         bound = 2.0 * unit_roundoff(spec) * math.sqrt(spec.cog * spec.kernel_size)
         return Layout(spec, workspace_limit, workspace, flops, bound,

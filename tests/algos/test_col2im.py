@@ -43,7 +43,9 @@ def grid(count: int = 72, seed: int = 23) -> list[ConvSpec]:
                                   groups, ("float32", "float64")[len(specs) % 2]))
         except ValueError:     # output shorter than one sample
             continue
-    return specs
+    pointwise = [ConvSpec(2, 6, 4, 9, 1), ConvSpec(3, 6, 9, 7, 1, 1, (0, 0), 1, 3, "float32"),
+                 ConvSpec(2, 4, 4, 9, 1, 1, (1, 0), 1, 2)]           # in place, and K = 1 with padding
+    return specs + pointwise
 
 
 def definition(spec: ConvSpec, dy: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -70,6 +72,7 @@ def test_the_grid_covers_the_edge_cases():
     specs = grid()
     assert any(s.l_out == 1 for s in specs) and any(s.stride > s.dilation * (s.kernel_size - 1) + 1 for s in specs)
     assert any(s.padding[0] != s.padding[1] for s in specs) and max(s.kernel_size for s in specs) >= 11
+    assert any(col2im._in_place(s) for s in specs) and any(s.kernel_size == 1 and s.padding[0] for s in specs)
 
 
 def test_matches_the_definition_on_a_seeded_grid(blocking):
