@@ -43,3 +43,26 @@ def float64_reference(op: str, spec: ConvSpec, a: np.ndarray, b: np.ndarray) -> 
 def run(name: str, spec: ConvSpec, x: np.ndarray, w: np.ndarray, limit: int = 1 << 30) -> np.ndarray:
     """The forward result of algorithm ``name``'s own plan (no planner), in ``spec``'s dtype."""
     return registry.get(name).prepare(spec, limit).run(x.astype(spec.np_dtype), w.astype(spec.np_dtype))
+
+
+def seeded_specs(count: int, seed: int, length: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
+                 padding: tuple[int, int], dilation: tuple[int, int]) -> list[ConvSpec]:
+    """``count`` seeded random valid specs, cycling dense, grouped and depthwise and float32/float64.
+
+    Each hyper-parameter is drawn from its half-open range ``(lo, hi)`` (padding: left and right
+    independently); N is 1-3, grouped layers have 2-3 groups of 1-4 channels, depthwise 2-5.
+    """
+    rng = np.random.default_rng(seed)
+    specs: list[ConvSpec] = []
+    while len(specs) < count:
+        kind = ("dense", "grouped", "depthwise")[len(specs) % 3]
+        groups = {"dense": 1, "grouped": int(rng.integers(2, 4)), "depthwise": int(rng.integers(2, 6))}[kind]
+        cig, cog = (1, 1) if kind == "depthwise" else (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+        try:
+            specs.append(ConvSpec(int(rng.integers(1, 4)), groups * cig, groups * cog, int(rng.integers(*length)),
+                                  int(rng.integers(*kernel)), int(rng.integers(*stride)),
+                                  (int(rng.integers(*padding)), int(rng.integers(*padding))),
+                                  int(rng.integers(*dilation)), groups, ("float32", "float64")[len(specs) % 2]))
+        except ValueError:     # output shorter than one sample
+            continue
+    return specs

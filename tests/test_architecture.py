@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "lucid"
 ALGORITHMS = ("direct", "im2col", "fft", "winograd", "_fft_blocks", "_winograd_tiles", "_winograd_transforms",
-              "_gemm", "_parallel", "_blas_threads", "wgrad")
+              "_gemm", "_parallel", "_blas_threads", "wgrad", "col2im")
 
 
 def _module_name(path: Path) -> str:

@@ -15,7 +15,7 @@ A ``spec`` is a frozen :class:`~lucid.algos.spec.ConvSpec` (N, C_in, C_out, L,
 K, stride, padding, dilation, groups, dtype).  The backward passes are lowered
 onto forward problems by :mod:`lucid.algos.lowering`, so every algorithm that
 supports a derived spec can serve them; an algorithm that lists a backward op
-in its ``ops`` (``wgrad``: backward-filter) is also posed that op natively.
+in its ``ops`` (``wgrad``: backward-filter; ``col2im``: backward-data) is also posed that op natively.
 
 Forcing an algorithm: ``F.conv1d(..., algorithm="fft")``, ``with
 lucid.algos.use("fft"):`` or ``LUCID_CONV_ALGO=fft``.
@@ -27,7 +27,7 @@ decisions and calibrated constants persist with ``save_wisdom`` /
 ``load_wisdom`` (checked against ``fingerprint()``); ``calibrate`` refits the
 cost model on this machine.
 """
-from . import direct, fft, im2col, wgrad, winograd  # noqa: F401  (each registers its algorithm)
+from . import col2im, direct, fft, im2col, wgrad, winograd  # noqa: F401  (each registers its algorithm)
 from .base import Algorithm, Layout, Plan
 from .planner import cache_info, choose, clear_plans, execute, set_cache_size
 from .planner.calibration import calibrate

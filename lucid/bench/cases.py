@@ -24,7 +24,7 @@ import lucid.nn.functional as F
 
 from .. import algos
 from ..algos import planner, registry
-from ..algos.lowering import derived_spec
+from ..algos.lowering import route
 from ..algos.planner import config
 from ..algos.planner.config import AUTO
 from ..algos.spec import ConvSpec
@@ -134,6 +134,15 @@ def lucid_call(case: Case, op: str, a: np.ndarray, b: np.ndarray, algorithm: str
     return lambda: F.conv1d(x, w, algorithm=algorithm, **kwargs).numpy()
 
 
+def _posed_layout(algo: algos.Algorithm, op: str, spec: ConvSpec, limit: int) -> algos.Layout | str:
+    """``algo``'s layout of ``op`` on ``spec`` as the planner poses it (natively, or the lowered
+    forward problem), or the reason it cannot serve it."""
+    lowering = route(op, spec, algo.ops)
+    if lowering is None:
+        return f"{algo.name}: cannot serve {op}"
+    return algo.checked_layout(lowering.spec, limit)
+
+
 def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None = None,
             peers: Sequence[str] = (), repeats: int = 5, cap_s: float = 2.0, min_block_s: float = 0.05,
             progress: Callable[[str], None] | None = None) -> list[Row]:
@@ -170,7 +179,6 @@ def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None
     """
     spec = case.spec
     a, b = operands(op, spec)
-    derived = derived_spec(op, spec)
     limit = config.resolve("workspace_limit", None)
     choice = algos.choose(spec, op=op, algorithm=AUTO)
     rows: dict[str, Row] = {}
@@ -184,14 +192,14 @@ def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None
     for algo in registry.algorithms():
         if algo.name not in wanted:
             continue
-        layout = algo.layout(derived, limit)
+        layout = _posed_layout(algo, op, spec, limit)
         reason = layout if isinstance(layout, str) else None
         item = row(algo.name, "algorithm", "" if reason else algo.name, "skipped" if reason else "ok", reason or "")
         item.planner_pick = algo.name == choice
         if not isinstance(layout, str):
             item.workspace_bytes = layout.workspace_bytes
             calls[algo.name] = lucid_call(case, op, a, b, algo.name)
-    chosen = registry.get(choice).layout(derived, limit)
+    chosen = _posed_layout(registry.get(choice), op, spec, limit)
     assert not isinstance(chosen, str), chosen      # the planner chose it, so it applies
     row(AUTO, "auto", choice).workspace_bytes = chosen.workspace_bytes
     calls[AUTO] = lucid_call(case, op, a, b, AUTO)

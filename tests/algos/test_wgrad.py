@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import relative_error
+from helpers import relative_error, seeded_specs
 from planner_fakes import reset_planner
 from reference import conv1d_grads_ref, finite_difference
 
@@ -26,20 +26,8 @@ TOLERANCE = {"float32": 2e-6, "float64": 1e-12}
 
 def grid(count: int = 64, seed: int = 16) -> list[ConvSpec]:
     """Seeded random valid specs: dense, grouped and depthwise, every hyper-parameter varied."""
-    rng = np.random.default_rng(seed)
-    specs: list[ConvSpec] = []
-    while len(specs) < count:
-        kind = ("dense", "grouped", "depthwise")[len(specs) % 3]
-        groups = {"dense": 1, "grouped": int(rng.integers(2, 4)), "depthwise": int(rng.integers(2, 6))}[kind]
-        cig, cog = (1, 1) if kind == "depthwise" else (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
-        try:
-            specs.append(ConvSpec(int(rng.integers(1, 4)), groups * cig, groups * cog, int(rng.integers(4, 31)),
-                                  int(rng.integers(1, 6)), int(rng.integers(1, 4)),
-                                  (int(rng.integers(0, 4)), int(rng.integers(0, 4))), int(rng.integers(1, 4)),
-                                  groups, ("float32", "float64")[len(specs) % 2]))
-        except ValueError:     # output shorter than one sample
-            continue
-    return specs
+    return seeded_specs(count, seed, length=(4, 31), kernel=(1, 6), stride=(1, 4), padding=(0, 4),
+                        dilation=(1, 4))
 
 
 def definition(spec: ConvSpec, dy: np.ndarray, x: np.ndarray) -> np.ndarray:

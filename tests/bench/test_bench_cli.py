@@ -128,8 +128,9 @@ def test_quick_run_prints_tables_and_writes_json_and_csv(tmp_path, capsys):
         table = list(csv.DictReader(handle))
     assert [r["method"] for r in table] == [r["method"] for r in rows]
     assert {f"fp_{key}" for key in doc["fingerprint"]} <= set(table[0])
-    assert float(table[0]["median_ms"]) == pytest.approx(rows[0]["median_ms"])
-    assert json.loads(table[0]["per_call_ms"]) == pytest.approx(rows[0]["per_call_ms"])
+    ran = next(i for i, r in enumerate(rows) if r["status"] == "ok")      # native algorithms skip forward
+    assert float(table[ran]["median_ms"]) == pytest.approx(rows[ran]["median_ms"])
+    assert json.loads(table[ran]["per_call_ms"]) == pytest.approx(rows[ran]["per_call_ms"])
 
 
 def test_torch_peer_rows_agree_with_the_reference(capsys, tmp_path):
