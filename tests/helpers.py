@@ -66,3 +66,23 @@ def seeded_specs(count: int, seed: int, length: tuple[int, int], kernel: tuple[i
         except ValueError:     # output shorter than one sample
             continue
     return specs
+
+
+def forced_residual_graph(algorithm: str, second: tuple[int, int], seed: int):
+    """``(convs, forward)``: the float64 residual graph ``sum(conv1(x + relu(conv0(x)))**2)`` with
+    every convolution forced to ``algorithm``; ``second`` is ``(kernel_size, stride)`` of the
+    grouped ``conv1`` (3 -> 6 channels, groups 3, padding 1).  For gradient tests against finite
+    differences of a whole graph, not one op."""
+    import lucid
+    import lucid.nn as nn
+    import lucid.nn.functional as F
+
+    lucid.manual_seed(seed)
+    kernel, stride = second
+    convs = [nn.Conv1d(3, 3, 3, stride=1, padding=2, dilation=2, dtype=lucid.float64, algorithm=algorithm),
+             nn.Conv1d(3, 6, kernel, stride=stride, padding=1, groups=3, dtype=lucid.float64, algorithm=algorithm)]
+
+    def forward(x):
+        h = x + F.relu(convs[0](x))
+        return (convs[1](h) ** 2).sum()
+    return convs, forward

@@ -14,13 +14,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from concurrency import assert_concurrent_runs_match
-from helpers import relative_error, seeded_specs
+from helpers import forced_residual_graph, relative_error, seeded_specs
 from planner_fakes import reset_planner
 from reference import conv1d_grads_ref, finite_difference
 
 import lucid
-import lucid.nn as nn
-import lucid.nn.functional as F
 from lucid import algos
 from lucid.algos import col2im, planner, registry
 from lucid.algos.spec import ConvSpec
@@ -124,15 +122,9 @@ def test_serves_only_backward_data_and_forcing_it_falls_back_for_other_ops():
 
 def test_input_gradient_of_a_residual_graph_matches_finite_differences():
     """Conv1d input grads through autograd, with col2im forced, against float64 central differences."""
-    lucid.manual_seed(5)
     reset_planner()
-    convs = [nn.Conv1d(3, 3, 3, stride=1, padding=2, dilation=2, dtype=lucid.float64, algorithm="col2im"),
-             nn.Conv1d(3, 6, 2, stride=3, padding=1, groups=3, dtype=lucid.float64, algorithm="col2im")]
+    _, forward = forced_residual_graph("col2im", (2, 3), seed=5)
     x0 = np.random.default_rng(1).standard_normal((2, 3, 17))
-
-    def forward(x):
-        h = x + F.relu(convs[0](x))
-        return (convs[1](h) ** 2).sum()
 
     x = lucid.tensor(x0, requires_grad=True)
     forward(x).backward()

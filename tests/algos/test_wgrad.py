@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import relative_error, seeded_specs
+from helpers import forced_residual_graph, relative_error, seeded_specs
 from planner_fakes import reset_planner
 from reference import conv1d_grads_ref, finite_difference
 
 import lucid
-import lucid.nn as nn
-import lucid.nn.functional as F
 from lucid import algos
 from lucid.algos import planner, registry, wgrad
 from lucid.algos.spec import ConvSpec
@@ -99,15 +97,9 @@ def test_serves_only_backward_filter_and_forcing_it_falls_back_for_other_ops():
 
 def test_weight_gradient_of_a_residual_graph_matches_finite_differences():
     """Conv1d weight.grad through autograd, with wgrad forced, against float64 central differences."""
-    lucid.manual_seed(2)
     reset_planner()
-    convs = [nn.Conv1d(3, 3, 3, stride=1, padding=2, dilation=2, dtype=lucid.float64, algorithm="wgrad"),
-             nn.Conv1d(3, 6, 4, stride=2, padding=1, groups=3, dtype=lucid.float64, algorithm="wgrad")]
+    convs, forward = forced_residual_graph("wgrad", (4, 2), seed=2)
     x0 = np.random.default_rng(1).standard_normal((2, 3, 17))
-
-    def forward(x):
-        h = x + F.relu(convs[0](x))
-        return (convs[1](h) ** 2).sum()
 
     forward(lucid.tensor(x0)).backward()
     assert {r["algorithm"] for r in algos.records() if r["op"] == "backward_filter"} == {"wgrad"}
