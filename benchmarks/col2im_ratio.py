@@ -15,9 +15,10 @@ import argparse
 import statistics
 
 import numpy as np
+from lowered_choice import choice_without
 
 from lucid import algos
-from lucid.algos import planner, registry
+from lucid.algos import planner
 from lucid.bench.timing import block_timing, raise_mmap_threshold
 from lucid.suite import SUITE
 
@@ -29,12 +30,7 @@ def _row(workload, rounds: int) -> dict:
     rng = np.random.default_rng(0)
     dy = rng.standard_normal(spec.output_shape).astype(np.float32)
     w = rng.standard_normal(spec.weight_shape).astype(np.float32)
-    native = registry.unregister("col2im")
-    try:
-        lowered = algos.choose(spec, "backward_data")
-    finally:
-        registry.register(native)
-        algos.clear_plans()
+    lowered = choice_without("col2im", spec, "backward_data")
     methods = {name: (lambda name=name: planner.execute("backward_data", spec, dy, w, algorithm=name))
                for name in dict.fromkeys(("col2im", lowered, "direct", "im2col"))}
     for fn in methods.values():

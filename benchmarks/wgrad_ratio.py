@@ -20,9 +20,10 @@ import statistics
 import time
 
 import numpy as np
+from lowered_choice import choice_without
 
 from lucid import algos
-from lucid.algos import planner, registry
+from lucid.algos import planner
 from lucid.bench.timing import block_timing, raise_mmap_threshold
 from lucid.suite import SUITE
 
@@ -36,12 +37,7 @@ def _row(workload, rounds: int, force: str | None = None) -> dict:
     x = rng.standard_normal(spec.input_shape).astype(np.float32)
     w = rng.standard_normal(spec.weight_shape).astype(np.float32)
     dy = rng.standard_normal(spec.output_shape).astype(np.float32)
-    native = registry.unregister("wgrad")
-    try:
-        lowered = algos.choose(spec, "backward_filter")
-    finally:
-        registry.register(native)
-        algos.clear_plans()
+    lowered = choice_without("wgrad", spec, "backward_filter")
     methods = {"forward": lambda: planner.execute("forward", spec, x, w),
                "backward_filter": lambda: planner.execute("backward_filter", spec, dy, x, algorithm=force),
                "lowered": lambda: planner.execute("backward_filter", spec, dy, x, algorithm=lowered)}
