@@ -15,6 +15,9 @@ from lucid.algos import registry
 from lucid.algos.lowering import lower
 from lucid.algos.spec import ConvSpec
 
+#: Normwise tolerance of a native backward algorithm against the float64 definition.
+TOLERANCE = {"float32": 2e-6, "float64": 1e-12}
+
 
 def relative_error(got: np.ndarray, want: np.ndarray) -> float:
     """Normwise relative error ``||got - want|| / ||want||`` in float64 (``want = 0``: absolute)."""
@@ -86,3 +89,27 @@ def forced_residual_graph(algorithm: str, second: tuple[int, int], seed: int):
         h = x + F.relu(convs[0](x))
         return (convs[1](h) ** 2).sum()
     return convs, forward
+
+
+def native_op_failures(op: str, algorithm: str, specs, definition) -> list[str]:
+    """Run ``op`` with ``algorithm`` forced through the planner on seeded operands of every spec
+    (operand ``i`` seeded ``i``) and compare with ``definition(spec, a, b)`` in float64; returns
+    the specs whose error exceeds :data:`TOLERANCE`, after checking that the planner ran
+    ``algorithm`` natively on the op and that the result has the op's shape and dtype."""
+    from lucid import algos
+    from lucid.algos import planner
+
+    shapes = {"backward_data": ("output_shape", "weight_shape", "input_shape"),
+              "backward_filter": ("output_shape", "input_shape", "weight_shape")}[op]
+    failures = []
+    for i, spec in enumerate(specs):
+        rng = np.random.default_rng(i)
+        a, b = (rng.standard_normal(getattr(spec, shape)) for shape in shapes[:2])
+        got = planner.execute(op, spec, a.astype(spec.np_dtype), b.astype(spec.np_dtype), algorithm=algorithm)
+        record = algos.records()[-1]
+        assert record["algorithm"] == algorithm and record["spec"] == f"{spec.describe()} {op}"
+        assert got.shape == getattr(spec, shapes[2]) and got.dtype == spec.np_dtype
+        err = relative_error(got, definition(spec, a, b))
+        if not err <= TOLERANCE[spec.dtype]:
+            failures.append(f"{spec.describe()}: {err:.1e}")
+    return failures

@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from concurrency import assert_concurrent_runs_match
-from helpers import forced_residual_graph, relative_error, seeded_specs
+from helpers import TOLERANCE, forced_residual_graph, native_op_failures, relative_error, seeded_specs
 from planner_fakes import reset_planner
 from reference import conv1d_grads_ref, finite_difference
 
@@ -23,8 +23,6 @@ from lucid import algos
 from lucid.algos import col2im, planner, registry
 from lucid.algos.spec import ConvSpec
 from lucid.suite import SUITE
-
-TOLERANCE = {"float32": 2e-6, "float64": 1e-12}
 
 
 def grid(count: int = 72, seed: int = 23) -> list[ConvSpec]:
@@ -64,19 +62,7 @@ def test_the_grid_covers_the_edge_cases():
 
 
 def test_matches_the_definition_on_a_seeded_grid(blocking):
-    failures = []
-    for i, spec in enumerate(grid()):
-        rng = np.random.default_rng(i)
-        dy, w = rng.standard_normal(spec.output_shape), rng.standard_normal(spec.weight_shape)
-        got = planner.execute("backward_data", spec, dy.astype(spec.np_dtype), w.astype(spec.np_dtype),
-                              algorithm="col2im")
-        record = algos.records()[-1]
-        assert record["algorithm"] == "col2im" and record["spec"] == spec.describe() + " backward_data"
-        assert got.shape == spec.input_shape and got.dtype == spec.np_dtype
-        want = definition(spec, dy, w)
-        err = relative_error(got, want)
-        if not err <= TOLERANCE[spec.dtype]:
-            failures.append(f"{spec.describe()}: {err:.1e}")
+    failures = native_op_failures("backward_data", "col2im", grid(), definition)
     assert not failures, failures[:5]
 
 

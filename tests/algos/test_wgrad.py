@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import forced_residual_graph, relative_error, seeded_specs
+from helpers import forced_residual_graph, native_op_failures, relative_error, seeded_specs
 from planner_fakes import reset_planner
 from reference import conv1d_grads_ref, finite_difference
 
@@ -18,8 +18,6 @@ from lucid import algos
 from lucid.algos import planner, registry, wgrad
 from lucid.algos.spec import ConvSpec
 from lucid.suite import SUITE
-
-TOLERANCE = {"float32": 2e-6, "float64": 1e-12}
 
 
 def grid(count: int = 64, seed: int = 16) -> list[ConvSpec]:
@@ -45,18 +43,7 @@ def forced_strategy(request, monkeypatch):
 
 
 def test_matches_the_definition_on_a_seeded_grid(forced_strategy):
-    failures = []
-    for i, spec in enumerate(grid()):
-        rng = np.random.default_rng(i)
-        dy, x = rng.standard_normal(spec.output_shape), rng.standard_normal(spec.input_shape)
-        got = planner.execute("backward_filter", spec, dy.astype(spec.np_dtype), x.astype(spec.np_dtype),
-                              algorithm="wgrad")
-        record = algos.records()[-1]
-        assert record["algorithm"] == "wgrad" and record["spec"] == spec.describe() + " backward_filter"
-        assert got.shape == spec.weight_shape and got.dtype == spec.np_dtype
-        err = relative_error(got, definition(spec, dy, x))
-        if not err <= TOLERANCE[spec.dtype]:
-            failures.append(f"{spec.describe()}: {err:.1e}")
+    failures = native_op_failures("backward_filter", "wgrad", grid(), definition)
     assert not failures, failures[:5]
 
 
