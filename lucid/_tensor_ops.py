@@ -116,6 +116,20 @@ class TensorOps:
     def __getitem__(self: T, key: Any) -> T:
         return self._apply(shape.index(self._data, _key(key)), (self,), "Index")
 
+    def split(self: T, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[T, ...]:
+        """Cut into consecutive pieces along ``dim``, as ``torch.Tensor.split``: pieces of
+        ``split_size_or_sections`` (an int; the last may be smaller) or of the sizes it lists
+        (they must sum to the dimension's size).  Each piece is a view; their gradients land in
+        one buffer of this tensor's shape (no zero-filled array per piece)."""
+        axis, sizes = shape.split_sizes("split", self._data, split_size_or_sections, dim)
+        return tuple(self._apply(rule, (self,), "Split") for rule in shape.split(self._data, sizes, axis))
+
+    def chunk(self: T, chunks: int, dim: int = 0) -> tuple[T, ...]:
+        """``chunks`` pieces along ``dim`` of ``ceil(size / chunks)`` elements each (the last may be
+        smaller, and there may be fewer pieces), as ``torch.Tensor.chunk``; see :meth:`split`."""
+        axis, sizes = shape.chunk_sizes(self._data, chunks, dim)
+        return tuple(self._apply(rule, (self,), "Split") for rule in shape.split(self._data, sizes, axis))
+
     def transpose(self: T, dim0: int, dim1: int) -> T:
         """Swap dimensions ``dim0`` and ``dim1`` (negative counts from the end).  Cost: a view; the
         gradient is ``g`` transposed back."""
@@ -164,7 +178,7 @@ class TensorOps:
             return self._apply(reduce.amax(self._data), (self,), "Max")
         values, indices, backward = reduce.max_dim(self._data, dim, keepdim)
         return MaxResult(self._apply((values, backward), (self,), "Max"),
-                         self._apply((indices, lambda g: (None,)), (), "Argmax"))
+                         self._apply((indices, lambda g, needs: (None,)), (), "Argmax"))
 
 
 def shape_rule(data: np.ndarray, dims: tuple[Any, ...]) -> Rule:

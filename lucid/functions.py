@@ -10,7 +10,7 @@ from typing import Any
 
 from ._errors import bad_type
 from .ops import shape
-from .tensor import Tensor, track
+from .tensor import Tensor, apply
 
 
 def _tensor(where: str, value: Any, argument: str = "input") -> Tensor:
@@ -85,8 +85,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             [0., 1., 1.]])
     """
     parents = _tensors("cat", tensors)
-    out, backward = shape.cat([t.data for t in parents], dim)
-    return track(out, parents, backward, "Cat")
+    return apply(shape.cat([t.data for t in parents], dim), parents, "Cat")
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -98,5 +97,4 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     (2, 3)
     """
     parents = _tensors("stack", tensors)
-    out, backward = shape.stack([t.data for t in parents], dim)
-    return track(out, parents, backward, "Stack")
+    return apply(shape.stack([t.data for t in parents], dim), parents, "Stack")

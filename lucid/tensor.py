@@ -29,8 +29,10 @@ from typing import Any, cast
 
 import numpy as np
 
+from . import _profile
 from ._errors import bad_type, bad_value
 from ._tensor_ops import TensorOps, _key
+from .autograd import run_backward
 from .dtypes import CPU, DeviceLike, DTypeLike, dtype, float32, float64, infer_dtype, to_device, to_dtype
 from .ops import Backward, Rule
 
@@ -75,15 +77,28 @@ class no_grad:  # noqa: N801  (PyTorch spelling)
 def track(data: np.ndarray, parents: tuple[Tensor, ...], backward: Backward, op: str) -> Tensor:
     """Wrap ``data`` as the result of ``op`` on ``parents``; the one way ops join the graph.
 
-    ``backward(g)`` receives the gradient of the result (an array of its shape)
-    and returns one gradient (or ``None``) per parent, in order.  The node is
-    recorded only when gradients are enabled and a parent requires them.
+    The node is recorded only when gradients are enabled and a parent requires
+    them.  Then ``needs`` (a bool per parent: does it require grad?) is
+    computed here, once, and :meth:`Tensor.backward` calls ``backward(g,
+    needs)`` with the gradient of the result (an array of its shape); the rule
+    returns one gradient per parent -- an array, a :class:`~lucid.ops.Scatter`
+    (a slice's gradient) or ``None`` -- and computes only those that ``needs``
+    asks for (PyTorch's ``should_compute_output``, tinygrad's ``needs_input_grad``).
     """
     out = Tensor._wrap(data)
-    if is_grad_enabled() and any(p.requires_grad for p in parents):
-        out.requires_grad = True
-        out._parents, out._backward, out._op = parents, backward, op
+    if _profile.active is not None:
+        _profile.active.forward(op)
+    if is_grad_enabled():
+        needs = tuple(p.requires_grad for p in parents)
+        if True in needs:
+            out.requires_grad = True
+            out._parents, out._backward, out._op, out._needs = parents, backward, op, needs
     return out
+
+
+def apply(rule: Rule, parents: tuple[Tensor, ...], op: str) -> Tensor:
+    """Join a :mod:`lucid.ops` rule's ``(result, backward)`` to the graph (see :func:`track`)."""
+    return track(rule[0], parents, rule[1], op)
 
 
 class Tensor(TensorOps):
@@ -132,6 +147,7 @@ class Tensor(TensorOps):
         self.grad: Tensor | None = None
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Backward | None = None
+        self._needs: tuple[bool, ...] = ()
         self._op = ""
         self.requires_grad = False
         if requires_grad:
@@ -140,8 +156,7 @@ class Tensor(TensorOps):
     def _apply(self, rule: Rule, parents: Sequence[Any], op: str) -> Tensor:
         """Join the ``(result, backward)`` of a :mod:`lucid.ops` rule to the graph; array
         parents (scalar operands) become constant tensors."""
-        return track(rule[0], tuple(p if isinstance(p, Tensor) else Tensor._wrap(p) for p in parents),
-                     rule[1], op)
+        return apply(rule, tuple(p if isinstance(p, Tensor) else Tensor._wrap(p) for p in parents), op)
 
     @classmethod
     def _wrap(cls, array: np.ndarray, requires_grad: bool = False) -> Tensor:
@@ -260,38 +275,30 @@ class Tensor(TensorOps):
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     # ------------------------------------------------------------- autograd
-    def backward(self, gradient: Tensor | np.ndarray | None = None) -> None:
+    def backward(self, gradient: Tensor | np.ndarray | None = None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
         ``gradient`` (shape of ``self``) weights a non-scalar output; it may be
-        omitted only for single-element tensors, as in PyTorch.  Cost: one pass
-        over the graph, each node's closure once.
+        omitted only for single-element tensors, as in PyTorch.  The graph is
+        then released -- every closure and the arrays it saved, so activations
+        are freed -- and a second ``backward()`` through it raises
+        ``RuntimeError``, unless this one was ``backward(retain_graph=True)``.
+        Cost: one pass over the graph, each node's closure once; see
+        :mod:`lucid.autograd` for how gradients are accumulated.
         """
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if not isinstance(retain_graph, (bool, np.bool_)):
+            raise bad_type("backward", "retain_graph", "a bool", retain_graph)
         if gradient is None:
             if self._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             seed = np.ones_like(self._data)
         else:
-            seed = np.asarray(gradient, dtype=self._data.dtype)
+            seed = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient, dtype=self._data.dtype)
             if seed.shape != self.shape:
                 raise bad_value("backward", "gradient", f"of the tensor's shape {self.shape}", seed)
-        grads = {id(self): seed}
-        for node in _backward_order(self):
-            g = grads.pop(id(node), None)
-            if g is None:
-                continue
-            if node._backward is None:
-                if node.grad is None:
-                    node.grad = Tensor._wrap(np.array(g, dtype=node._data.dtype))
-                else:
-                    node.grad._data += g
-                continue
-            for parent, pg in zip(node._parents, node._backward(g)):
-                if pg is not None and parent.requires_grad:
-                    pg = np.asarray(pg, dtype=parent._data.dtype)
-                    grads[id(parent)] = grads[id(parent)] + pg if id(parent) in grads else pg
+        run_backward(self, seed, bool(retain_graph), Tensor._wrap)
 
     # ------------------------------------------------------------ in place
     def _check_inplace(self, name: str) -> None:
@@ -328,33 +335,6 @@ class Tensor(TensorOps):
     def __setitem__(self, key: Any, value: Any) -> None:
         self._check_inplace("__setitem__")
         self._data[_key(key)] = _array(value)
-
-
-def _backward_order(root: Tensor) -> list[Tensor]:
-    """The nodes behind ``root`` that require grad, each once, every node before all of its parents.
-
-    An iterative depth-first post-order (no recursion limit), reversed.  A node
-    is marked when it is *expanded*, not when it is pushed: a node reached
-    through two paths may sit on the stack twice, and only its first expansion
-    counts, so it is emitted after every consumer that owes it a gradient.
-    Cost: one visit per node and edge.
-    """
-    order: list[Tensor] = []
-    expanded: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        node, children_done = stack.pop()
-        if children_done:
-            order.append(node)
-            continue
-        if id(node) in expanded:
-            continue
-        expanded.add(id(node))
-        stack.append((node, True))
-        stack.extend((parent, False) for parent in node._parents
-                     if parent.requires_grad and id(parent) not in expanded)
-    order.reverse()
-    return order
 
 
 def _array(value: Any) -> np.ndarray | numbers.Number:

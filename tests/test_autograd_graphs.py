@@ -112,6 +112,13 @@ GRAPH_OPS: dict[str, GraphOp] = {
     "l1_none": lambda a, b, p: F.l1_loss(a, b * 0.5 + 0.3, reduction="none"),
     "l1_mean": lambda a, b, p: b + F.l1_loss(a, p["y"] * 0.5 - 0.2),
     "dropout": lambda a, b, p: _dropout(a) + b,
+    # issue #22: slices that scatter into one buffer, split/chunk, glu
+    "gate_slices": lambda a, b, p: (lambda h: h[:, :3].tanh() * h[:, 3:].sigmoid())(lucid.cat([a, b], 1)),
+    "chunk": lambda a, b, p: (lambda u, v: lucid.cat([v, u], dim=-1) * b)(*a.chunk(2, dim=-1)),
+    "split": lambda a, b, p: (lambda s: lucid.cat([s[1] * b[:, :2], s[0]], dim=1))(a.split([1, 2], dim=1)),
+    "split_int": lambda a, b, p: lucid.cat([piece * 2.0 for piece in a.split(2, dim=-1)][::-1], dim=-1),
+    "glu": lambda a, b, p: F.glu(lucid.cat([a, b], dim=1), dim=1),
+    "glu_module": lambda a, b, p: nn.GLU(dim=0)(lucid.cat([a, b * a], dim=0)),
 }
 
 

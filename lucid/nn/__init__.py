@@ -1,9 +1,9 @@
 """Neural-network layers, spelled like ``torch.nn``: Module, Parameter, Conv1d,
 Sequential, MSELoss, the activations (ReLU, Tanh, Sigmoid, SiLU, GELU, Softplus,
-Softmax, LogSoftmax), AvgPool1d, MaxPool1d, Linear, Identity, Dropout, LayerNorm,
+Softmax, LogSoftmax, GLU), AvgPool1d, MaxPool1d, Linear, Identity, Dropout, LayerNorm,
 GroupNorm, CrossEntropyLoss, L1Loss, and the ``functional`` and ``init`` modules."""
 from . import functional, init
-from .activation import GELU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from .activation import GELU, GLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .conv import Conv1d
 from .dropout import Dropout
 from .linear import Identity, Linear
@@ -16,4 +16,4 @@ from .pooling import AvgPool1d, MaxPool1d
 
 __all__ = ["Module", "Parameter", "Conv1d", "Sequential", "ReLU", "MSELoss", "functional", "init",
            "Tanh", "Sigmoid", "SiLU", "GELU", "Softplus", "Softmax", "LogSoftmax", "AvgPool1d", "MaxPool1d",
-           "Linear", "Identity", "Dropout", "LayerNorm", "GroupNorm", "CrossEntropyLoss", "L1Loss"]
+           "Linear", "Identity", "Dropout", "LayerNorm", "GroupNorm", "CrossEntropyLoss", "L1Loss", "GLU"]

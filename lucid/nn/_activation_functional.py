@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._errors import bad_type, bad_value
-from ..ops import Rule, elementwise, reduce
-from ..tensor import Tensor, track
+from ..ops import elementwise, reduce
+from ..tensor import Tensor, apply
 
 
 def _tensor(where: str, value: Any) -> Tensor:
@@ -36,7 +36,7 @@ def silu(input: Tensor) -> Tensor:  # noqa: A002
     >>> F.silu(lucid.tensor([0.0, 1.0]))
     tensor([0.0000, 0.7311])
     """
-    return _join(elementwise.silu(_tensor("silu", input).data), input, "Silu")
+    return apply(elementwise.silu(_tensor("silu", input).data), (input,), "Silu")
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
@@ -45,7 +45,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     ``approximate='none'``: ``x/2 (1 + erf(x / sqrt 2))``; ``'tanh'``:
     ``x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))``, PyTorch's approximation.
     """
-    return _join(elementwise.gelu(_tensor("gelu", input).data, approximate), input, "Gelu")
+    return apply(elementwise.gelu(_tensor("gelu", input).data, approximate), (input,), "Gelu")
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
@@ -55,11 +55,21 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     the threshold).  ``beta`` must be non-zero.
     """
     rule = elementwise.softplus(_tensor("softplus", input).data, beta, threshold)
-    return _join(rule, input, "Softplus")
+    return apply(rule, (input,), "Softplus")
 
 
-def _join(rule: Rule, input: Tensor, op: str) -> Tensor:  # noqa: A002
-    return track(rule[0], (input,), rule[1], op)
+def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
+    """Gated linear unit, as ``torch.nn.functional.glu``: ``a * sigmoid(b)`` where ``a`` and ``b`` are
+    the first and second halves of ``input`` along ``dim`` (its size there must be even).
+
+    One op (the halves are views; the gradient is written into one buffer), so a
+    gate costs one node instead of two slices, a sigmoid and a product.
+
+    >>> import lucid, lucid.nn.functional as F
+    >>> F.glu(lucid.tensor([1.0, 2.0, 0.0, 0.0]), dim=0)
+    tensor([0.5000, 1.0000])
+    """
+    return apply(elementwise.glu(_tensor("glu", input).data, dim), (input,), "Glu")
 
 
 def _dim(where: str, dim: Any) -> Any:
@@ -79,7 +89,7 @@ def softmax(input: Tensor, dim: int | None = None) -> Tensor:  # noqa: A002
     tensor([0., 1.])
     """
     rule = reduce.softmax(_tensor("softmax", input).data, _dim("softmax", dim))
-    return _join(rule, input, "Softmax")
+    return apply(rule, (input,), "Softmax")
 
 
 def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:  # noqa: A002
@@ -88,4 +98,4 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:  # noqa: A002
     Gradient ``g - softmax(x) sum(g)`` along ``dim``.  ``dim`` is required.
     """
     rule = reduce.log_softmax(_tensor("log_softmax", input).data, _dim("log_softmax", dim))
-    return _join(rule, input, "LogSoftmax")
+    return apply(rule, (input,), "LogSoftmax")

@@ -1,11 +1,10 @@
-"""``F.linear`` and ``F.dropout``: each one NumPy op joined to the graph with :func:`~lucid.tensor.track`."""
+"""``F.linear`` and ``F.dropout``: argument checks, then their rules in :mod:`lucid.ops.layers`."""
 from __future__ import annotations
-
-import numpy as np
 
 from .._errors import bad_value
 from ..factories import generator
-from ..tensor import Tensor, track
+from ..ops import layers
+from ..tensor import Tensor, apply
 from ._checks import flag, floating, optional_shaped, real
 
 
@@ -46,20 +45,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if input.ndim < 1 or input.shape[-1] != in_features:
         raise bad_value(where, "input", f"a tensor whose last dimension is in_features={in_features}", input)
     optional_shaped(where, "bias", bias, (out_features,), input)
-    x, w = input.data, weight.data
-    y = np.matmul(x, w.T)
-    if bias is not None:
-        y += bias.data
-
-    def backward(g: np.ndarray):
-        g2 = g.reshape(-1, out_features)
-        dx = np.matmul(g, w) if input.requires_grad else None
-        dw = g2.T @ x.reshape(-1, in_features) if weight.requires_grad else None
-        db = g2.sum(0) if bias is not None and bias.requires_grad else None
-        return dx, dw, db
-
-    parents = (input, weight) if bias is None else (input, weight, bias)
-    return track(y, parents, backward, "Linear")
+    rule = layers.linear(input.data, weight.data, None if bias is None else bias.data)
+    return apply(rule, (input, weight) if bias is None else (input, weight, bias), "Linear")
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -94,9 +81,4 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     flag(where, "inplace", inplace)
     if not training or p == 0.0 or input.numel() == 0:
         return input
-    if p == 1.0:
-        factor = np.zeros(input.shape, input.data.dtype)
-    else:
-        keep = generator().random(input.shape) >= p
-        factor = keep * np.asarray(1.0 / (1.0 - p), input.data.dtype)
-    return track(input.data * factor, (input,), lambda g: (g * factor,), "Dropout")
+    return apply(layers.dropout(input.data, p, generator()), (input,), "Dropout")

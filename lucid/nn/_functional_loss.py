@@ -1,26 +1,12 @@
-r"""``F.cross_entropy`` and ``F.l1_loss``: fused ops with analytic backward passes."""
+r"""``F.cross_entropy`` and ``F.l1_loss``: argument checks, then their rules in :mod:`lucid.ops.loss`."""
 from __future__ import annotations
 
-import numpy as np
-
 from .._errors import bad_type, bad_value, check_choice, check_int
-from ..tensor import Tensor, track
+from ..ops import loss
+from ..tensor import Tensor, apply
 from ._checks import floating, optional_shaped, real
 
 REDUCTIONS = ("mean", "sum", "none")
-
-
-def _reduce(where: str, values: np.ndarray, reduction: str, denominator: np.ndarray | None = None):
-    """``values`` kept, summed, or summed and divided by ``denominator`` (default: their count),
-    with the factor the gradient of each element gets (a scalar or the array's shape)."""
-    if reduction == "none":
-        return values, None
-    total = np.asarray(values.sum(), values.dtype)
-    if reduction == "sum":
-        return total, None
-    denominator = np.asarray(values.size if denominator is None else denominator, values.dtype)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(total / denominator, values.dtype), denominator
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
@@ -99,42 +85,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     check_choice(where, "reduction", reduction, REDUCTIONS)
     smoothing = real(where, "label_smoothing", label_smoothing, 0.0, 1.0)
 
-    dtype = input.data.dtype
-    z = np.moveaxis(input.data, class_axis, -1)                       # (..., C)
-    shifted = z - z.max(axis=-1, keepdims=True) if c else z
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    w = weight.data if weight is not None else np.ones(c, dtype)
-    if probabilities:                                                   # a_{n, c} = w_c ((1 - eps) t_{n, c} + eps / C)
-        coefficient = w * (np.moveaxis(target.data, class_axis, -1) * (1 - smoothing) + smoothing / c)
-        denominator_value = None                                        # the mean is over the N * d1 * ... elements
-    else:
-        t = target.data
-        valid = t != ignore_index
-        if np.any(valid & ((t < 0) | (t >= c))):
-            bad = t[valid & ((t < 0) | (t >= c))]
-            raise bad_value(where, "target", f"class indices in [0, {c}) or ignore_index={ignore_index}, "
-                            f"e.g. not {int(bad.flat[0])}", target)
-        safe = np.where(valid, t, 0)
-        w_y = np.where(valid, w[safe], 0).astype(dtype)               # v_n w_{y_n}
-        coefficient = np.zeros(log_p.shape, dtype)                     # a_{n, c}
-        if smoothing:
-            coefficient += (smoothing / c) * w * valid[..., None]
-        np.put_along_axis(coefficient, safe[..., None], np.take_along_axis(coefficient, safe[..., None], -1)
-                          + ((1 - smoothing) * w_y)[..., None], -1)
-        denominator_value = w_y.sum()
-    losses = -(coefficient * log_p).sum(axis=-1)
-    out, denominator = _reduce(where, losses, reduction, denominator_value if reduction == "mean" else None)
-
-    def backward(g: np.ndarray):
-        with np.errstate(invalid="ignore", divide="ignore"):         # a mean over nothing: NaN, as forward
-            scale = g[..., None] if reduction == "none" else (g / denominator if denominator is not None else g)
-            dz = (np.exp(log_p) * coefficient.sum(axis=-1, keepdims=True) - coefficient) * scale
-            dt = None
-            if probabilities and target.requires_grad:
-                dt = np.moveaxis(-(1 - smoothing) * w * log_p * scale, -1, class_axis)
-        return np.moveaxis(dz, -1, class_axis), dt
-
-    return track(out, (input, target) if probabilities else (input,), backward, "CrossEntropyLoss")
+    rule = loss.cross_entropy(input.data, target.data, None if weight is None else weight.data, class_axis,
+                              ignore_index, reduction, smoothing)
+    return apply(rule, (input, target) if probabilities else (input,), "CrossEntropyLoss")
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
@@ -156,12 +109,4 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  
     if target.shape != input.shape:
         raise bad_value(where, "target", f"of the input's shape {input.shape}", target)
     check_choice(where, "reduction", reduction, REDUCTIONS)
-    diff = input.data - target.data
-    out, denominator = _reduce(where, np.abs(diff), reduction)
-
-    def backward(g: np.ndarray):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            grad = np.sign(diff) * (g / denominator if denominator is not None else g)
-        return grad, -grad
-
-    return track(out, (input, target), backward, "L1Loss")
+    return apply(loss.l1_loss(input.data, target.data, reduction), (input, target), "L1Loss")

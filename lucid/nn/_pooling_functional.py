@@ -10,7 +10,7 @@ from typing import Any
 
 from .._errors import bad_type, bad_value
 from ..ops import pool
-from ..tensor import Tensor, track
+from ..tensor import Tensor, apply
 
 
 def _input(where: str, value: Any) -> Tensor:
@@ -37,7 +37,7 @@ def avg_pool1d(input: Tensor, kernel_size: int, stride: int | None = None, paddi
     """
     x = _input("avg_pool1d", input)
     out, backward = pool.avg_pool1d(x.data, kernel_size, stride, padding, ceil_mode, count_include_pad)
-    return track(out, (x,), backward, "AvgPool1d")
+    return apply((out, backward), (x,), "AvgPool1d")
 
 
 def max_pool1d(input: Tensor, kernel_size: int, stride: int | None = None, padding: int = 0,  # noqa: A002
@@ -58,5 +58,5 @@ def max_pool1d(input: Tensor, kernel_size: int, stride: int | None = None, paddi
     if not isinstance(return_indices, bool):
         raise bad_type("max_pool1d", "return_indices", "a bool", return_indices)
     values, indices, backward = pool.max_pool1d(x.data, kernel_size, stride, padding, dilation, ceil_mode)
-    out = track(values, (x,), backward, "MaxPool1d")
+    out = apply((values, backward), (x,), "MaxPool1d")
     return (out, Tensor._wrap(indices)) if return_indices else out

@@ -114,3 +114,22 @@ class LogSoftmax(Module):
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """``F.log_softmax(input, dim)``."""
         return F.log_softmax(input, self.dim)
+
+
+class GLU(Module):
+    """Gated linear unit along ``dim`` (default -1): first half times sigmoid of the second half
+    (see :func:`lucid.nn.functional.glu`)."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise bad_type("GLU", "dim", "an int", dim)
+        self.dim = dim
+
+    def extra_repr(self) -> str:
+        """``dim=-1``, as PyTorch."""
+        return f"dim={self.dim}"
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """``F.glu(input, dim)``."""
+        return F.glu(input, self.dim)

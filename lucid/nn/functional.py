@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any, Literal
-
-import numpy as np
+from typing import Any
 
 from .._errors import bad_type, bad_value, check_choice, check_int
-from ..algos import planner
 from ..algos.spec import ConvSpec
-from ..tensor import Tensor, track
-from ._activation_functional import gelu, log_softmax, sigmoid, silu, softmax, softplus, tanh  # noqa: F401
+from ..ops import conv, shape
+from ..tensor import Tensor, apply
+from ._activation_functional import gelu, glu, log_softmax, sigmoid, silu, softmax, softplus, tanh  # noqa: F401
 from ._pooling_functional import avg_pool1d, max_pool1d  # noqa: F401  (re-exported: F.max_pool1d, ...)
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
-_NUMPY_PAD: dict[str, Literal["reflect", "edge", "wrap"]] = {"reflect": "reflect", "replicate": "edge",
-                                                             "circular": "wrap"}
 
 
 def single(where: str, argument: str, value: Any, minimum: int) -> int:
@@ -106,11 +102,6 @@ def conv_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, p
     return ConvSpec.trusted(n, c_in, c_out, length, k, stride, (left, right), dilation, groups, input.dtype.name)
 
 
-def _contiguous(a: np.ndarray) -> np.ndarray:
-    """``a`` itself when C-contiguous and writeable, else a C-ordered copy (algorithms may assume both)."""
-    return a if a.flags.c_contiguous and a.flags.writeable else np.array(a, order="C")
-
-
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1,  # noqa: A002
            padding: int | str = 0, dilation: int = 1, groups: int = 1, *, algorithm: str | None = None) -> Tensor:
     """1-D cross-correlation, the definition of ``torch.nn.functional.conv1d``.
@@ -161,31 +152,9 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
     spec = conv_spec(input, weight, bias, stride, padding, dilation, groups)
     if algorithm is not None and not isinstance(algorithm, str):
         raise bad_type("conv1d", "algorithm", "None or an algorithm name (str)", algorithm)
-    unbatched = input.ndim == 2
-    x = _contiguous(input.data[None] if unbatched else input.data)
-    w = _contiguous(weight.data)
-    empty_sum = not (spec.n and spec.c_in)         # no batch, or no input channels: nothing to convolve
-    if not empty_sum:
-        y = planner.execute("forward", spec, x, w, algorithm=algorithm)
-    else:
-        y = np.zeros(spec.output_shape, spec.np_dtype)
-    if bias is not None:
-        y += bias.data[:, None]
-
-    def backward(g: np.ndarray):
-        dy = _contiguous(g[None] if unbatched else g)
-        dx = dw = None
-        if input.requires_grad:
-            dx = np.zeros_like(x) if empty_sum else planner.execute("backward_data", spec, dy, w, algorithm=algorithm)
-            dx = dx[0] if unbatched else dx
-        if weight.requires_grad:
-            dw = np.zeros_like(w) if empty_sum else planner.execute("backward_filter", spec, dy, x,
-                                                                     algorithm=algorithm)
-        db = dy.sum((0, 2)) if bias is not None and bias.requires_grad else None
-        return dx, dw, db
-
     parents = (input, weight) if bias is None else (input, weight, bias)
-    return track(y[0] if unbatched else y, parents, backward, "Conv1d")
+    rule = conv.conv1d(input.data, weight.data, None if bias is None else bias.data, spec, algorithm)
+    return apply(rule, parents, "Conv1d")
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:  # noqa: A002
@@ -219,34 +188,16 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         if limit is not None and max(left, right) > limit:
             raise bad_value("pad", "pad", f"at most {limit} in dim {axis} (size {size}) for mode={mode!r}", tuple(pad))
         if left or right:
-            out = _pad_axis(out, axis, left, right, mode, value)
+            out = apply(shape.pad_axis(out.data, axis, left, right, mode, value), (out,), mode.capitalize() + "Pad")
     return out
 
 
-def _pad_axis(x: Tensor, axis: int, left: int, right: int, mode: str, value: float) -> Tensor:
-    size = x.shape[axis]
-    if mode == "constant":
-        widths = [(0, 0)] * x.ndim
-        widths[axis] = (left, right)
-        data = np.pad(x.data, widths, constant_values=value)
-        inner = (slice(None),) * axis + (slice(left, left + size),)
-        return track(data, (x,), lambda g: (g[inner],), "ConstantPad")
-    source = np.pad(np.arange(size), (left, right), mode=_NUMPY_PAD[mode])
-    border = np.r_[0:left, left + size:left + size + right]
-
-    def backward(g):
-        moved = np.moveaxis(g, axis, 0)
-        grad = moved[left:left + size].copy()
-        np.add.at(grad, source[border], moved[border])
-        return (np.moveaxis(grad, 0, axis),)
-    return track(np.take(x.data, source, axis=axis), (x,), backward, mode.capitalize() + "Pad")
-
-
 def relu(input: Tensor) -> Tensor:  # noqa: A002
-    """``max(input, 0)`` elementwise; the gradient passes where ``input > 0``."""
+    """``max(input, 0)`` elementwise; the gradient passes where ``input > 0`` (rule:
+    :func:`lucid.ops.elementwise.relu`)."""
     if not isinstance(input, Tensor):
         raise bad_type("relu", "input", "a lucid.Tensor", input)
-    return track(np.maximum(input.data, 0), (input,), lambda g: (g * (input.data > 0),), "Relu")
+    return input.relu()
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002

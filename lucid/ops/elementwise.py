@@ -12,10 +12,11 @@ import numbers
 from typing import Any
 
 import numpy as np
-from scipy.special import erf, expit
+from scipy.special import erf
 
 from .._errors import bad_type, bad_value, check_choice
 from . import Rule
+from .dims import check_dim
 
 
 def floating(x: np.ndarray) -> np.ndarray:
@@ -26,7 +27,7 @@ def floating(x: np.ndarray) -> np.ndarray:
 def exp(x: np.ndarray) -> Rule:
     """``y = e**x``; ``dy/dx = y``."""
     y = np.exp(floating(x))
-    return y, lambda g: (g * y,)
+    return y, lambda g, needs: (np.multiply(g, y),)
 
 
 def log(x: np.ndarray) -> Rule:
@@ -35,33 +36,53 @@ def log(x: np.ndarray) -> Rule:
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.log(x)
 
-    def backward(g):
+    def backward(g, needs):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (g / x,)
+            return (np.divide(g, x),)
     return y, backward
 
 
 def tanh(x: np.ndarray) -> Rule:
-    """``y = tanh x``; ``dy/dx = 1 - y**2``."""
+    """``y = tanh x``; ``dy/dx = 1 - y**2`` (one temporary)."""
     y = np.tanh(floating(x))
-    return y, lambda g: (g * (1 - y * y),)
+
+    def backward(g, needs):
+        d = np.multiply(y, y)
+        np.subtract(1, d, out=d)
+        return (np.multiply(g, d, out=d),)
+    return y, backward
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """``1 / (1 + e**-x)`` without overflow: ``scipy.special.expit``, one pass that evaluates
-    ``1 / (1 + e**-x)`` for ``x >= 0`` and ``e**x / (1 + e**x)`` below."""
-    return expit(x)
+    """``1 / (1 + e**-x)`` in one buffer (PyTorch's formula; relative accuracy kept for ``x << 0``).
+
+    ``e**-x`` overflows to ``inf`` for ``x`` below about -88 (float32), giving
+    exactly 0, the rounded answer; the warning is silenced.  Four in-place
+    passes, several times faster than ``scipy.special.expit`` on float32.
+    """
+    y = np.negative(x)
+    with np.errstate(over="ignore"):
+        np.exp(y, out=y)
+    np.add(y, 1, out=y)
+    return np.reciprocal(y, out=y)
+
+
+def _sigmoid_grad(g: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``g y (1 - y)`` with one temporary."""
+    d = np.subtract(1, y)
+    np.multiply(d, y, out=d)
+    return np.multiply(d, g, out=d)
 
 
 def sigmoid(x: np.ndarray) -> Rule:
     """``y = 1 / (1 + e**-x)``, never overflowing (see :func:`_sigmoid`); ``dy/dx = y (1 - y)``."""
     y = _sigmoid(floating(x))
-    return y, lambda g: (g * y * (1 - y),)
+    return y, lambda g, needs: (_sigmoid_grad(g, y),)
 
 
 def abs(x: np.ndarray) -> Rule:  # noqa: A001  (PyTorch's name)
     """``|x|``; the derivative is ``sign(x)`` (0 at 0, as PyTorch)."""
-    return np.abs(x), lambda g: (g * np.sign(x),)
+    return np.abs(x), lambda g, needs: (np.multiply(g, np.sign(x)),)
 
 
 def sqrt(x: np.ndarray) -> Rule:
@@ -69,9 +90,10 @@ def sqrt(x: np.ndarray) -> Rule:
     with np.errstate(invalid="ignore"):
         y = np.sqrt(floating(x))
 
-    def backward(g):
+    def backward(g, needs):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (g / (2 * y),)
+            d = np.multiply(y, 2)
+            return (np.divide(g, d, out=d),)
     return y, backward
 
 
@@ -79,7 +101,14 @@ def silu(x: np.ndarray) -> Rule:
     """``y = x sigmoid(x)``; ``dy/dx = s (1 + x (1 - s))`` with ``s = sigmoid(x)``."""
     x = floating(x)
     s = _sigmoid(x)
-    return x * s, lambda g: (g * s * (1 + x * (1 - s)),)
+
+    def backward(g, needs):
+        d = np.subtract(1, s)                # s (1 + x (1 - s)), in one buffer
+        np.multiply(d, x, out=d)
+        np.add(d, 1, out=d)
+        np.multiply(d, s, out=d)
+        return (np.multiply(d, g, out=d),)
+    return np.multiply(x, s), backward
 
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -98,10 +127,10 @@ def gelu(x: np.ndarray, approximate: Any = "none") -> Rule:
     x = floating(x)
     if approximate == "none":
         cdf = 0.5 * (1 + erf(x * _SQRT_HALF))
-        return x * cdf, lambda g: (g * (cdf + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)),)
+        return x * cdf, lambda g, needs: (g * (cdf + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)),)
     t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
 
-    def backward(g):
+    def backward(g, needs):
         du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
         return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du),)
     return 0.5 * x * (1 + t), backward
@@ -127,9 +156,40 @@ def softplus(x: np.ndarray, beta: Any = 1.0, threshold: Any = 20.0) -> Rule:
     bx = x * np.asarray(beta, x.dtype)
     linear = bx > threshold
     smooth = (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / np.asarray(beta, x.dtype)
-    return np.where(linear, x, smooth), lambda g: (np.where(linear, g, g * _sigmoid(bx)),)
+    return np.where(linear, x, smooth), lambda g, needs: (np.where(linear, g, g * _sigmoid(bx)),)
 
 
 def relu(x: np.ndarray) -> Rule:
-    """``max(x, 0)``; the derivative is 1 where ``x > 0``, else 0."""
-    return np.maximum(x, 0), lambda g: (g * (x > 0),)
+    """``max(x, 0)``; the derivative is 1 where ``x > 0``, else 0 (read from the output, so the
+    input need not be kept)."""
+    y = np.maximum(x, 0)
+    return y, lambda g, needs: (np.multiply(g, y > 0),)
+
+
+def glu(x: np.ndarray, dim: Any = -1) -> Rule:
+    """Gated linear unit: ``a * sigmoid(b)`` where ``a, b`` are the two halves of ``x`` along ``dim``.
+
+    One op: the halves are views, and the gradient is written into one buffer of
+    ``x``'s shape: ``da = g s``, ``db = g a s (1 - s)`` with ``s = sigmoid(b)``.
+    Cost ``O(n)`` each way; ``x.shape[dim]`` must be even, as in PyTorch.
+    """
+    axis = check_dim("glu", "dim", dim, x.ndim)
+    if x.ndim == 0 or x.shape[axis] % 2:
+        raise bad_value("glu", "input", f"a tensor whose size in dim {dim} is even (it is split in halves)", x)
+    x = floating(x)
+    half = x.shape[axis] // 2
+    lead = (slice(None),) * axis
+    first, second = lead + (slice(0, half),), lead + (slice(half, None),)
+    a = x[first]
+    s = _sigmoid(x[second])
+
+    def backward(g, needs):
+        grad = np.empty_like(x)
+        np.multiply(g, s, out=grad[first])
+        db = grad[second]
+        np.subtract(1, s, out=db)
+        np.multiply(db, s, out=db)
+        np.multiply(db, a, out=db)
+        np.multiply(db, g, out=db)
+        return (grad,)
+    return np.multiply(a, s), backward

@@ -77,7 +77,7 @@ def avg_pool1d(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any
         divisor = (np.minimum(start + k, p + length) - np.maximum(start, p)).astype(x.dtype)
     y = windows.sum(axis=-1) / divisor
 
-    def backward(g):
+    def backward(g, needs):
         share = g / divisor
         grad = np.zeros_like(xp)
         last = s * (l_out - 1) + 1
@@ -112,7 +112,7 @@ def max_pool1d(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any
         np.putmask(taps, better, j)
     indices = np.clip(np.arange(l_out) * s + taps * d - p, 0, length - 1)
 
-    def backward(g):
+    def backward(g, needs):
         rows = int(np.prod(x.shape[:-1], dtype=np.int64))
         flat = (np.arange(rows)[:, None] * length + indices.reshape(rows, l_out)).ravel()
         grad = np.bincount(flat, weights=g.reshape(-1), minlength=rows * length)

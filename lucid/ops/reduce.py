@@ -35,7 +35,7 @@ def sum_mean(x: np.ndarray, dim: Any, keepdim: Any, op: str) -> Rule:
     if count != 1:
         data = data / count
 
-    def backward(g):
+    def backward(g, needs):
         g = g if keepdim else np.expand_dims(g, axes)
         return (np.broadcast_to(g / count if count != 1 else g, x.shape),)
     return data, backward
@@ -57,7 +57,7 @@ def amax(x: np.ndarray, dim: Any = None, keepdim: Any = False) -> Rule:
     _nonempty("amax", x, axes)
     top = np.max(x, axis=axes, keepdims=True)
 
-    def backward(g):
+    def backward(g, needs):
         ties = x == top
         with np.errstate(divide="ignore", invalid="ignore"):      # a NaN maximum has no ties: NaN gradient
             share = ties / ties.sum(axis=axes, keepdims=True)
@@ -74,12 +74,12 @@ def max_dim(x: np.ndarray, dim: Any, keepdim: Any = False) -> tuple[np.ndarray, 
     keepdim = _check_keepdim("max", keepdim)
     axis = check_dim("max", "dim", dim, x.ndim)
     if x.ndim == 0:
-        return x, np.zeros((), np.int64), lambda g: (g,)
+        return x, np.zeros((), np.int64), lambda g, needs: (g,)
     _nonempty("max", x, (axis,))
     where = np.expand_dims(np.argmax(x, axis=axis), axis)
     values = np.take_along_axis(x, where, axis)
 
-    def backward(g):
+    def backward(g, needs):
         grad = np.zeros_like(x)
         np.put_along_axis(grad, where, g if keepdim else np.expand_dims(g, axis), axis)
         return (grad,)
@@ -98,10 +98,10 @@ def softmax(x: np.ndarray, dim: Any) -> Rule:
     if x.dtype.kind != "f":
         raise bad_type("softmax", "input", "a floating-point tensor", x)
     if x.size == 0:
-        return x.copy(), lambda g: (g,)
+        return x.copy(), lambda g, needs: (g,)
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     y = e / e.sum(axis=axis, keepdims=True)
-    return y, lambda g: (y * (g - (g * y).sum(axis=axis, keepdims=True)),)
+    return y, lambda g, needs: (y * (g - (g * y).sum(axis=axis, keepdims=True)),)
 
 
 def log_softmax(x: np.ndarray, dim: Any) -> Rule:
@@ -113,7 +113,7 @@ def log_softmax(x: np.ndarray, dim: Any) -> Rule:
     if x.dtype.kind != "f":
         raise bad_type("log_softmax", "input", "a floating-point tensor", x)
     if x.size == 0:
-        return x.copy(), lambda g: (g,)
+        return x.copy(), lambda g, needs: (g,)
     shifted = x - np.max(x, axis=axis, keepdims=True)
     y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-    return y, lambda g: (g - np.exp(y) * g.sum(axis=axis, keepdims=True),)
+    return y, lambda g, needs: (g - np.exp(y) * g.sum(axis=axis, keepdims=True),)
