@@ -66,7 +66,8 @@ _cache_lock = threading.Lock()
 _stats = {"hits": 0, "misses": 0}
 
 
-def execute(op: str, spec: ConvSpec, a: np.ndarray, b: np.ndarray, algorithm: str | None = None) -> np.ndarray:
+def execute(op: str, spec: ConvSpec, a: np.ndarray, b: np.ndarray, algorithm: str | None = None, *,
+            called_as: str | None = None) -> np.ndarray:
     """Run ``op`` ("forward", "backward_data", "backward_filter") of ``spec`` on operands ``a, b``.
 
     Forward takes ``(x, w)``, backward_data ``(dy, w)``, backward_filter
@@ -75,6 +76,14 @@ def execute(op: str, spec: ConvSpec, a: np.ndarray, b: np.ndarray, algorithm: st
     and ``LUCID_CONV_ALGO``.  The operands are never modified; the result is a
     fresh array.  ``spec`` is trusted (``F.conv1d`` built and checked it).
 
+    ``called_as`` names what the user called when ``op`` on ``spec`` is how it
+    is computed -- ``"conv_transpose1d"`` is the backward_data of its matching
+    convolution -- and is copied into the decision's record (``called_as``).
+    It is part of the plan-cache key, so each caller's first call of a shape is
+    planned and recorded under its own name; the problem, and so the choice and
+    any measured wisdom, is the same.  ``None``: the op itself (``conv1d``,
+    direct calls).
+
     Non-finite values: when the plan's algorithm spreads NaN/Inf (not
     ``local_nonfinite``) and ``check_finite`` is on, one pass over the output
     (a dot product, ~0.1 ms per 8 MB) looks for NaN/Inf; only if it finds some
@@ -82,11 +91,11 @@ def execute(op: str, spec: ConvSpec, a: np.ndarray, b: np.ndarray, algorithm: st
     that keep them where the definition puts them (recorded with that reason).
     """
     settings = config.settings(algorithm)
-    entry = _entry((op, spec, settings, THREADS), (a, b))
+    entry = _entry((op, spec, settings, THREADS, called_as), (a, b))
     raw = entry.run(a, b)
     if settings.check_finite and not entry.local_nonfinite and not _finite_sum(raw) \
             and not (np.isfinite(a).all() and np.isfinite(b).all()):
-        entry = _entry((op, spec, settings._replace(nonfinite_operands=True), THREADS), (a, b))
+        entry = _entry((op, spec, settings._replace(nonfinite_operands=True), THREADS, called_as), (a, b))
         raw = entry.run(a, b)
     return entry.lowering.result(raw)
 
@@ -97,15 +106,19 @@ def _finite_sum(y: np.ndarray) -> bool:
     return bool(np.isfinite(np.dot(flat, flat)))
 
 
-def choose(spec: ConvSpec, op: str = "forward", algorithm: str | None = None) -> str:
+def choose(spec: ConvSpec, op: str = "forward", algorithm: str | None = None, *,
+           called_as: str | None = None) -> str:
     """The algorithm the planner runs ``op`` of ``spec`` with under the current settings.
 
     Plans the problem if it is not cached (measuring it on random operands in
-    measure mode), exactly as the first :func:`execute` call would.
+    measure mode), exactly as the first :func:`execute` call would (with the
+    same ``called_as``).
     """
     if not isinstance(spec, ConvSpec):
         raise bad_type("choose", "spec", "a lucid.algos.ConvSpec", spec)
-    return _entry((op, spec, config.settings(algorithm), THREADS), None).algorithm
+    if called_as is not None and not isinstance(called_as, str):
+        raise bad_type("choose", "called_as", "None or a str", called_as)
+    return _entry((op, spec, config.settings(algorithm), THREADS, called_as), None).algorithm
 
 
 def clear_plans() -> None:
@@ -170,8 +183,8 @@ def _entry(key: tuple, operands: Operands | None) -> _Entry:
     if not owner:
         return future.result()
     try:
-        op, spec, settings, threads = key
-        entry = _Entry(*decide(op, spec, settings, threads, operands))
+        op, spec, settings, threads, called_as = key
+        entry = _Entry(*decide(op, spec, settings, threads, operands, called_as))
     except BaseException as exc:
         with _cache_lock:
             del _inflight[key]

@@ -65,7 +65,11 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Decision:
-    """What the planner chose for one problem under one set of settings, and why."""
+    """What the planner chose for one problem under one set of settings, and why.
+
+    ``called_as`` is what the user called when ``op`` is how it is computed
+    (``"conv_transpose1d"``, whose forward is a backward_data), else None.
+    """
 
     op: str
     key: str
@@ -77,6 +81,7 @@ class Decision:
     cache_hit: bool
     duration_s: float
     settings: dict[str, Any]
+    called_as: str | None = None
     time: float = field(default_factory=time.time)
 
     def as_record(self) -> dict[str, Any]:

@@ -220,10 +220,11 @@ def _auto(op: str, source: ConvSpec, settings: Settings, threads: int, operands:
 
 
 def decide(op: str, source: ConvSpec, settings: Settings, threads: int,
-           operands: Operands | None) -> tuple[Plan, Lowering]:
+           operands: Operands | None, called_as: str | None = None) -> tuple[Plan, Lowering]:
     """Decide, build and record the plan of ``op`` on ``source`` under ``settings`` (planning lock held).
 
-    ``operands`` are the call's (measure mode times on them), or None for random ones.
+    ``operands`` are the call's (measure mode times on them), or None for random ones;
+    ``called_as`` (what the user called, e.g. ``"conv_transpose1d"``) goes into the record only.
     Returns the plan and the :class:`~lucid.algos.lowering.Lowering` its runs go through.
     """
     started = time.perf_counter()
@@ -252,6 +253,7 @@ def decide(op: str, source: ConvSpec, settings: Settings, threads: int,
         op=op, key=f"{source.describe()} t{threads}", spec=winner.lowering.spec.describe(),
         mode="forced" if forced != AUTO else settings.mode, algorithm=choice.name, reason=reason,
         candidates=tuple(choice.cands), cache_hit=choice.reused, duration_s=time.perf_counter() - started,
+        called_as=called_as,
         settings={"workspace_limit": settings.workspace_limit,
                   "tolerance": None if math.isinf(settings.tolerance) else settings.tolerance,
                   "deterministic": settings.deterministic, "time_limit": settings.time_limit}))

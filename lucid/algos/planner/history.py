@@ -4,7 +4,12 @@ The planner adds :class:`~lucid.algos.planner.candidates.Decision` values;
 :func:`records` returns each as a ``dict`` with the fixed fields
 
 ``op``, ``key``, ``spec``, ``mode``, ``algorithm``, ``reason``, ``candidates``,
-``cache_hit``, ``duration_s``, ``settings``, ``time``
+``cache_hit``, ``duration_s``, ``settings``, ``called_as``, ``time``
+
+(``called_as``: the function the user called when ``op`` is how it is
+computed -- ``"conv_transpose1d"`` runs as a backward_data, its input
+gradient as ``"conv_transpose1d.grad_input"`` (a forward) and its weight
+gradient as ``"conv_transpose1d.grad_weight"`` (a backward_filter) -- else None)
 
 where each candidate is ``{"name", "supported", "reason", "predicted_s",
 "measured_s", "workspace_bytes", "error_bound", "deterministic"}`` (``reason``
@@ -52,13 +57,19 @@ def _ensure_verbose() -> None:
 
 
 def add(decision: Decision) -> None:
-    """Store ``decision`` and log it (one line: op, key, mode, chosen algorithm, reason, duration)."""
+    """Store ``decision`` and log it (one line: op (``as`` what was called), key, mode, chosen
+    algorithm, reason, duration)."""
     with _lock:
         _records.append(decision)
     _ensure_verbose()
     if logger.isEnabledFor(logging.INFO):
-        logger.info("%s,%s,%s,%s,%s,%.1fus", decision.op, decision.key, decision.mode, decision.algorithm,
-                    decision.reason, decision.duration_s * 1e6)
+        logger.info("%s,%s,%s,%s,%s,%.1fus", _op(decision.op, decision.called_as), decision.key, decision.mode,
+                    decision.algorithm, decision.reason, decision.duration_s * 1e6)
+
+
+def _op(op: str, called_as: str | None) -> str:
+    """``op``, or ``"backward_data as conv_transpose1d"`` when it computes what the user called."""
+    return op if called_as is None else f"{op} as {called_as}"
 
 
 def records() -> list[dict]:
@@ -101,7 +112,8 @@ def report(decisions: list[dict] | None = None) -> str:
     header = f"  {'candidate':<10} {'predicted':>10} {'measured':>10} {'workspace':>11} {'err bound':>9}  note"
     for record in rows:
         hit = " (reused)" if record.get("cache_hit") else ""
-        lines.append(f"{record['op']:<15} {record['key']}  mode={record['mode']}  -> {record['algorithm']}{hit}"
+        op = _op(record["op"], record.get("called_as"))
+        lines.append(f"{op:<15} {record['key']}  mode={record['mode']}  -> {record['algorithm']}{hit}"
                      f"  [{units.seconds(record.get('duration_s'))}]")
         lines.append(f"  reason: {record['reason']}")
         lines.append(header)
