@@ -4,7 +4,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-from .._errors import bad_type, bad_value
+from .._errors import bad_type, bad_value, check_int
 from ..tensor import Tensor
 
 
@@ -44,3 +44,12 @@ def flag(where: str, argument: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise bad_type(where, argument, "a bool", value)
     return value
+
+
+def single(where: str, argument: str, value: Any, minimum: int) -> int:
+    """An int argument that PyTorch also accepts as a 1-tuple, e.g. ``stride=(2,)``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise bad_value(where, argument, "an int or a 1-tuple of int", value)
+        value = value[0]
+    return check_int(where, argument, value, minimum)

@@ -1,7 +1,8 @@
-"""``nn.functional``: conv1d, pad, relu, mse_loss, the activations, softmax and pooling, with gradients.
+"""``nn.functional``: conv1d, conv_transpose1d, pad, relu, mse_loss, the activations, softmax and pooling.
 
 :func:`conv1d` is the single entry point of every 1-D convolution in lucid
-(``nn.Conv1d`` calls it too).  It checks every argument up front, describes
+(``nn.Conv1d`` calls it too; :func:`conv_transpose1d` poses its three
+problems on the matching convolution the same way).  It checks every argument up front, describes
 the problem as a :class:`~lucid.algos.spec.ConvSpec` and hands the forward
 pass and both backward passes to :func:`lucid.algos.planner.execute`, which
 chooses the algorithm; nothing here computes a convolution itself.
@@ -17,18 +18,10 @@ from ..algos.spec import ConvSpec
 from ..ops import conv, shape
 from ..tensor import Tensor, apply
 from ._activation_functional import gelu, glu, log_softmax, sigmoid, silu, softmax, softplus, tanh  # noqa: F401
+from ._checks import single  # F.single: nn.Conv1d's checks use it too
 from ._pooling_functional import avg_pool1d, max_pool1d  # noqa: F401  (re-exported: F.max_pool1d, ...)
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
-
-
-def single(where: str, argument: str, value: Any, minimum: int) -> int:
-    """An int argument that PyTorch also accepts as a 1-tuple, e.g. ``stride=(2,)``."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 1:
-            raise bad_value(where, argument, "an int or a 1-tuple of int", value)
-        value = value[0]
-    return check_int(where, argument, value, minimum)
 
 
 def padding_amounts(padding: int | str, kernel_size: int, dilation: int) -> tuple[int, int]:
@@ -213,7 +206,8 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor: 
     return squared if reduction == "none" else squared.mean() if reduction == "mean" else squared.sum()
 
 
-# Layers, norms and losses of issue #17 (bodies in their own modules; re-exported here).
+# Layers, norms and losses of issue #17, and issue #24's conv_transpose1d (bodies in their own modules).
+from ._conv_transpose_functional import conv_transpose1d  # noqa: E402,F401
 from ._functional_layers import dropout, linear  # noqa: E402,F401
 from ._functional_loss import cross_entropy, l1_loss  # noqa: E402,F401
 from ._functional_norm import group_norm, layer_norm  # noqa: E402,F401

@@ -1,0 +1,154 @@
+"""``nn.ConvTranspose1d``: the up-sampling layer of audio decoders, spelled and initialised as PyTorch's."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .._errors import bad_type, bad_value, check_int
+from ..dtypes import DeviceLike, DTypeLike, float32, to_device, to_dtype
+from ..factories import empty
+from ..tensor import Tensor
+from . import init
+from ._checks import floating, single
+from ._conv_transpose_functional import conv_transpose1d, output_padding_for
+from .module import Module
+from .parameter import Parameter
+
+
+class ConvTranspose1d(Module):
+    """Applies a transposed 1-D convolution (the adjoint of ``Conv1d``), as ``torch.nn.ConvTranspose1d``.
+
+    ``y[n, g*C_out/groups + o, j] = bias[.] + sum_{c, i, k: i*stride + k*dilation - padding = j}
+    x[n, g*C_in/groups + c, i] * weight[g*C_in/groups + c, o, k]``; see
+    :func:`lucid.nn.functional.conv_transpose1d`.  It up-samples by ``stride``
+    (HiFi-GAN: ``kernel_size=16, stride=8, padding=4``).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Positive, both divisible by ``groups``.
+    kernel_size : int
+    stride : int, default 1
+    padding : int, default 0
+        Samples cropped from both ends of the output.
+    output_padding : int, default 0
+        Samples added at the end; smaller than ``stride`` or ``dilation``.
+    groups : int, default 1
+    bias : bool, default True
+    dilation : int, default 1
+    padding_mode : 'zeros'
+        The only mode (PyTorch's ConvTranspose1d has no other either).
+    device : None or 'cpu'
+    dtype : lucid.float32 (default) or lucid.float64
+    algorithm : str, optional (keyword only)
+        Force an algorithm of :mod:`lucid.algos` (see ``F.conv_transpose1d``);
+        may be changed later through the attribute of the same name.
+
+    Attributes
+    ----------
+    weight : Parameter, shape (in_channels, out_channels // groups, kernel_size)
+        Kaiming-uniform with ``a = sqrt(5)`` and PyTorch's fan of this shape,
+        ``fan_in = out_channels // groups * kernel_size``:
+        ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
+    bias : Parameter of shape (out_channels,) or None
+        ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, the same ``fan_in``.
+
+    Notes
+    -----
+    Input ``(N, C_in, L)`` or unbatched ``(C_in, L)``; output ``(N, C_out, L_out)``
+    or ``(C_out, L_out)`` with ``L_out = (L - 1)*s - 2p + d*(K - 1) + output_padding + 1``.
+    ``forward(input, output_size=(L_out,))`` picks the ``output_padding``
+    that gives that length instead (any of ``stride`` consecutive lengths).
+    The three convolutions of a training step are planned as those of the
+    matching ``Conv1d`` (see ``F.conv_transpose1d``).
+
+    Examples
+    --------
+    >>> import lucid, lucid.nn as nn
+    >>> up = nn.ConvTranspose1d(8, 4, kernel_size=16, stride=8, padding=4)
+    >>> up(lucid.zeros(2, 8, 10)).shape
+    (2, 4, 80)
+    >>> up
+    ConvTranspose1d(8, 4, kernel_size=(16,), stride=(8,), padding=(4,))
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                 output_padding: int = 0, groups: int = 1, bias: bool = True, dilation: int = 1,
+                 padding_mode: str = "zeros", device: DeviceLike = None, dtype: DTypeLike = None, *,
+                 algorithm: str | None = None) -> None:
+        super().__init__()
+        where = "ConvTranspose1d"
+        self.in_channels = check_int(where, "in_channels", in_channels, 1)
+        self.out_channels = check_int(where, "out_channels", out_channels, 1)
+        self.kernel_size = (single(where, "kernel_size", kernel_size, 1),)
+        self.stride = (single(where, "stride", stride, 1),)
+        self.padding = (single(where, "padding", padding, 0),)
+        self.output_padding = (single(where, "output_padding", output_padding, 0),)
+        self.dilation = (single(where, "dilation", dilation, 1),)
+        self.groups = check_int(where, "groups", groups, 1)
+        for name in ("in_channels", "out_channels"):
+            if getattr(self, name) % self.groups:
+                raise bad_value(where, name, f"divisible by groups={self.groups}", getattr(self, name))
+        if self.output_padding[0] >= max(self.stride[0], self.dilation[0]):
+            raise bad_value(where, "output_padding", f"smaller than stride ({self.stride[0]}) or dilation "
+                            f"({self.dilation[0]})", output_padding)
+        if not isinstance(bias, bool):
+            raise bad_type(where, "bias", "a bool", bias)
+        if padding_mode != "zeros":
+            raise bad_value(where, "padding_mode", "'zeros' (the only padding mode of a transposed convolution, "
+                            "as in PyTorch)", padding_mode)
+        self.padding_mode = padding_mode
+        to_device(device, where)
+        kind = to_dtype(dtype, where) or float32
+        if not kind.is_floating_point:
+            raise bad_type(where, "dtype", "lucid.float32 or lucid.float64", kind)
+        if algorithm is not None and not isinstance(algorithm, str):
+            raise bad_type(where, "algorithm", "None or an algorithm name (str)", algorithm)
+        self.algorithm = algorithm
+        self.weight = Parameter(empty(in_channels, out_channels // groups, self.kernel_size[0], dtype=kind))
+        self.register_parameter("bias", Parameter(empty(out_channels, dtype=kind)) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Re-draw ``weight`` (Kaiming uniform, ``a=sqrt(5)``) and ``bias`` (``±1/sqrt(fan_in)``),
+        ``fan_in = out_channels // groups * kernel_size`` (PyTorch's fan of the transposed weight)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.out_channels // self.groups * self.kernel_size[0]
+            bound = 1.0 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+        """Transpose-convolve ``input`` of shape ``(N, C_in, L)`` or ``(C_in, L)``.
+
+        ``output_size`` (``(L_out,)`` or the whole output shape) overrides
+        :attr:`output_padding` with the one giving that length; a length out
+        of reach is a ValueError naming the reachable range.
+        """
+        output_padding = self.output_padding[0]
+        if output_size is not None:
+            floating("ConvTranspose1d", "input", input)
+            if input.ndim not in (2, 3):
+                raise bad_value("ConvTranspose1d", "input", "a 2-D (C_in, L) or 3-D (N, C_in, L) tensor", input)
+            output_padding = output_padding_for("ConvTranspose1d", output_size, input.shape[-1],
+                                                self.kernel_size[0], self.stride[0], self.padding[0],
+                                                self.dilation[0], input.ndim)
+        return conv_transpose1d(input, self.weight, self.bias, self.stride[0], self.padding[0], output_padding,
+                                self.groups, self.dilation[0], algorithm=self.algorithm)
+
+    def extra_repr(self) -> str:
+        """The configuration, worded exactly as PyTorch's ``ConvTranspose1d.extra_repr``."""
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,):
+            s += f", padding={self.padding}"
+        if self.dilation != (1,):
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,):
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.algorithm is not None:
+            s += f", algorithm={self.algorithm}"
+        return s
