@@ -165,3 +165,27 @@ def conv1d_grads_ref_taps(x, w, dy, stride=1, padding=0, dilation=1, groups=1, p
     for j in np.nonzero(src >= 0)[0]:
         dx[:, :, src[j]] += dxp[:, :, j]
     return dx, dw, dy.sum(axis=(0, 2))
+
+
+def conv_transpose1d_ref(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """The transposed convolution by its scatter definition: every input sample ``x[n, c, i]`` adds
+    ``x * w[c, o, k]`` to output ``i*stride + k*dilation - padding`` of channel ``g*Cog + o`` (``g`` the
+    group of ``c``), when that index lies in ``[0, L_out)``; plain float64 loops, vectorised over batch only."""
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    c_in, length = x.shape[1], x.shape[2]
+    cog, kernel_size = w.shape[1], w.shape[2]
+    cig = c_in // groups
+    l_out = (length - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+    y = np.zeros((x.shape[0], cog * groups, l_out))
+    for c in range(c_in):
+        g = c // cig
+        for i in range(length):
+            for o in range(cog):
+                for k in range(kernel_size):
+                    j = i * stride + k * dilation - padding
+                    if 0 <= j < l_out:
+                        y[:, g * cog + o, j] += x[:, c, i] * w[c, o, k]
+    if b is not None:
+        y += np.asarray(b, dtype=np.float64)[None, :, None]
+    return y
