@@ -42,13 +42,18 @@ def definition(spec: ConvSpec, dy: np.ndarray, w: np.ndarray) -> np.ndarray:
     return dxp[:, :, spec.padding[0]:spec.padding[0] + spec.length]
 
 
-@pytest.fixture(params=["production", "tiny_blocks"])
+@pytest.fixture(params=["production", "tiny_blocks", "phases", "tiny_phases"])
 def blocking(request, monkeypatch):
-    """Production blocks, or one-position blocks shared over the pool threads from any size."""
-    if request.param == "tiny_blocks":
+    """Production blocks, or one-position blocks shared over the pool threads from any size; production
+    or the phase GEMM for every strided spec (whatever its waste, width and rows)."""
+    if request.param.startswith("tiny"):
         monkeypatch.setattr(col2im, "_BLOCK_ELEMENTS", 1)
         monkeypatch.setattr(col2im, "_MIN_COLUMNS", 1)
         monkeypatch.setattr(col2im, "_SPLIT_FLOPS", 0)
+    if request.param.endswith("phases"):
+        monkeypatch.setattr(col2im, "_MAX_PHASE_WASTE", float("inf"))
+        monkeypatch.setattr(col2im, "_MIN_PHASE_WIDTH", 0)
+        monkeypatch.setattr(col2im, "_MIN_PHASE_ROWS", 0)
     reset_planner()
     yield request.param
     reset_planner()
@@ -68,16 +73,27 @@ def test_matches_the_definition_on_a_seeded_grid(blocking):
 
 def test_tiny_blocks_really_split_items_positions_and_threads(blocking):
     spec = ConvSpec(3, 4, 6, 50, 5, 2, (1, 2), 2, 2, "float64")
-    shares = col2im._shares(spec)
-    if blocking == "tiny_blocks":
-        assert len(shares) == min(col2im.THREADS, spec.n) and sum(map(len, shares)) == spec.n * spec.l_out
+    phases = col2im.strategy(spec) == "phases"
+    assert phases == blocking.endswith("phases")
+    shares = col2im._shares(spec, phases)
+    if blocking.startswith("tiny"):
+        positions = col2im._rows(spec) if phases else spec.l_out
+        assert len(shares) == min(col2im.THREADS, spec.n) and sum(map(len, shares)) == spec.n * positions
     item_sets = [{n for n0, n1, _, _ in share for n in range(n0, n1)} for share in shares]
     assert sum(map(len, item_sets)) == spec.n       # an item is never split between threads
 
 
 @pytest.mark.parametrize("where", ["dy", "w"])
-def test_nonfinite_operands_land_where_the_definition_puts_them(where):
+@pytest.mark.parametrize("layout", ["taps", "phases"])
+def test_nonfinite_operands_land_where_the_definition_puts_them(where, layout, monkeypatch):
+    """In both layouts (the phase GEMM multiplies zeros the definition does not: it re-runs as taps)."""
+    if layout == "phases":
+        monkeypatch.setattr(col2im, "_MIN_PHASE_WIDTH", 0)
+        monkeypatch.setattr(col2im, "_MIN_PHASE_ROWS", 0)
+        monkeypatch.setattr(col2im, "_MAX_PHASE_WASTE", float("inf"))
+    reset_planner()
     spec = ConvSpec(2, 4, 6, 20, 3, 2, (2, 1), 2, 2, "float64")
+    assert col2im.strategy(replace(spec, op="backward_data")) == layout
     rng = np.random.default_rng(3)
     dy, w = rng.standard_normal(spec.output_shape), rng.standard_normal(spec.weight_shape)
     if where == "dy":
@@ -156,3 +172,39 @@ def test_the_heuristic_planner_picks_col2im_for_backward_data_of_the_speech_fron
     reset_planner()
     (load,) = [w for w in SUITE if w.name == "speech_frontend"]
     assert algos.choose(load.spec(), "backward_data") == "col2im"
+
+
+#: The decoder layers of issue #24 as the backward_data of their matching convolution, and col2im's layout.
+DECODERS = {
+    "hifigan_up1": (ConvSpec(4, 256, 512, 512, 16, 8, (4, 4)), "taps"),        # 260 rows: weight re-layout
+    "hifigan_up2": (ConvSpec(4, 128, 256, 4096, 16, 8, (4, 4)), "phases"),
+    "hifigan_up3": (ConvSpec(4, 64, 128, 8192, 4, 2, (1, 1)), "phases"),
+    "demucs_decoder": (ConvSpec(4, 128, 256, 4100, 8, 4, (0, 0)), "phases"),
+    "encodec_up": (ConvSpec(4, 64, 128, 16384, 16, 8, (4, 4)), "phases"),
+    "convtasnet_decoder": (ConvSpec(8, 1, 512, 16008, 16, 8, (0, 0)), "taps"),  # Cig*s = 8: a thin GEMM
+    "istft_synthesis": (ConvSpec(4, 1, 257, 51584, 512, 128, (0, 0)), "phases"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DECODERS))
+def test_the_decoder_layers_layouts_and_the_heuristic_picks_col2im(name):
+    spec, layout = DECODERS[name]
+    assert col2im.strategy(replace(spec, op="backward_data")) == layout
+    reset_planner()
+    assert algos.choose(spec, "backward_data") == "col2im"
+
+
+def test_the_phase_layout_of_the_istft_shape_is_one_gemm_per_block_and_no_copy(monkeypatch):
+    """K=512 at stride 128 into one channel: Q = 4 shifts, the rows are dx itself (no crop, no copy)."""
+    spec = replace(DECODERS["istft_synthesis"][0], op="backward_data")
+    assert col2im._phase_count(spec) == 4 and col2im._buffer_is_dx(spec)
+    layout = registry.get("col2im").layout(spec)
+    blocks = sum(map(len, layout.detail[0]))
+    assert layout.features["python_steps"] == blocks * (4 + 2)          # not blocks x 513
+    small = ConvSpec(1, 1, 3, 2 * 128 + 384, 512, 128, (0, 0), 1, 1, "float64")
+    monkeypatch.setattr(col2im, "_MIN_PHASE_ROWS", 0)
+    assert col2im.strategy(replace(small, op="backward_data")) == "phases"
+    rng = np.random.default_rng(9)
+    dy, w = rng.standard_normal(small.output_shape), rng.standard_normal(small.weight_shape)
+    got = registry.get("col2im").prepare(replace(small, op="backward_data")).run(dy, w)
+    assert relative_error(got, definition(small, dy, w)) < TOLERANCE["float64"]
