@@ -119,7 +119,8 @@ GRAPH_OPS: dict[str, GraphOp] = {
     "split_int": lambda a, b, p: lucid.cat([piece * 2.0 for piece in a.split(2, dim=-1)][::-1], dim=-1),
     "glu": lambda a, b, p: F.glu(lucid.cat([a, b], dim=1), dim=1),
     "glu_module": lambda a, b, p: nn.GLU(dim=0)(lucid.cat([a, b * a], dim=0)),
-    # issue #24: the transposed convolution (its three problems through the planner)
+    # issue #24: the transposed convolution (its three problems through the planner), HiFi-GAN's activation
+    "leaky_relu": lambda a, b, p: F.leaky_relu(a - b * 0.5, 0.1),
     "conv_transpose": lambda a, b, p: F.conv_transpose1d(a, p["w"], p["cb"], padding=1),
     "conv_transpose_strided": lambda a, b, p: F.conv_transpose1d(a, p["w"], p["cb"], stride=2, padding=3),
     "conv_transpose_output_padding": lambda a, b, p: F.pad(F.conv_transpose1d(a, p["w"], stride=2, padding=4,

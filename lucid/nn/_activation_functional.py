@@ -1,5 +1,5 @@
 """Functional activations and softmax: ``F.sigmoid``, ``tanh``, ``silu``, ``gelu``, ``softplus``,
-``softmax`` and ``log_softmax``, as in ``torch.nn.functional``.
+``leaky_relu``, ``softmax`` and ``log_softmax``, as in ``torch.nn.functional``.
 
 The rules (maths, gradient, stable forms) live in :mod:`lucid.ops.elementwise`
 and :mod:`lucid.ops.reduce`; every function costs ``O(n)`` forward and backward.
@@ -56,6 +56,23 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     """
     rule = elementwise.softplus(_tensor("softplus", input).data, beta, threshold)
     return apply(rule, (input,), "Softplus")
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
+    """``input`` where positive, else ``negative_slope * input``; gradient 1 or ``negative_slope``
+    (``negative_slope`` at 0, as PyTorch).  HiFi-GAN's activation (slope 0.1).
+
+    ``inplace`` is accepted for PyTorch's spelling (a bool), but the result is
+    always a new tensor: lucid's graph does not rewrite arrays in place.
+
+    >>> import lucid, lucid.nn.functional as F
+    >>> F.leaky_relu(lucid.tensor([-2.0, 0.0, 3.0]), 0.1)
+    tensor([-0.2000,  0.0000,  3.0000])
+    """
+    if not isinstance(inplace, bool):
+        raise bad_type("leaky_relu", "inplace", "a bool", inplace)
+    rule = elementwise.leaky_relu(_tensor("leaky_relu", input).data, negative_slope)
+    return apply(rule, (input,), "LeakyRelu")
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002

@@ -1,4 +1,4 @@
-"""Activation modules, spelled like ``torch.nn``: ReLU, Tanh, Sigmoid, SiLU, GELU, Softplus,
+"""Activation modules, spelled like ``torch.nn``: ReLU, LeakyReLU, Tanh, Sigmoid, SiLU, GELU, Softplus,
 Softmax and LogSoftmax — thin wrappers of :mod:`lucid.nn.functional`."""
 from __future__ import annotations
 
@@ -19,6 +19,30 @@ class ReLU(Module):
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """``F.relu(input)``."""
         return F.relu(input)
+
+
+class LeakyReLU(Module):
+    """``x`` where positive, else ``negative_slope * x`` (see :func:`lucid.nn.functional.leaky_relu`).
+
+    >>> import lucid.nn as nn
+    >>> nn.LeakyReLU(0.1)
+    LeakyReLU(negative_slope=0.1)
+    """
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__()
+        elementwise.leaky_relu(np.zeros(0), negative_slope)        # validates negative_slope now
+        if not isinstance(inplace, bool):
+            raise bad_type("LeakyReLU", "inplace", "a bool", inplace)
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+    def extra_repr(self) -> str:
+        """``negative_slope=0.01`` (and ``, inplace=True``), as PyTorch."""
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """``F.leaky_relu(input, negative_slope)``."""
+        return F.leaky_relu(input, self.negative_slope)
 
 
 class Tanh(Module):

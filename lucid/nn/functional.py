@@ -17,7 +17,17 @@ from .._errors import bad_type, bad_value, check_choice, check_int
 from ..algos.spec import ConvSpec
 from ..ops import conv, shape
 from ..tensor import Tensor, apply
-from ._activation_functional import gelu, glu, log_softmax, sigmoid, silu, softmax, softplus, tanh  # noqa: F401
+from ._activation_functional import (  # noqa: F401
+    gelu,
+    glu,
+    leaky_relu,
+    log_softmax,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
 from ._checks import single  # F.single: nn.Conv1d's checks use it too
 from ._pooling_functional import avg_pool1d, max_pool1d  # noqa: F401  (re-exported: F.max_pool1d, ...)
 

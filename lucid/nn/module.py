@@ -2,7 +2,9 @@
 
 Assigning a :class:`~lucid.nn.Parameter` or a :class:`Module` as an attribute
 registers it; :meth:`Module.parameters`, :meth:`Module.state_dict` and friends
-walk the registered tree in assignment order.
+walk the registered tree in assignment order.  Forward pre-hooks
+(:meth:`Module.register_forward_pre_hook`) run before ``forward`` on every call
+(``nn.utils.weight_norm`` recomputes the weight in one).
 """
 from __future__ import annotations
 
@@ -24,6 +26,17 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
+class RemovableHandle:
+    """What :meth:`Module.register_forward_pre_hook` returns: ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: OrderedDict, key: int) -> None:
+        self._hooks, self.id = hooks, key
+
+    def remove(self) -> None:
+        """Unregister the hook (a second call does nothing)."""
+        self._hooks.pop(self.id, None)
+
+
 class Module:
     """Base class of all layers: subclasses set attributes in ``__init__`` and define ``forward``.
 
@@ -43,13 +56,32 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; every subclass defines it (call the module, not ``forward``)."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for hook in tuple(self.__dict__.get("_forward_pre_hooks", {}).values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
         return self.forward(*args, **kwargs)
+
+    def register_forward_pre_hook(self, hook: Any) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every ``forward``, in registration order (as PyTorch).
+
+        A hook returning something other than ``None`` replaces the positional
+        arguments (a non-tuple is wrapped in one).  Returns a handle whose
+        ``remove()`` unregisters it.
+        """
+        if not callable(hook):
+            raise bad_type("register_forward_pre_hook", "hook", "a callable hook(module, args)", hook)
+        hooks = self.__dict__.setdefault("_forward_pre_hooks", OrderedDict())
+        key = max(hooks, default=-1) + 1
+        hooks[key] = hook
+        return RemovableHandle(hooks, key)
 
     # --------------------------------------------------------- registration
     def _registries(self) -> tuple[OrderedDict, ...]:

@@ -166,6 +166,24 @@ def relu(x: np.ndarray) -> Rule:
     return y, lambda g, needs: (np.multiply(g, y > 0),)
 
 
+def leaky_relu(x: np.ndarray, negative_slope: Any = 0.01) -> Rule:
+    """``y = x`` where ``x > 0``, else ``negative_slope * x``; ``dy/dx`` is 1 where ``x > 0``, else
+    ``negative_slope`` (at 0 too, as PyTorch).  Keeps a boolean mask, not the input.  Any real slope
+    (negative, or above 1) is accepted, as in PyTorch.
+    """
+    slope = _real("leaky_relu", "negative_slope", negative_slope)
+    x = floating(x)
+    positive = x > 0
+    y = np.multiply(x, np.asarray(slope, x.dtype))
+    np.copyto(y, x, where=positive)
+
+    def backward(g, needs):
+        d = np.multiply(g, np.asarray(slope, g.dtype))
+        np.copyto(d, g, where=positive)
+        return (d,)
+    return y, backward
+
+
 def glu(x: np.ndarray, dim: Any = -1) -> Rule:
     """Gated linear unit: ``a * sigmoid(b)`` where ``a, b`` are the two halves of ``x`` along ``dim``.
 
