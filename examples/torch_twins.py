@@ -1,4 +1,4 @@
-"""The three example architectures written again in PyTorch, to check lucid against.
+"""The example architectures written again in PyTorch, to check lucid against.
 
 Each twin is built independently from ``torch.nn`` with the same attribute
 names as the lucid model, so that :func:`copy_weights` can move parameters
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-NAMES = ("wavenet", "tcn", "conformer")
+NAMES = ("wavenet", "tcn", "conformer", "vocoder")
 
 
 def _torch():
@@ -101,6 +101,59 @@ def make(name, dtype=None, **sizes):
                 h = self.pointwise_out(F.silu(self.depthwise(h)))
                 return x + self.dropout(h).transpose(1, 2)
         return ConformerConvModule(**_pick(sizes, "channels", "kernel_size", "dropout"))
+
+    if name == "vocoder":
+        import warnings
+
+        def weight_norm(module):
+            with warnings.catch_warnings():     # deprecated for parametrizations, still HiFi-GAN's (weight_g, weight_v)
+                warnings.simplefilter("ignore")
+                return torch.nn.utils.weight_norm(module)
+
+        class ResBlock(nn.Module):
+            def __init__(self, channels, kernel_size, dilations):
+                super().__init__()
+                self.convs1 = nn.ModuleList(weight_norm(nn.Conv1d(channels, channels, kernel_size, 1, dilation=d,
+                                                                  padding=d * (kernel_size - 1) // 2, dtype=dtype))
+                                            for d in dilations)
+                self.convs2 = nn.ModuleList(weight_norm(nn.Conv1d(channels, channels, kernel_size, 1,
+                                                                  padding=(kernel_size - 1) // 2, dtype=dtype))
+                                            for _ in dilations)
+
+            def forward(self, x):
+                for c1, c2 in zip(self.convs1, self.convs2):
+                    x = x + c2(F.leaky_relu(c1(F.leaky_relu(x, 0.1)), 0.1))
+                return x
+
+        class Generator(nn.Module):
+            def __init__(self, mel_channels=80, channels=128, upsample_rates=(8, 8, 2, 2),
+                         upsample_kernels=(16, 16, 4, 4), resblock_kernels=(3, 7, 11),
+                         resblock_dilations=((1, 3, 5),) * 3):
+                super().__init__()
+                self.num_kernels = len(resblock_kernels)
+                self.conv_pre = weight_norm(nn.Conv1d(mel_channels, channels, 7, 1, padding=3, dtype=dtype))
+                self.ups = nn.ModuleList(
+                    weight_norm(nn.ConvTranspose1d(channels // 2 ** i, channels // 2 ** (i + 1), k, u,
+                                                   padding=(k - u) // 2, dtype=dtype))
+                    for i, (u, k) in enumerate(zip(upsample_rates, upsample_kernels)))
+                self.resblocks = nn.ModuleList(ResBlock(channels // 2 ** (i + 1), k, d)
+                                               for i in range(len(upsample_rates))
+                                               for k, d in zip(resblock_kernels, resblock_dilations))
+                self.conv_post = weight_norm(nn.Conv1d(channels // 2 ** len(upsample_rates), 1, 7, 1, padding=3,
+                                                       dtype=dtype))
+
+            def forward(self, x):
+                x = self.conv_pre(x)
+                for i, up in enumerate(self.ups):
+                    x = up(F.leaky_relu(x, 0.1))
+                    xs = None
+                    for j in range(self.num_kernels):
+                        h = self.resblocks[i * self.num_kernels + j](x)
+                        xs = h if xs is None else xs + h
+                    x = xs / self.num_kernels
+                return torch.tanh(self.conv_post(F.leaky_relu(x)))
+        return Generator(**_pick(sizes, "mel_channels", "channels", "upsample_rates", "upsample_kernels",
+                                 "resblock_kernels", "resblock_dilations"))
     raise ValueError(f"name must be one of {NAMES}, got {name!r}")
 
 
@@ -137,4 +190,6 @@ def loss_fn(name, twin, data):
     F = _torch().nn.functional
     if name == "tcn":
         return F.cross_entropy(twin(data[0]), data[1])
+    if name == "vocoder":
+        return F.l1_loss(twin(data[0]), data[1])
     return F.mse_loss(twin(data[0]), data[1])

@@ -1,4 +1,4 @@
-"""The three example models (examples/): they train, their gradients are right, and they match PyTorch.
+"""The example models (examples/): they train, their gradients are right, and they match PyTorch.
 
 - each example's ``train`` at small sizes lowers its loss;
 - a float64 central-difference check of a tiny version of each architecture:
@@ -21,12 +21,16 @@ TINY = {
     "wavenet": dict(channels=4, skip_channels=3, dilations=(1, 2, 4, 8), batch=2, length=40),
     "tcn": dict(channels=4, blocks=2, classes=3, batch=6, length=24),
     "conformer": dict(channels=4, kernel_size=31, batch=2, length=36),
+    "vocoder": dict(mel_channels=4, channels=8, upsample_rates=(2, 2), upsample_kernels=(4, 4), resblock_kernels=(3, 5),
+                    resblock_dilations=((1, 2), (1, 2)), batch=2, frames=6),
 }
 #: Small sizes, steps and learning rate for the training test: the loss must fall by ``factor``.
 TRAINING = {
     "wavenet": (dict(channels=8, skip_channels=8, dilations=(1, 2, 4, 8, 16), batch=2, length=256), 15, 1e-2, 0.7),
     "tcn": (dict(channels=8, blocks=3, classes=3, batch=32, length=64), 15, 1e-2, 0.9),
     "conformer": (dict(channels=8, kernel_size=31, batch=4, length=128), 25, 1e-2, 0.9),
+    "vocoder": (dict(mel_channels=16, channels=32, upsample_rates=(4, 4), upsample_kernels=(8, 8),
+                     resblock_kernels=(3, 7), resblock_dilations=((1, 3), (1, 3)), batch=2, frames=16), 20, 5e-3, 0.9),
 }
 NAMES = tuple(MODELS)
 

@@ -71,7 +71,8 @@ examples:
   lucid-bench --threads 1 --workload dense_k3_L4096 --train   the same on one core
   lucid-bench --shape 8,64,64,4096,3 --padding same --backward
   lucid-bench --json results/suite.json --csv results/suite.csv --plot results/kernel-sweep.png
-  lucid-bench --model wavenet|tcn|conformer [--quick]   one training step of an example model vs PyTorch
+  lucid-bench --model wavenet|tcn|conformer|vocoder [--inference] [--quick]
+                                            one training (or inference) step of an example model vs PyTorch
 """
 
 

@@ -1,7 +1,9 @@
-"""``lucid-bench --model wavenet|tcn|conformer``: time one whole training step of an example model.
+"""``lucid-bench --model wavenet|tcn|conformer|vocoder [--inference]``: time one whole step of an example model.
 
 One step is what a training loop does: ``zero_grad``, forward, loss,
-``backward``, ``Adam.step``, on the model and data of ``examples/<name>.py``
+``backward``, ``Adam.step``; with ``--inference``, the forward and the loss in
+evaluation mode without recording a graph (``lucid.no_grad``,
+``torch.no_grad``); on the model and data of ``examples/<name>.py``
 (the repository's ``examples/`` folder, found next to the ``lucid`` package).
 When PyTorch is installed, the same step of the PyTorch twin from
 ``examples/torch_twins.py``, holding the same initial weights, is timed in the
@@ -75,6 +77,11 @@ MODELS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "conformer": ("conformer_conv",
                   dict(channels=144, kernel_size=31, batch=8, length=1024),
                   dict(channels=4, kernel_size=31, batch=2, length=48)),
+    "vocoder": ("vocoder",     # HiFi-GAN V2's generator on 32 frames of an 80-band mel (8192 samples)
+                dict(mel_channels=80, channels=128, upsample_rates=(8, 8, 2, 2), upsample_kernels=(16, 16, 4, 4),
+                     resblock_kernels=(3, 7, 11), resblock_dilations=((1, 3, 5),) * 3, batch=4, frames=32),
+                dict(mel_channels=8, channels=16, upsample_rates=(4, 4), upsample_kernels=(8, 8),
+                     resblock_kernels=(3, 7), resblock_dilations=((1, 3), (1, 3)), batch=2, frames=8)),
 }
 #: Adam's learning rate in the timed step (the value does not change the work).
 LR = 1e-3
@@ -117,10 +124,19 @@ def threads() -> int:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def lucid_step(name: str, sizes: dict[str, Any], seed: int = 0) -> tuple[Callable[[], float], Any, tuple]:
-    """``(step, model, data)``: ``step()`` runs one Adam training step of the lucid example, returns the loss."""
+def lucid_step(name: str, sizes: dict[str, Any], seed: int = 0,
+               inference: bool = False) -> tuple[Callable[[], float], Any, tuple]:
+    """``(step, model, data)``: ``step()`` runs one Adam training step of the lucid example (or, with
+    ``inference``, the forward and loss in eval mode without a graph), returns the loss."""
     example = load_example(MODELS[name][0])
     model, data = example.build(seed, **sizes)
+    if inference:
+        model.eval()
+
+        def infer() -> float:
+            with lucid.no_grad():
+                return example.loss_fn(model, data).item()
+        return infer, model, data
     opt = lucid.optim.Adam(model.parameters(), lr=LR)
 
     def step() -> float:
@@ -132,7 +148,8 @@ def lucid_step(name: str, sizes: dict[str, Any], seed: int = 0) -> tuple[Callabl
     return step, model, data
 
 
-def torch_step(name: str, sizes: dict[str, Any], model: Any, data: tuple) -> Callable[[], float] | str:
+def torch_step(name: str, sizes: dict[str, Any], model: Any, data: tuple,
+               inference: bool = False) -> Callable[[], float] | str:
     """The same step of the PyTorch twin, from ``model``'s weights, or why it cannot run."""
     try:
         import torch
@@ -143,6 +160,13 @@ def torch_step(name: str, sizes: dict[str, Any], model: Any, data: tuple) -> Cal
     dtype = getattr(torch, data[0].dtype.name)
     twin = twins.copy_weights(model, twins.make(name, dtype=dtype, **sizes))
     tdata = twins.to_torch(data)
+    if inference:
+        twin.eval()
+
+        def infer() -> float:
+            with torch.no_grad():
+                return float(twins.loss_fn(name, twin, tdata).item())
+        return infer
     opt = torch.optim.Adam(twin.parameters(), lr=LR)
 
     def step() -> float:
@@ -154,17 +178,18 @@ def torch_step(name: str, sizes: dict[str, Any], model: Any, data: tuple) -> Cal
     return step
 
 
-def picks(records: list[dict]) -> list[dict[str, str]]:
-    """The planner's decision per (op, shape), in first-call order."""
-    seen: dict[tuple[str, str], dict[str, str]] = {}
+def picks(records: list[dict]) -> list[dict[str, Any]]:
+    """The planner's decision per (op, shape, ``called_as``), in first-call order."""
+    seen: dict[tuple[str, str, Any], dict[str, Any]] = {}
     for record in records:
-        seen.setdefault((record["op"], record["key"]), {"op": record["op"], "shape": record["key"],
-                                                         "algorithm": record["algorithm"],
-                                                         "reason": record["reason"]})
+        called = record.get("called_as")
+        seen.setdefault((record["op"], record["key"], called), {"op": record["op"], "shape": record["key"],
+                                                                "algorithm": record["algorithm"],
+                                                                "reason": record["reason"], "called_as": called})
     return list(seen.values())
 
 
-def pick_summary(decided: list[dict[str, str]]) -> str:
+def pick_summary(decided: list[dict[str, Any]]) -> str:
     """``"forward: im2col 11, direct 2; backward_data: ..."``: how often each algorithm was picked per op."""
     parts = []
     for op in ("forward", "backward_data", "backward_filter"):
@@ -175,8 +200,10 @@ def pick_summary(decided: list[dict[str, str]]) -> str:
 
 
 def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: int | None = None,
-        peers: bool = True, seed: int = 0, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Benchmark the training step of model ``name``; returns the JSON document (see :func:`main`)."""
+        peers: bool = True, seed: int = 0, progress: Callable[[str], None] | None = None,
+        inference: bool = False) -> dict[str, Any]:
+    """Benchmark the training (or ``inference``) step of model ``name``; returns the JSON document
+    (see :func:`main`)."""
     say = progress or (lambda message: None)
     stem, sizes, tiny = MODELS[name]
     sizes = tiny if quick else sizes
@@ -184,9 +211,9 @@ def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: in
     time_limit = math.inf if rounds else 2 * BUDGET_S
     load_before = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     raise_mmap_threshold()
-    step, model, data = lucid_step(name, sizes, seed)
+    step, model, data = lucid_step(name, sizes, seed, inference)
     methods: dict[str, Callable[[], Any]] = {"lucid": step}
-    peer = torch_step(name, sizes, model, data) if peers else "peers disabled (--peers none)"
+    peer = torch_step(name, sizes, model, data, inference) if peers else "peers disabled (--peers none)"
     if callable(peer):
         methods["torch"] = peer
     algos.clear_plans()
@@ -210,9 +237,11 @@ def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: in
     rounds = len(timed["lucid"]["per_call_s"])
     doc: dict[str, Any] = {
         "model": name, "example": f"examples/{stem}.py", "quick": quick,
+        "step": "inference" if inference else "train",
         "sizes": {key: list(value) if isinstance(value, tuple) else value for key, value in sizes.items()},
         "dtype": data[0].dtype.name, "parameters": sum(p.numel() for p in model.parameters()),
-        "optimizer": f"Adam(lr={LR})", "threads": threads(), "rounds": rounds, "warmup_steps": warmup,
+        "optimizer": None if inference else f"Adam(lr={LR})", "threads": threads(), "rounds": rounds,
+        "warmup_steps": warmup,
         "method": "block timing: blocks of back-to-back steps >= 50 ms, order rotated per round, 0.15 s pause "
                   "after each torch block, median of per-round ratios; 64 MiB array freed first (mmap threshold)",
         "lucid": _summary(timed["lucid"]),
@@ -239,7 +268,8 @@ def _summary(timing: dict[str, Any]) -> dict[str, Any]:
 
 def format_report(doc: dict[str, Any]) -> str:
     """The human-readable summary of :func:`run`'s document."""
-    lines = [f"== {doc['model']} training step ({doc['example']}), {doc['dtype']}, {doc['parameters']} parameters, "
+    kind = "inference step (no_grad)" if doc.get("step") == "inference" else "training step"
+    lines = [f"== {doc['model']} {kind} ({doc['example']}), {doc['dtype']}, {doc['parameters']} parameters, "
              f"sizes {doc['sizes']}"]
     lines.append(f"lucid  median {doc['lucid']['median_s'] * 1e3:9.1f} ms/step  (per round: "
                  + ", ".join(f"{t * 1e3:.1f}" for t in doc["lucid"]["per_call_s"]) + ")")
@@ -255,7 +285,8 @@ def format_report(doc: dict[str, Any]) -> str:
     lines.append(f"planner's picks ({len(doc['picks'])} decisions): " + pick_summary(doc["picks"]))
     width = max((len(p["shape"]) for p in doc["picks"]), default=0)
     for p in doc["picks"]:
-        lines.append(f"  {p['op']:<15} {p['shape']:<{width}}  -> {p['algorithm']}")
+        called = f"  (as {p['called_as']})" if p.get("called_as") else ""
+        lines.append(f"  {p['op']:<15} {p['shape']:<{width}}  -> {p['algorithm']}{called}")
     load = doc["load_average_after"]
     if load is not None:
         lines.append(f"load average (1/5/15 min) at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
@@ -270,10 +301,13 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The arguments of ``lucid-bench --model``."""
     p = _Parser(prog="lucid-bench --model", description="Time one whole training step (forward, loss, backward, "
-                "Adam) of an example model in lucid and, when installed, in PyTorch, by block timing; print the "
+                "Adam), or with --inference the forward and loss, of an example model in lucid and, when "
+                "installed, in PyTorch, by block timing; print the "
                 "ratio lucid / torch and the planner's picks.  Needs the examples/ folder of a source checkout.")
     p.add_argument("--model", required=True, choices=sorted(MODELS), help="the example model")
     p.add_argument("--quick", action="store_true", help="tiny sizes, 2 rounds (a smoke test, not a benchmark)")
+    p.add_argument("--inference", action="store_true", help="time the forward and loss without a graph (eval "
+                   "mode, no_grad) instead of the training step")
     p.add_argument("--rounds", type=int, help="timed rounds (default: as many as fit in 40 s, 5 to 25; --quick 2)")
     p.add_argument("--warmup", type=int, help="warm-up steps per side (default 2, --quick 1)")
     p.add_argument("--peers", choices=("torch", "none"), default="torch", help="time PyTorch when installed "
@@ -283,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``lucid-bench --model NAME [--quick] [--rounds R] [--json PATH]``; returns the exit status."""
+    """``lucid-bench --model NAME [--inference] [--quick] [--rounds R] [--json PATH]``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
@@ -301,10 +335,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     def progress(message: str) -> None:
         print(f"{time.perf_counter() - start:6.1f} s  {args.model}: {message}", file=sys.stderr, flush=True)
     doc = run(args.model, quick=args.quick, rounds=args.rounds, warmup=args.warmup, peers=args.peers == "torch",
-              progress=progress)
+              progress=progress, inference=args.inference)
     doc["command"] = " ".join(["lucid-bench", *argv])
     print(format_report(doc), flush=True)
-    path = Path(args.json or f"results/model-{args.model}.json")
+    path = Path(args.json or f"results/model-{args.model}{'-inference' if args.inference else ''}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"written to {path}", file=sys.stderr)

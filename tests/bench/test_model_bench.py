@@ -15,7 +15,7 @@ def test_quick_run_writes_the_json(tmp_path, capsys, name):
     out = capsys.readouterr().out
     doc = json.loads(path.read_text())
     assert doc["model"] == name and doc["quick"] is True and doc["dtype"] == "float32"
-    assert doc["sizes"] == {k: list(v) if isinstance(v, tuple) else v for k, v in model_step.MODELS[name][2].items()}
+    assert doc["sizes"] == json.loads(json.dumps(model_step.MODELS[name][2]))      # tuples (nested too) as lists
     assert doc["rounds"] == 2 and len(doc["lucid"]["per_call_s"]) == 2 and doc["lucid"]["median_s"] > 0
     assert doc["lucid"]["calls_per_block"] >= 1 and doc["threads"] >= 1 and doc["parameters"] > 0
     assert doc["picks"] and {"op", "shape", "algorithm", "reason"} <= set(doc["picks"][0])
@@ -30,6 +30,19 @@ def test_quick_run_writes_the_json(tmp_path, capsys, name):
         assert doc["ratio_of_minima"] == pytest.approx(doc["lucid"]["min_s"] / doc["torch"]["min_s"])
         assert "lucid / torch" in out
     assert "planner's picks" in out
+
+
+def test_inference_times_the_forward_without_a_graph(tmp_path, capsys):
+    """``--inference``: no backward problems are planned; the vocoder's up-sampling runs as backward_data
+    ``as conv_transpose1d``."""
+    path = tmp_path / "inference.json"
+    assert cli.main(["--model", "vocoder", "--inference", "--quick", "--rounds", "1", "--json", str(path)]) == 0
+    doc = json.loads(path.read_text())
+    assert doc["step"] == "inference" and doc["optimizer"] is None
+    assert {p["op"] for p in doc["picks"]} == {"forward", "backward_data"}
+    assert {p["called_as"] for p in doc["picks"] if p["op"] == "backward_data"} == {"conv_transpose1d"}
+    out = capsys.readouterr().out
+    assert "inference step (no_grad)" in out and "(as conv_transpose1d)" in out
 
 
 def test_without_peers_torch_is_not_timed(tmp_path):
