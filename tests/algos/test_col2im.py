@@ -192,6 +192,9 @@ def test_the_decoder_layers_layouts_and_the_heuristic_picks_col2im(name):
     assert col2im.strategy(replace(spec, op="backward_data")) == layout
     reset_planner()
     assert algos.choose(spec, "backward_data") == "col2im"
+    (record,) = algos.records()
+    fft = next(c for c in record["candidates"] if c["name"] == "fft")
+    assert fft["supported"] and fft["reason"] is None and fft["predicted_s"] > 0     # fft competes (lowered)
 
 
 def test_the_phase_layout_of_the_istft_shape_is_one_gemm_per_block_and_no_copy(monkeypatch):
