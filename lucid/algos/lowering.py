@@ -10,6 +10,21 @@ at dilation ``d`` and stride 1, padded by ``d*(K-1)`` on the left::
 
     dx_pad[j] = sum_k u_pad[j + k*d] * w'[k],   dx = dx_pad[pl : pl + L]
 
+A long kernel at a small stride (``Q = (K-1)*d // s + 1 >= MIN_PHASE_SHIFTS``)
+is lowered in **polyphase** form instead, on ``dy`` itself: tap ``k`` lands on
+phase ``r = k*d % s`` of row ``u = t + k*d // s`` of ``dx_pad`` (rows of ``s``
+samples), so each phase is a stride-1 correlation of ``dy`` with the taps of
+that phase, ``Q`` shifts long, and the ``P <= s`` phases that taps reach are
+``P`` times more output channels of one problem::
+
+    dx_pad[u*s + r] = sum_q dy[u - q] * w[k: k*d = q*s + r]
+
+Its problem is ``s`` times shorter than the upsampled one (an FFT's transforms
+too: K=512 at stride 4 into one channel runs on fft 3.7x faster than col2im,
+where the upsampled lowering left fft 1.6x slower); its re-layouts are the
+phase weight (zero where no tap lands) and one strided copy per phase into
+``dx_pad``.  It is taken only when its problem is also smaller.
+
 **backward filter** ``dw`` is a correlation with the roles of the axes swapped:
 the per-group input channels become the batch, the batch becomes the channels,
 and ``dy`` is the kernel (``Lout`` taps at dilation ``s``), stepped at stride
@@ -72,13 +87,78 @@ def lower(op: str, spec: ConvSpec) -> Lowering:
     raise ValueError(f"op must be one of {OPS}, got {op!r}")
 
 
+#: Fewest shifts ``Q = (K-1)*d // s + 1`` for the polyphase form of a strided backward-data: a long
+#: kernel at a small stride (K=512 at stride 4: Q=128), where a transform method wins and the upsampled
+#: ``dy`` would make its transforms ``s`` times longer.  With fewer shifts (every decoder layer of issue
+#: 24: Q = 2-4) col2im computes the same phase GEMM natively, with less re-layout (docs/tuning.md:
+#: polyphase lowering).
+MIN_PHASE_SHIFTS = 8
+
+
 def _backward_data(spec: ConvSpec) -> Lowering:
-    s, d, k, g = spec.stride, spec.dilation, spec.kernel_size, spec.groups
+    """The polyphase form when the kernel spans at least :data:`MIN_PHASE_SHIFTS` strides and its
+    problem is smaller than the upsampled one's (FLOPs of the definition), else the upsampled form."""
+    if spec.stride > 1 and phase_layout(spec)[1] >= MIN_PHASE_SHIFTS:
+        phases = _backward_data_phases(spec)
+        if phases.spec.direct_flops < _upsampled_spec(spec).direct_flops:
+            return phases
+    return _backward_data_upsampled(spec)
+
+
+def _upsampled_spec(spec: ConvSpec) -> ConvSpec:
+    upsampled = (spec.l_out - 1) * spec.stride + 1
+    return ConvSpec(n=spec.n, c_in=spec.c_out, c_out=spec.c_in, length=upsampled, kernel_size=spec.kernel_size,
+                    stride=1, padding=(spec.dilation * (spec.kernel_size - 1), spec.l_padded - upsampled),
+                    dilation=spec.dilation, groups=spec.groups, dtype=spec.dtype)
+
+
+def phase_layout(spec: ConvSpec) -> tuple[tuple[int, ...], int, int]:
+    """``(phases, Q, rows)`` of the polyphase backward-data of ``spec``: the residues ``k*d % s`` that
+    some tap lands on, the shifts ``Q = (K-1)*d // s + 1`` and the rows of ``s`` samples covering
+    every position ``t*s + k*d`` and the crop ``[pl, pl + L)``."""
+    s = spec.stride
+    positions = [k * spec.dilation for k in range(spec.kernel_size)]
+    q = positions[-1] // s + 1
+    rows = max(spec.l_out + q - 1, -(-(spec.padding[0] + spec.length) // s))
+    return tuple(sorted({p % s for p in positions})), q, rows
+
+
+def _backward_data_phases(spec: ConvSpec) -> Lowering:
+    """Backward-data as a stride-1 problem on ``dy`` itself: phase ``r`` of ``dx_pad`` (samples
+    ``u*s + r``) is ``sum_q dy[u - q] w[k]`` over the taps with ``k*d = q*s + r``, so the ``P``
+    phases that taps reach become ``P`` times more output channels and the ``Q`` shifts the taps."""
+    s, k, g, cig, cog = spec.stride, spec.kernel_size, spec.groups, spec.cig, spec.cog
+    phases, q, rows = phase_layout(spec)
+    p = len(phases)
+    derived = ConvSpec(n=spec.n, c_in=spec.c_out, c_out=p * spec.c_in, length=spec.l_out, kernel_size=q,
+                       stride=1, padding=(q - 1, rows - spec.l_out), dilation=1, groups=g, dtype=spec.dtype)
+    positions = np.arange(k) * spec.dilation
+    where = {r: i for i, r in enumerate(phases)}
+    phase_index = np.array([where[int(r)] for r in positions % s])
+    tap_index = q - 1 - positions // s
+    left = spec.padding[0]
+
+    def operands(dy: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        wp = np.zeros((g, cig, p, cog, q), w.dtype)         # [g, c, phase, o, q-1-shift] = w[g*cog+o, c, k]
+        wp[:, :, phase_index, :, tap_index] = w.reshape(g, cog, cig, k).transpose(3, 0, 2, 1)
+        return dy, wp.reshape(p * spec.c_in, cog, q)
+
+    def result(y: np.ndarray) -> np.ndarray:
+        dx_pad = (np.empty if p == s else np.zeros)((spec.n, spec.c_in, rows * s), y.dtype)
+        grid = dx_pad.reshape(spec.n, spec.c_in, rows, s)
+        by_phase = y.reshape(spec.n, spec.c_in, p, rows)
+        for i, r in enumerate(phases):          # one strided copy per phase, along the rows
+            grid[:, :, :, r] = by_phase[:, :, i]
+        return dx_pad[:, :, left:left + spec.length]
+
+    copied = spec.c_out * cig * k + p * spec.c_in * cog * q + 2 * spec.n * spec.c_in * rows * s
+    return Lowering("backward_data", spec, derived, operands, result, relayout_bytes=copied * spec.itemsize)
+
+
+def _backward_data_upsampled(spec: ConvSpec) -> Lowering:
+    s, k, g = spec.stride, spec.kernel_size, spec.groups
     upsampled = (spec.l_out - 1) * s + 1
-    derived = ConvSpec(
-        n=spec.n, c_in=spec.c_out, c_out=spec.c_in, length=upsampled, kernel_size=k,
-        stride=1, padding=(d * (k - 1), spec.l_padded - upsampled), dilation=d,
-        groups=g, dtype=spec.dtype)
+    derived = _upsampled_spec(spec)
     left = spec.padding[0]
 
     def operands(dy: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,6 @@
-"""The lowering's re-layouts: strided backward-data upsamples ``dy`` into per-thread scratch, and
-the native route poses a backward op on the source spec."""
+"""The lowering's re-layouts: strided backward-data as phases of ``dy`` itself (polyphase) or, where
+that is not cheaper, ``dy`` upsampled into per-thread scratch; the native route poses a backward op on
+the source spec."""
 from __future__ import annotations
 
 import threading
@@ -9,11 +10,22 @@ import pytest
 from helpers import float64_reference, relative_error
 from reference import conv1d_grads_ref
 
-from lucid.algos import planner
-from lucid.algos.lowering import lower, route
+from lucid.algos import planner, registry
+from lucid.algos.lowering import (
+    MIN_PHASE_SHIFTS,
+    _backward_data_phases,
+    _backward_data_upsampled,
+    lower,
+    phase_layout,
+    route,
+)
 from lucid.algos.spec import ConvSpec
 
 STRIDED = ConvSpec(2, 4, 6, 41, 3, 3, (2, 1), 2, 2, "float64")
+#: Dilation 3 at stride 2 and K=3: the taps land on shifts 0, 1, 3 (Q=4) of both phases: too few shifts
+#: for the polyphase form (and its problem would be larger): the lowering upsamples.
+UPSAMPLED = ConvSpec(2, 4, 6, 41, 3, 2, (2, 1), 3, 2, "float64")
+LONG = ConvSpec(2, 4, 6, 90, 17, 2, (2, 1), 1, 2, "float64")
 
 
 def dx_definition(spec: ConvSpec, dy: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -26,16 +38,54 @@ def dx_definition(spec: ConvSpec, dy: np.ndarray, w: np.ndarray) -> np.ndarray:
 def test_strided_backward_data_reuses_one_upsampled_buffer_per_thread():
     """Two calls on one thread get the same buffer (no fresh array per call), fully rewritten:
     the second call's zeros and samples are its own, whatever the first left there."""
-    lowering = lower("backward_data", STRIDED)
+    lowering = lower("backward_data", UPSAMPLED)
+    assert lowering.spec == _backward_data_upsampled(UPSAMPLED).spec
     rng = np.random.default_rng(0)
-    w = rng.standard_normal(STRIDED.weight_shape)
-    first, _ = lowering.operands(rng.standard_normal(STRIDED.output_shape) + 5.0, w)
-    dy = rng.standard_normal(STRIDED.output_shape)
+    w = rng.standard_normal(UPSAMPLED.weight_shape)
+    first, _ = lowering.operands(rng.standard_normal(UPSAMPLED.output_shape) + 5.0, w)
+    dy = rng.standard_normal(UPSAMPLED.output_shape)
     second, _ = lowering.operands(dy, w)
     assert np.shares_memory(first, second)
     want = np.zeros(second.shape)
-    want[:, :, ::STRIDED.stride] = dy
+    want[:, :, ::UPSAMPLED.stride] = dy
     np.testing.assert_array_equal(second, want)
+    assert relative_error(lowering.result(np.asarray(float64_reference("forward", lowering.spec, second, _))),
+                          dx_definition(UPSAMPLED, dy, w)) < 1e-12
+
+
+def test_a_long_strided_backward_data_is_polyphase_on_dy_itself():
+    """``LONG`` (K=17 at stride 2: Q=9 shifts >= MIN_PHASE_SHIFTS): both phases x 4 channels = 8 outputs,
+    9 taps, on ``dy`` itself (no copy), the weight zero where no tap lands; ``STRIDED`` (Q=2) upsamples."""
+    lowering = lower("backward_data", LONG)
+    phases, q, rows = phase_layout(LONG)
+    assert phases == (0, 1) and q == 9 >= MIN_PHASE_SHIFTS and rows == max(LONG.l_out + 8, -(-(2 + 90) // 2))
+    assert lowering.spec == ConvSpec(2, 6, 8, LONG.l_out, 9, 1, (8, rows - LONG.l_out), 1, 2, "float64")
+    assert lowering.spec.direct_flops < _backward_data_upsampled(LONG).spec.direct_flops
+    assert lower("backward_data", STRIDED).spec == _backward_data_upsampled(STRIDED).spec      # Q = 2
+    rng = np.random.default_rng(5)
+    dy, w = rng.standard_normal(LONG.output_shape), rng.standard_normal(LONG.weight_shape)
+    x, wp = lowering.operands(dy, w)
+    assert x is dy and wp.shape == (8, 3, 9) and np.count_nonzero(wp) == w.size
+    assert relative_error(lowering.result(np.asarray(float64_reference("forward", lowering.spec, x, wp))),
+                          dx_definition(LONG, dy, w)) < 1e-12
+
+
+def test_both_forms_match_the_definition_on_a_seeded_grid():
+    """The polyphase and the upsampled form, each on 60 seeded strided specs (dilation, padding, groups,
+    depthwise), through the direct algorithm in float64, against the plain loop."""
+    from helpers import seeded_specs
+    specs = seeded_specs(60, 31, length=(1, 41), kernel=(1, 13), stride=(2, 7), padding=(0, 5), dilation=(1, 5))
+    direct = registry.get("direct")
+    for i, spec in enumerate(specs):
+        spec = ConvSpec(spec.n, spec.c_in, spec.c_out, spec.length, spec.kernel_size, spec.stride, spec.padding,
+                        spec.dilation, spec.groups, "float64")
+        rng = np.random.default_rng(i)
+        dy, w = rng.standard_normal(spec.output_shape), rng.standard_normal(spec.weight_shape)
+        want = dx_definition(spec, dy, w)
+        for form in (_backward_data_phases, _backward_data_upsampled):
+            low = form(spec)
+            got = low.result(direct.prepare(low.spec, 1 << 40).run(*low.operands(dy, w)))
+            assert relative_error(got, want) < 1e-12, (form.__name__, spec.describe())
 
 
 def test_strided_backward_data_is_right_on_repeated_and_concurrent_calls():
