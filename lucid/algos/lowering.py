@@ -63,6 +63,10 @@ class Lowering:
     (backward_filter's is ``dy``), so caching its transforms cannot pay.
     ``relayout_bytes`` is what ``operands`` and ``result`` read and write per
     call (their copies), which the planner adds to a candidate's ``moved_bytes``.
+    ``local_nonfinite`` is false when the derived problem multiplies zeros that the
+    op's definition does not (the polyphase form's zero weights): a NaN/Inf operand
+    could then reach outputs the definition keeps finite, so the planner treats the
+    candidate as it treats fft (checks its output, re-plans without it).
     """
 
     op: str
@@ -72,6 +76,7 @@ class Lowering:
     result: Callable[[np.ndarray], np.ndarray]
     weight_varies: bool = False
     relayout_bytes: int = 0
+    local_nonfinite: bool = True
 
 
 def lower(op: str, spec: ConvSpec) -> Lowering:
@@ -152,7 +157,8 @@ def _backward_data_phases(spec: ConvSpec) -> Lowering:
         return dx_pad[:, :, left:left + spec.length]
 
     copied = spec.c_out * cig * k + p * spec.c_in * cog * q + 2 * spec.n * spec.c_in * rows * s
-    return Lowering("backward_data", spec, derived, operands, result, relayout_bytes=copied * spec.itemsize)
+    return Lowering("backward_data", spec, derived, operands, result, relayout_bytes=copied * spec.itemsize,
+                    local_nonfinite=False)
 
 
 def _backward_data_upsampled(spec: ConvSpec) -> Lowering:

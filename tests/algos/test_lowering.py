@@ -131,3 +131,27 @@ def test_bad_op_is_refused_by_name():
         ConvSpec(1, 1, 1, 4, 1, op="sideways")
     with pytest.raises(ValueError, match="lower\\(\\) expects a forward spec"):
         lower("forward", ConvSpec(1, 1, 1, 4, 1, op="backward_filter"))
+
+
+@pytest.mark.parametrize("where", ["dy", "w"])
+def test_nonfinite_operands_of_the_polyphase_form_land_where_the_definition_puts_them(where):
+    """The polyphase form multiplies zero weights the definition does not: forced on direct, a NaN/Inf
+    operand is re-planned (as for fft) onto col2im, which keeps them where the definition puts them."""
+    from lucid import algos
+    algos.clear_plans()
+    spec = ConvSpec(2, 2, 6, 80, 30, 4, (1, 2), 1, 2, "float64")          # Q = 8 shifts, K not a multiple of s
+    assert not lower("backward_data", spec).local_nonfinite
+    rng = np.random.default_rng(6)
+    dy, w = rng.standard_normal(spec.output_shape), rng.standard_normal(spec.weight_shape)
+    if where == "dy":
+        dy[1, 4, 3] = np.inf
+    else:
+        w[2, 0, 5] = np.nan
+    with np.errstate(all="ignore"):
+        want = dx_definition(spec, dy, w)
+    got = planner.execute("backward_data", spec, dy, w, algorithm="direct")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-12, atol=1e-12)
+    assert algos.records()[-1]["algorithm"] == "col2im"

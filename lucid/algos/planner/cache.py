@@ -47,7 +47,7 @@ class _Entry:
     def __init__(self, plan: Plan, lowering: Lowering) -> None:
         self.plan, self.lowering = plan, lowering
         self.algorithm = plan.algorithm.name
-        self.local_nonfinite = plan.algorithm.local_nonfinite
+        self.local_nonfinite = plan.algorithm.local_nonfinite and lowering.local_nonfinite
         self.nbytes = plan.held_bytes()
 
     def run(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
