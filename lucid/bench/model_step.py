@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime
-import importlib.util
 import json
 import math
 import os
@@ -55,103 +54,25 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any, NoReturn
 
-import lucid
-
 from .. import algos
+from . import model_memory, model_profile
+from .model_zoo import (
+    LR,
+    MODELS,
+    load_example,
+    lucid_infer,
+    lucid_step,
+    profiled_step,
+    threads,
+    torch_infer,
+    torch_step,
+)
 from .timing import IDLE_S, block_timing, raise_mmap_threshold
 
-#: ``--model`` name -> (example file stem, realistic sizes, tiny sizes for ``--quick``).
-MODELS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
-    "wavenet": ("wavenet",
-                dict(channels=64, skip_channels=64, dilations=tuple(2 ** i for i in range(10)), batch=4,
-                     length=4096),
-                dict(channels=4, skip_channels=4, dilations=(1, 2, 4), batch=2, length=64)),
-    "tcn": ("tcn_classifier",
-            dict(channels=64, blocks=8, classes=10, batch=8, length=2048),
-            dict(channels=4, blocks=2, classes=3, batch=4, length=32)),
-    "conformer": ("conformer_conv",
-                  dict(channels=144, kernel_size=31, batch=8, length=1024),
-                  dict(channels=4, kernel_size=31, batch=2, length=48)),
-}
-#: Adam's learning rate in the timed step (the value does not change the work).
-LR = 1e-3
 #: Seconds of timed rounds aimed at when ``rounds`` is not given: 5 to 25 rounds, as many as fit.
 BUDGET_S = 40.0
-
-
-def examples_dir() -> Path:
-    """The repository's ``examples/`` folder, next to the ``lucid`` package (a source checkout)."""
-    return Path(lucid.__file__).resolve().parents[1] / "examples"
-
-
-def load_example(stem: str) -> ModuleType:
-    """Import ``examples/<stem>.py`` (once per process) as module ``lucid_examples.<stem>``."""
-    name = f"lucid_examples.{stem}"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = examples_dir() / f"{stem}.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: lucid-bench --model needs the examples/ folder of a lucid source "
-                                f"checkout next to the lucid package ({Path(lucid.__file__).resolve().parent})")
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
-
-
-def threads() -> int:
-    """Threads of lucid's pool: the cores this process may run on."""
-    try:
-        from ..algos._parallel import THREADS
-        return int(THREADS)
-    except ImportError:      # the pool moved: count the cores the same way
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def lucid_step(name: str, sizes: dict[str, Any], seed: int = 0) -> tuple[Callable[[], float], Any, tuple]:
-    """``(step, model, data)``: ``step()`` runs one Adam training step of the lucid example, returns the loss."""
-    example = load_example(MODELS[name][0])
-    model, data = example.build(seed, **sizes)
-    opt = lucid.optim.Adam(model.parameters(), lr=LR)
-
-    def step() -> float:
-        opt.zero_grad()
-        loss = example.loss_fn(model, data)
-        loss.backward()
-        opt.step()
-        return loss.item()
-    return step, model, data
-
-
-def torch_step(name: str, sizes: dict[str, Any], model: Any, data: tuple) -> Callable[[], float] | str:
-    """The same step of the PyTorch twin, from ``model``'s weights, or why it cannot run."""
-    try:
-        import torch
-    except ImportError:
-        return "torch is not installed"
-    torch.set_num_threads(threads())
-    twins = load_example("torch_twins")
-    dtype = getattr(torch, data[0].dtype.name)
-    twin = twins.copy_weights(model, twins.make(name, dtype=dtype, **sizes))
-    tdata = twins.to_torch(data)
-    opt = torch.optim.Adam(twin.parameters(), lr=LR)
-
-    def step() -> float:
-        opt.zero_grad()
-        loss = twins.loss_fn(name, twin, tdata)
-        loss.backward()
-        opt.step()
-        return float(loss.item())
-    return step
 
 
 def picks(records: list[dict]) -> list[dict[str, str]]:
@@ -175,8 +96,10 @@ def pick_summary(decided: list[dict[str, str]]) -> str:
 
 
 def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: int | None = None,
-        peers: bool = True, seed: int = 0, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Benchmark the training step of model ``name``; returns the JSON document (see :func:`main`)."""
+        peers: bool = True, seed: int = 0, progress: Callable[[str], None] | None = None,
+        infer: bool = False, memory: bool = False) -> dict[str, Any]:
+    """Benchmark the training step of model ``name`` (and with ``infer`` its no-grad forward, with
+    ``memory`` each side's peak RSS per step); returns the JSON document (see :func:`main`)."""
     say = progress or (lambda message: None)
     stem, sizes, tiny = MODELS[name]
     sizes = tiny if quick else sizes
@@ -189,6 +112,11 @@ def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: in
     peer = torch_step(name, sizes, model, data) if peers else "peers disabled (--peers none)"
     if callable(peer):
         methods["torch"] = peer
+    if infer:
+        methods["lucid_infer"] = lucid_infer(name, model, data)
+        torch_forward = torch_infer(name, sizes, model, data) if callable(peer) else None
+        if callable(torch_forward):
+            methods["torch_infer"] = torch_forward
     algos.clear_plans()
     algos.clear_records()
     last: dict[str, float] = {}
@@ -197,8 +125,9 @@ def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: in
             start = time.perf_counter()
             loss = fn()
             last[method] = time.perf_counter() - start
-            say(f"warm-up {i + 1}/{warmup} {method}: {last[method]:.3f} s, loss {loss:.5g}")
-            if method == "torch":
+            say(f"warm-up {i + 1}/{warmup} {method}: {last[method]:.3f} s"
+                + (f", loss {loss:.5g}" if isinstance(loss, float) else ""))
+            if method.startswith("torch"):
                 time.sleep(IDLE_S)
         if i == 0:
             decided = picks(algos.records())
@@ -206,7 +135,7 @@ def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: in
         per_round = sum(max(t, 0.05) for t in last.values()) + IDLE_S
         rounds = 2 if quick else min(25, max(5, int(BUDGET_S / per_round)))
     say(f"timing {rounds} rounds of blocks >= 50 ms")
-    timed = block_timing(methods, rounds, time_limit_s=time_limit)
+    timed = block_timing(methods, rounds, time_limit_s=time_limit, spinning=("torch", "torch_infer"))
     rounds = len(timed["lucid"]["per_call_s"])
     doc: dict[str, Any] = {
         "model": name, "example": f"examples/{stem}.py", "quick": quick,
@@ -226,6 +155,16 @@ def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: in
         doc["ratio_per_round"] = ratios
         doc["ratio"] = statistics.median(ratios)
         doc["ratio_of_minima"] = doc["lucid"]["min_s"] / doc["torch"]["min_s"]
+    if infer:
+        doc["infer"] = {"lucid": _summary(timed["lucid_infer"]), "torch": None, "ratio": None, "ratio_per_round": None}
+        if "torch_infer" in timed:
+            ratios = [a / b for a, b in zip(timed["lucid_infer"]["per_call_s"], timed["torch_infer"]["per_call_s"])]
+            doc["infer"].update(torch=_summary(timed["torch_infer"]), ratio=statistics.median(ratios),
+                                ratio_per_round=ratios)
+    if memory:
+        say("peak RSS of one step, each side in a fresh process")
+        doc["peak_rss"] = {side: model_memory.in_child(name, side, quick)
+                           for side in (("lucid", "torch") if callable(peer) else ("lucid",))}
     doc.update({"fingerprint": algos.fingerprint(),
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 "load_average_before": load_before,
@@ -252,6 +191,17 @@ def format_report(doc: dict[str, Any]) -> str:
                      "trust it more when the per-round ratios scatter)")
     else:
         lines.append(f"torch  not timed: {doc['torch_skipped']}")
+    if doc.get("infer"):
+        inf = doc["infer"]
+        line = f"inference (no_grad forward): lucid median {inf['lucid']['median_s'] * 1e3:.1f} ms"
+        if inf["torch"] is not None:
+            line += (f", torch {inf['torch']['median_s'] * 1e3:.1f} ms, lucid / torch = {inf['ratio']:.2f} (per round: "
+                     + ", ".join(f"{r:.2f}" for r in inf["ratio_per_round"]) + ")")
+        lines.append(line)
+    for side, rss in (doc.get("peak_rss") or {}).items():
+        lines.append(f"peak RSS of one step, {side}: " + (rss["skipped"] if "skipped" in rss else
+                     f"{rss['step_mb']:.0f} MB above the {rss['rss_before_mb']:.0f} MB before it "
+                     f"(peak {rss['peak_mb']:.0f} MB)"))
     lines.append(f"planner's picks ({len(doc['picks'])} decisions): " + pick_summary(doc["picks"]))
     width = max((len(p["shape"]) for p in doc["picks"]), default=0)
     for p in doc["picks"]:
@@ -278,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, help="warm-up steps per side (default 2, --quick 1)")
     p.add_argument("--peers", choices=("torch", "none"), default="torch", help="time PyTorch when installed "
                    "(default) or not")
+    p.add_argument("--infer", action="store_true", help="also time inference (the no_grad forward) of both sides")
+    p.add_argument("--profile", action="store_true", help="print where lucid's step goes, per op kind (cheap "
+                   "timers), and put it in the JSON")
+    p.add_argument("--memory", action="store_true", help="measure each side's peak RSS of one step (a fresh "
+                   "process each)")
     p.add_argument("--json", metavar="PATH", help="where to write the JSON (default results/model-<name>.json)")
     return p
 
@@ -301,9 +256,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     def progress(message: str) -> None:
         print(f"{time.perf_counter() - start:6.1f} s  {args.model}: {message}", file=sys.stderr, flush=True)
     doc = run(args.model, quick=args.quick, rounds=args.rounds, warmup=args.warmup, peers=args.peers == "torch",
-              progress=progress)
+              progress=progress, infer=args.infer, memory=args.memory)
+    if args.profile:
+        stem, sizes, tiny = MODELS[args.model]
+        train, infer = profiled_step(args.model, tiny if args.quick else sizes)
+        doc["profile"] = model_profile.profile(train, infer)
     doc["command"] = " ".join(["lucid-bench", *argv])
     print(format_report(doc), flush=True)
+    if args.profile:
+        print(model_profile.format_profile(doc["profile"]), flush=True)
     path = Path(args.json or f"results/model-{args.model}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=1) + "\n")
