@@ -22,6 +22,10 @@ from ._activation_functional import gelu, log_softmax, sigmoid, silu, softmax, s
 from ._pooling_functional import avg_pool1d, max_pool1d  # noqa: F401  (re-exported: F.max_pool1d, ...)
 from .parameter import Parameter
 
+__all__ = ["conv1d", "pad", "linear", "dropout", "relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
+           "log_softmax", "avg_pool1d", "max_pool1d", "layer_norm", "group_norm", "mse_loss", "l1_loss",
+           "cross_entropy"]
+
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 _NUMPY_PAD: dict[str, Literal["reflect", "edge", "wrap"]] = {"reflect": "reflect", "replicate": "edge",
                                                              "circular": "wrap"}
