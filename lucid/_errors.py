@@ -143,6 +143,17 @@ def dtype_fix(dtype: Any, layer: Any = None) -> str:
     return fix + (f", or build the layer with dtype=lucid.{layer.name}" if layer is not None else "")
 
 
+def install_hint(extra: str, requirement: str) -> str:
+    """How to install an optional dependency, worded to work from a checkout and from a package index.
+
+    >>> print(install_hint("plot", "matplotlib>=3.5"))  # doctest: +NORMALIZE_WHITESPACE
+    pip install 'matplotlib>=3.5' (or lucid's extra: pip install -e '.[plot]' in a lucid checkout,
+    pip install 'lucid-conv[plot]' from a package index)
+    """
+    return (f"pip install '{requirement}' (or lucid's extra: pip install -e '.[{extra}]' in a lucid checkout, "
+            f"pip install 'lucid-conv[{extra}]' from a package index)")
+
+
 def check_int(where: str, argument: str, value: Any, minimum: int | None = None) -> int:
     """``value`` as a Python int, rejecting bools, floats and anything below ``minimum``.
 
