@@ -160,3 +160,53 @@ def test_docstring_examples_of_the_new_helpers_run(module):
     import doctest
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0
+
+
+README = ROOT / "README.md"
+
+
+def _readme_python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+
+
+@pytest.mark.parametrize("index", range(len(_readme_python_blocks())))
+def test_every_readme_snippet_runs_as_written(index, tmp_path, monkeypatch, capsys):
+    code = _readme_python_blocks()[index]
+    if "lucid.dask" in code:
+        pytest.skip("the lucid.dask snippet streams 32 GiB (tests/test_dask.py runs its docstring examples)")
+    monkeypatch.chdir(tmp_path)                 # the wisdom file the algorithm snippet saves lands here
+    lucid.algos.clear_plans()
+    exec(compile(code, f"README.md python block {index}", "exec"), {})
+    assert "planner's picks" in capsys.readouterr().out
+    lucid.algos.clear_plans()
+    lucid.algos.clear_records()
+
+
+def test_readme_links_are_absolute_so_they_work_on_a_package_index():
+    links = re.findall(r"\]\(([^)]+)\)", README.read_text())
+    assert links
+    relative = [link for link in links if not link.startswith(("https://", "http://", "#"))]
+    assert not relative, f"relative links break on a package index: {relative}"
+    anchors = {"#" + re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-")
+               for h in re.findall(r"^#+ (.+)$", README.read_text(), re.M)}
+    assert {link for link in links if link.startswith("#")} <= anchors
+
+
+def test_readme_first_screen_says_what_lucid_is_for_when_it_wins_and_how_to_install():
+    text = README.read_text()
+    first_screen = "\n".join(text.splitlines()[:60])
+    assert "lucid is for" in first_screen and "When it beats PyTorch" in first_screen
+    assert "When it does not" in first_screen and "pip install -e ." in first_screen
+    for heading in ("## Set up and run", "## Example", "## Coming from PyTorch", "## Limitations",
+                    "## What is in lucid", "## Training real models", "## The name: `lucid-conv`, imported as `lucid`"):
+        assert heading in text
+    assert "lucid-conv[" not in text.replace("pip install 'lucid-conv[dask]'` from a package index", "")
+
+
+def test_the_urls_in_the_metadata_and_the_readme_agree():
+    tomllib = pytest.importorskip("tomllib")                # Python >= 3.11
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    home = project["urls"]["Source"]
+    assert home.startswith("https://github.com/") and f"{home}/blob/main/" in README.read_text()
+    assert (ROOT / project["license-files"][0]).read_text().startswith("MIT License")
+    assert project["classifiers"] and project["name"] == "lucid-conv"

@@ -117,7 +117,7 @@ def test_readme_training_example_runs(capsys):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     code = readme.split("## Training real models", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(code, "README.md", "exec"), {})
-    assert "planner decision(s)" in capsys.readouterr().out
+    assert "planner's picks, one line per convolution shape" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", NAMES)
