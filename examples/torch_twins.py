@@ -1,4 +1,4 @@
-"""The three example architectures written again in PyTorch, to check lucid against.
+"""Not an example: the three example architectures written again in PyTorch, to check lucid against.
 
 Each twin is built independently from ``torch.nn`` with the same attribute
 names as the lucid model, so that :func:`copy_weights` can move parameters
@@ -138,3 +138,12 @@ def loss_fn(name, twin, data):
     if name == "tcn":
         return F.cross_entropy(twin(data[0]), data[1])
     return F.mse_loss(twin(data[0]), data[1])
+
+
+if __name__ == "__main__":
+    print(__doc__.split("\n\n")[0])
+    print("It is the PyTorch side of these checks and timings; running it does nothing else:\n"
+          "  python -m pytest tests/test_examples.py      lucid's loss curves and weights equal PyTorch's (float64)\n"
+          "  lucid-bench --model wavenet|tcn|conformer    one training step, timed against PyTorch\n"
+          "The examples themselves: python examples/wavenet.py, examples/tcn_classifier.py, "
+          "examples/conformer_conv.py")

@@ -65,7 +65,7 @@ CASES = [
     ("mixed float32 input, float64 weight", lambda: F.conv1d(x(), w(dtype="float64")), TypeError,
      "weight must be of the input's dtype lucid.float32, got .*float64"),
     ("mixed float64 input, float32 weight module", lambda: nn.Conv1d(4, 8, 3)(x(dtype="float64")), TypeError,
-     "weight must be of the input's dtype lucid.float64"),
+     "input must be of the weight's dtype lucid.float32, got .*float64; convert it with"),
     ("channels mismatch", lambda: nn.Conv1d(3, 8, 3)(x()), ValueError,
      r"input must be a tensor with 3 channels \(weight.shape\[1\] \* groups = 3 \* 1\) in dim 1"),
     ("channels mismatch unbatched", lambda: nn.Conv1d(3, 8, 3)(x(4, 16)), ValueError,

@@ -183,7 +183,8 @@ def test_without_dask_the_import_error_says_what_to_install():
                "    print(e)\n")
     done = _python(blocker)
     assert done.returncode == 0, done.stderr
-    assert "pip install 'lucid-conv[dask]'" in done.stdout
+    assert "pip install 'dask[array,distributed]>=2024.1'" in done.stdout           # works anywhere
+    assert "pip install -e '.[dask]' in a lucid checkout" in done.stdout and "'lucid-conv[dask]'" in done.stdout
 
 
 @pytest.mark.parametrize("module", ["lucid.dask", "lucid.dask._conv"])

@@ -22,7 +22,7 @@ lucid.algos.use("fft"):`` or ``LUCID_CONV_ALGO=fft``.
 
 The planner (the package :mod:`lucid.algos.planner`) chooses otherwise: ``choose``,
 ``clear_plans``, ``set_cache_size``; its decisions are inspectable with
-``records`` / ``report`` / ``clear_records`` / ``export_records``; measured
+``records`` / ``report`` / ``summary`` / ``clear_records`` / ``export_records``; measured
 decisions and calibrated constants persist with ``save_wisdom`` /
 ``load_wisdom`` (checked against ``fingerprint()``); ``calibrate`` refits the
 cost model on this machine.
@@ -32,7 +32,7 @@ from .base import Algorithm, Layout, Plan
 from .planner import cache_info, choose, clear_plans, execute, set_cache_size
 from .planner.calibration import calibrate
 from .planner.config import use
-from .planner.history import clear_records, export_records, records, report
+from .planner.history import clear_records, export_records, records, report, summary
 from .planner.machine import fingerprint
 from .planner.wisdom import load_wisdom, save_wisdom
 from .registry import algorithms, get, names, register
@@ -40,5 +40,5 @@ from .spec import ConvSpec
 
 __all__ = ["Algorithm", "Layout", "Plan", "ConvSpec", "use", "algorithms", "get", "names", "register",
            "execute", "choose", "clear_plans", "set_cache_size", "cache_info",
-           "records", "report", "clear_records", "export_records",
+           "records", "report", "summary", "clear_records", "export_records",
            "save_wisdom", "load_wisdom", "calibrate", "fingerprint"]

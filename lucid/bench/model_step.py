@@ -37,9 +37,16 @@ Method (block timing):
    the ratio of minima is the steadier figure.
 
 PyTorch gets as many threads as lucid's pool (:data:`lucid.algos._parallel.THREADS`,
-the cores this process may run on).  The planner's picks are those of a
+the cores this process may run on).  Because its threads can stall (above:
+on the tiny ``--quick`` sizes its 2-thread step took 56 ms against 0.28 ms
+with 1 thread), PyTorch's step is then also timed with 1 thread, for
+:data:`ONE_THREAD_ROUNDS` blocks after the rounds; the report shows both,
+and a CAUTION line when the many-thread step is over :data:`STALL_RATIO`
+times the 1-thread one.  The planner's picks are those of a
 fresh plan cache: plans and records are cleared before lucid's first warm-up
 step, so every convolution of the step is planned and recorded once.
+
+Nothing is written unless ``--json PATH`` is given.
 """
 from __future__ import annotations
 
@@ -73,6 +80,10 @@ from .timing import IDLE_S, block_timing, raise_mmap_threshold
 
 #: Seconds of timed rounds aimed at when ``rounds`` is not given: 5 to 25 rounds, as many as fit.
 BUDGET_S = 40.0
+#: Rounds of PyTorch's step at 1 thread, timed after the others when it ran on more (the stall check).
+ONE_THREAD_ROUNDS = 3
+#: PyTorch's step at its threads taking more than this times its step at 1 thread is flagged as a stall.
+STALL_RATIO = 1.5
 
 
 def picks(records: list[dict]) -> list[dict[str, str]]:
@@ -93,6 +104,18 @@ def pick_summary(decided: list[dict[str, str]]) -> str:
         if counts:
             parts.append(f"{op}: " + ", ".join(f"{algo} {n}" for algo, n in counts.most_common()))
     return "; ".join(parts)
+
+
+def torch_one_thread(step: Callable[[], float], rounds: int = ONE_THREAD_ROUNDS) -> dict[str, Any]:
+    """PyTorch's ``step`` timed with 1 thread (one warm-up step, then ``rounds`` blocks); threads restored after."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        step()
+        return _summary(block_timing({"torch_1thread": step}, rounds, spinning=())["torch_1thread"])
+    finally:
+        torch.set_num_threads(before)
 
 
 def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: int | None = None,
@@ -148,6 +171,7 @@ def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: in
         "torch": _summary(timed["torch"]) if "torch" in timed else None,
         "torch_skipped": None if callable(peer) else peer,
         "ratio_per_round": None, "ratio": None, "ratio_of_minima": None,
+        "torch_1thread": None, "torch_thread_stall": None, "ratio_vs_torch_1thread": None,
         "picks": decided, "pick_summary": pick_summary(decided),
     }
     if "torch" in timed:
@@ -155,6 +179,12 @@ def run(name: str, *, quick: bool = False, rounds: int | None = None, warmup: in
         doc["ratio_per_round"] = ratios
         doc["ratio"] = statistics.median(ratios)
         doc["ratio_of_minima"] = doc["lucid"]["min_s"] / doc["torch"]["min_s"]
+        if threads() > 1:
+            say(f"timing torch at 1 thread ({ONE_THREAD_ROUNDS} rounds): do its {threads()} threads stall?")
+            single = torch_one_thread(methods["torch"])
+            doc["torch_1thread"] = single
+            doc["torch_thread_stall"] = doc["torch"]["median_s"] > STALL_RATIO * single["median_s"]
+            doc["ratio_vs_torch_1thread"] = doc["lucid"]["median_s"] / single["median_s"]
     if infer:
         doc["infer"] = {"lucid": _summary(timed["lucid_infer"]), "torch": None, "ratio": None, "ratio_per_round": None}
         if "torch_infer" in timed:
@@ -189,6 +219,15 @@ def format_report(doc: dict[str, Any]) -> str:
                      + ", ".join(f"{r:.2f}" for r in doc["ratio_per_round"]) + f"; {doc['threads']} threads each)")
         lines.append(f"fastest lucid / fastest torch = {doc['ratio_of_minima']:.2f}  (the least disturbed rounds; "
                      "trust it more when the per-round ratios scatter)")
+        single = doc.get("torch_1thread")
+        if single is not None:
+            lines.append(f"torch at 1 thread  median {single['median_s'] * 1e3:9.1f} ms/step  (timed after the "
+                         f"rounds above); lucid / torch at 1 thread = {doc['ratio_vs_torch_1thread']:.2f}")
+            if doc["torch_thread_stall"]:
+                lines.append(f"CAUTION: torch's step at {doc['threads']} threads ({doc['torch']['median_s'] * 1e3:.1f} "
+                             f"ms) is {doc['torch']['median_s'] / single['median_s']:.1f}x its step at 1 thread "
+                             f"({single['median_s'] * 1e3:.1f} ms): its threads stall here (tiny work per call or a "
+                             "busy machine), so 'lucid / torch' flatters lucid; compare with the 1-thread line")
     else:
         lines.append(f"torch  not timed: {doc['torch_skipped']}")
     if doc.get("infer"):
@@ -202,10 +241,8 @@ def format_report(doc: dict[str, Any]) -> str:
         lines.append(f"peak RSS of one step, {side}: " + (rss["skipped"] if "skipped" in rss else
                      f"{rss['step_mb']:.0f} MB above the {rss['rss_before_mb']:.0f} MB before it "
                      f"(peak {rss['peak_mb']:.0f} MB)"))
-    lines.append(f"planner's picks ({len(doc['picks'])} decisions): " + pick_summary(doc["picks"]))
-    width = max((len(p["shape"]) for p in doc["picks"]), default=0)
-    for p in doc["picks"]:
-        lines.append(f"  {p['op']:<15} {p['shape']:<{width}}  -> {p['algorithm']}")
+    lines.append(f"{len(doc['picks'])} decisions; " + algos.summary(
+        [{"op": p["op"], "key": p["shape"], "algorithm": p["algorithm"]} for p in doc["picks"]]))
     load = doc["load_average_after"]
     if load is not None:
         lines.append(f"load average (1/5/15 min) at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
@@ -233,12 +270,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "timers), and put it in the JSON")
     p.add_argument("--memory", action="store_true", help="measure each side's peak RSS of one step (a fresh "
                    "process each)")
-    p.add_argument("--json", metavar="PATH", help="where to write the JSON (default results/model-<name>.json)")
+    p.add_argument("--json", metavar="PATH", help="write the JSON document there (default: write nothing)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``lucid-bench --model NAME [--quick] [--rounds R] [--json PATH]``; returns the exit status."""
+    """``lucid-bench --model NAME [--quick] [--rounds R] [--json PATH]``; returns the exit status.
+
+    Prints the report; writes a file only when ``--json PATH`` says where.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
@@ -265,8 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_report(doc), flush=True)
     if args.profile:
         print(model_profile.format_profile(doc["profile"]), flush=True)
-    path = Path(args.json or f"results/model-{args.model}.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"written to {path}", file=sys.stderr)
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"written to {path}", file=sys.stderr)
     return 0

@@ -12,12 +12,17 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
-from .._errors import bad_type, bad_value, check_choice, check_int
+from .._errors import bad_type, bad_value, check_choice, check_int, dtype_fix, tensor_fix
 from ..algos.spec import ConvSpec
 from ..ops import conv, shape
 from ..tensor import Tensor, apply
 from ._activation_functional import gelu, glu, log_softmax, sigmoid, silu, softmax, softplus, tanh  # noqa: F401
 from ._pooling_functional import avg_pool1d, max_pool1d  # noqa: F401  (re-exported: F.max_pool1d, ...)
+from .parameter import Parameter
+
+__all__ = ["conv1d", "pad", "linear", "dropout", "relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
+           "log_softmax", "glu", "avg_pool1d", "max_pool1d", "layer_norm", "group_norm", "mse_loss", "l1_loss",
+           "cross_entropy"]
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -56,24 +61,49 @@ def check_padding(where: str, padding: Any, stride: int) -> int | str:
     return single(where, "padding", padding, 0)
 
 
-def _floating(where: str, argument: str, value: Any, ranks: str, allowed: tuple[int, ...]) -> Tensor:
+def _floating(where: str, argument: str, value: Any, ranks: str, allowed: tuple[int, ...],
+              fix: str | None = None) -> Tensor:
     if not isinstance(value, Tensor):
         raise bad_type(where, argument, "a lucid.Tensor", value)
     if value.ndim not in allowed:
-        raise bad_value(where, argument, f"a {ranks} tensor", value)
+        raise bad_value(where, argument, f"a {ranks} tensor", value, fix)
     if value.data.dtype.kind != "f":
         raise bad_type(where, argument, "a float32 or float64 tensor", value)
     return value
+
+
+def _other_dtype(data: Any, weight: Any) -> str | None:
+    """``weight``'s dtype name if ``lucid.tensor(data)`` would give another one (NumPy's float64), else None."""
+    if not (isinstance(weight, Tensor) and weight.data.dtype.kind == "f"):
+        return None
+    kind = str(getattr(data, "dtype", "float32")).rsplit(".", 1)[-1]       # lists of floats become float32
+    return None if kind == weight.dtype.name else weight.dtype.name
+
+
+def _channel_fix(shape: tuple[int, ...], channels: int) -> str | None:
+    """The usual reason an input has the wrong number of channels, as its fix."""
+    if len(shape) == 2 and channels == 1:
+        return f"for a batch of {shape[0]} one-channel signals add the channel dimension: x.unsqueeze(1)"
+    if len(shape) == 3 and shape[2] == channels:
+        return "if it is channels-last (N, L, C), move the channels: x.transpose(1, 2)"
+    return None
 
 
 def conv_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,  # noqa: A002
               dilation: Any, groups: Any) -> ConvSpec:
     """Check every argument of :func:`conv1d` and describe the batched problem (N = 1 if unbatched)."""
     w = "conv1d"
-    _floating(w, "input", input, "2-D (C_in, L) or 3-D (N, C_in, L)", (2, 3))
+    if not isinstance(input, Tensor):                 # the usual fix: lucid.tensor(x), in the weight's dtype
+        raise bad_type(w, "input", "a lucid.Tensor", input, tensor_fix(input, _other_dtype(input, weight)))
+    one_channel = isinstance(weight, Tensor) and weight.ndim == 3 and weight.shape[1] == 1 and groups == 1
+    flat = "add the batch and channel dimensions: x.reshape(1, 1, -1)" if input.ndim == 1 and one_channel else None
+    _floating(w, "input", input, "2-D (C_in, L) or 3-D (N, C_in, L)", (2, 3), flat)
     _floating(w, "weight", weight, "3-D (C_out, C_in // groups, K)", (3,))
     if weight.data.dtype != input.data.dtype:
-        raise bad_type(w, "weight", f"of the input's dtype {input.dtype}", weight)
+        if isinstance(weight, Parameter):             # a layer's weight: the data is what to convert
+            raise bad_type(w, "input", f"of the weight's dtype {weight.dtype}", input,
+                           dtype_fix(weight.dtype, input.dtype))
+        raise bad_type(w, "weight", f"of the input's dtype {input.dtype}", weight, dtype_fix(input.dtype))
     c_out, cig, k = weight.shape
     n, c_in, length = (1,) + input.shape if input.ndim == 2 else input.shape
     if length < 1:
@@ -92,8 +122,9 @@ def conv_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, p
     if c_out % groups:
         raise bad_value(w, "groups", f"a divisor of the output channels weight.shape[0]={c_out}", groups)
     if c_in != cig * groups:
-        raise bad_value(w, "input", f"a tensor with {cig * groups} channels (weight.shape[1] * groups = "
-                        f"{cig} * {groups}) in dim {input.ndim - 2}", input)
+        raise bad_value(w, "input", f"a tensor with {cig * groups} channel{'s' if cig * groups != 1 else ''} "
+                        f"(weight.shape[1] * groups = {cig} * {groups}) in dim {input.ndim - 2}", input,
+                        _channel_fix(input.shape, cig * groups))
     left, right = padding_amounts(padding, k, dilation)
     span = dilation * (k - 1) + 1
     if length + left + right < span:

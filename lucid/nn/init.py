@@ -15,6 +15,8 @@ from .._errors import bad_type, bad_value, check_choice
 from ..factories import generator
 from ..tensor import Tensor
 
+__all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "kaiming_uniform_"]
+
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
            "sigmoid")
 _GAINS = {**{name: 1.0 for name in _LINEAR}, "tanh": 5.0 / 3, "relu": math.sqrt(2.0), "selu": 3.0 / 4}

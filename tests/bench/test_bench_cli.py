@@ -159,7 +159,8 @@ def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, capsys, tmp_path)
     real = plot.importlib.util.find_spec
     monkeypatch.setattr(plot.importlib.util, "find_spec", lambda name: None if name == "matplotlib" else real(name))
     assert cli.main(TINY + ["--plot", str(tmp_path / "k.png")]) == 2
-    assert "pip install 'lucid-conv[plot]'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "pip install 'matplotlib>=3.5'" in err and "pip install -e '.[plot]'" in err
 
 
 def test_sweep_rows_and_plot(tmp_path):

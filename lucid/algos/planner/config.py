@@ -204,9 +204,13 @@ def use(algorithm: str | None = None, *, mode: str | None = None, workspace_limi
     Parameters
     ----------
     algorithm : str, optional
-        A registered algorithm name (``"direct"``, ``"im2col"``, ``"fft"``,
-        ``"winograd"``) or ``"auto"``.  It names the forward algorithm; backward
-        passes use it when it supports their derived problem.
+        A registered algorithm name (:func:`lucid.algos.names`: ``"col2im"``,
+        ``"direct"``, ``"fft"``, ``"im2col"``, ``"wgrad"``, ``"winograd"``,
+        ``"winograd4"``, ``"winograd6"``) or ``"auto"``.  It names the forward
+        algorithm; backward passes use it when it supports their derived
+        problem (``wgrad`` solves only backward-filter and ``col2im`` only
+        backward-data: forced on a forward call, they leave it to the best
+        algorithm that can run it).
     mode : {"heuristic", "measure"}, optional
         How ``auto`` chooses: predict with the cost model, or time candidates.
     workspace_limit : int, optional

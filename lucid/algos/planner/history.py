@@ -111,3 +111,37 @@ def report(decisions: list[dict] | None = None) -> str:
                          f"{units.seconds(cand.get('measured_s')):>10} {units.size(cand.get('workspace_bytes')):>11} "
                          f"{_bound(cand.get('error_bound')):>9}  {cand.get('reason') or cand.get('note') or ''}")
     return "\n".join(lines)
+
+
+#: The ops of a convolution in the column order of :func:`summary`.
+_OPS = ("forward", "backward_data", "backward_filter")
+
+
+def summary(decisions: list[dict] | None = None) -> str:
+    """The planner's picks, one line per convolution shape: the algorithm of its forward,
+    backward-data and backward-filter pass (``-`` for a pass that was not run).
+
+    Layers of one shape share their plans, hence their line.  An op decided more
+    than once for a shape (another mode, a forced algorithm) lists each
+    algorithm once, in order.  :func:`report` has the reasons and every
+    candidate's figures.
+
+    Examples
+    --------
+    >>> print(summary([{"op": "forward", "key": "N1 C1->1 L8 K3", "algorithm": "direct"}]))
+    planner's picks, one line per convolution shape (forward / backward_data / backward_filter):
+      N1 C1->1 L8 K3  direct / - / -
+    """
+    rows = records() if decisions is None else decisions
+    picks: dict[str, dict[str, list[str]]] = {}
+    for record in rows:
+        chosen = picks.setdefault(record["key"], {op: [] for op in _OPS}).setdefault(record["op"], [])
+        if record["algorithm"] not in chosen:
+            chosen.append(record["algorithm"])
+    lines = [f"planner's picks, one line per convolution shape ({' / '.join(_OPS)}):"]
+    width = max((len(key) for key in picks), default=0)
+    for key, by_op in picks.items():
+        lines.append(f"  {key:<{width}}  " + " / ".join(",".join(by_op[op]) or "-" for op in _OPS))
+    if not picks:
+        lines.append("  (no convolution planned yet)")
+    return "\n".join(lines)

@@ -3,7 +3,7 @@
 Like FFTW wisdom, a file remembers what measuring learnt so a later process
 need not time again.  The file is one JSON object::
 
-    {"format": "lucid-wisdom", "version": 1,
+    {"format": "lucid-wisdom", "version": 2,
      "fingerprint": {...},                      # lucid.algos.fingerprint()
      "decisions": {key: {"algorithm": name, "measured": {name: seconds or null}}},   # key: candidates.BucketKey.text()
      "calibration": {"constants": {name: {coefficient: value}}, "provenance": {...}} or null}
