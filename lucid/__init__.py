@@ -11,7 +11,7 @@ served by the algorithms in :mod:`lucid.algos` (direct, im2col, FFT, Winograd).
 """
 from ._version import __version__ as __version__  # noqa: I001  (nn and optim after Tensor, see below)
 from . import _pyfftw_import  # noqa: F401,I001  (imports pyfftw without dask, before the algorithms do)
-from . import algos, nn, optim  # noqa: E402,I001  (after Tensor: they build on it)
+from . import algos, allocator, nn, optim  # noqa: E402,I001  (after Tensor: they build on it)
 from .dtypes import device, dtype, float32, float64, int64
 from .factories import arange, empty, from_numpy, manual_seed, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .functions import abs, amax, cat, exp, log, max, sigmoid, sqrt, stack, tanh  # noqa: A004  (torch's names)
@@ -20,5 +20,7 @@ from .tensor import Tensor, is_grad_enabled, no_grad
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "empty", "randn", "rand", "zeros_like", "ones_like", "arange",
            "from_numpy", "manual_seed", "no_grad", "is_grad_enabled", "dtype", "device", "float32", "float64",
-           "int64", "nn", "optim", "algos", "exp", "log", "tanh", "sigmoid", "abs", "sqrt", "cat", "stack", "amax",
+           "int64", "nn", "optim", "algos", "allocator", "exp", "log", "tanh", "sigmoid", "abs", "sqrt", "cat", "stack", "amax",
            "max"]
+
+allocator.configure_from_environment()     # keep freed arrays for reuse (see lucid.allocator)

@@ -27,7 +27,8 @@ import lucid
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The public modules: the reference has one page per module (docs/api/).
-PUBLIC = ("lucid", "lucid.nn", "lucid.nn.functional", "lucid.nn.init", "lucid.optim", "lucid.algos", "lucid.dask")
+PUBLIC = ("lucid", "lucid.nn", "lucid.nn.functional", "lucid.nn.init", "lucid.optim", "lucid.algos", "lucid.dask",
+          "lucid.allocator")
 
 
 def _module(name: str) -> types.ModuleType:

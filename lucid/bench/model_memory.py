@@ -1,13 +1,17 @@
 """Peak resident memory of one training step, per side, each measured in a process of its own.
 
 In one process the two sides would share glibc's heap (memory one freed is
-reused by the other without touching the OS), so each side's step runs in a
-fresh child: it builds the model, runs warm-up steps, then resets the kernel's
-peak-RSS mark (``/proc/self/clear_refs``, value 5: VmHWM := VmRSS), runs one
-step and reads VmHWM.  Reported: the RSS before the step, the peak during it,
-and their difference -- the memory the step itself needs (activations,
-gradients, temporaries), which is what compares fairly: the absolute peak also
-counts the libraries (PyTorch's alone are a few hundred MB).  Linux only.
+reused by the other without touching the OS), so each side runs in a fresh
+child: it builds the model and its batch, resets the kernel's peak-RSS mark
+(``/proc/self/clear_refs``, value 5: VmHWM := VmRSS), runs the warm-up steps
+and one more, and reads VmHWM.  Reported: the RSS before the first step, the
+peak over the steps, and their difference -- the memory training needs above
+the libraries, the model and the data (activations, gradients, optimizer
+state, temporaries, plans), which is what compares fairly: the absolute peak
+also counts the libraries (PyTorch's alone are a few hundred MB).  The
+difference does not depend on whether freed memory is returned to the OS
+between steps (:mod:`lucid.allocator`): the peak is reached inside a step.
+Linux only.
 """
 from __future__ import annotations
 
@@ -44,12 +48,11 @@ def peak_mb() -> float:
     return _status_mb("VmHWM")
 
 
-def measure(step: Any, warmup: int = 2) -> dict[str, float]:
-    """Run ``step()`` ``warmup`` times, then once more between a peak reset and a peak read."""
-    for _ in range(warmup):
-        step()
+def measure(step: Any, steps: int = 3) -> dict[str, float]:
+    """Reset the peak mark, run ``step()`` ``steps`` times, read the peak."""
     before = reset_peak()
-    step()
+    for _ in range(steps):
+        step()
     peak = peak_mb()
     return {"rss_before_mb": round(before, 1), "peak_mb": round(peak, 1), "step_mb": round(peak - before, 1)}
 

@@ -238,9 +238,9 @@ def format_report(doc: dict[str, Any]) -> str:
                      + ", ".join(f"{r:.2f}" for r in inf["ratio_per_round"]) + ")")
         lines.append(line)
     for side, rss in (doc.get("peak_rss") or {}).items():
-        lines.append(f"peak RSS of one step, {side}: " + (rss["skipped"] if "skipped" in rss else
-                     f"{rss['step_mb']:.0f} MB above the {rss['rss_before_mb']:.0f} MB before it "
-                     f"(peak {rss['peak_mb']:.0f} MB)"))
+        lines.append(f"peak RSS of training steps, {side}: " + (rss["skipped"] if "skipped" in rss else
+                     f"{rss['step_mb']:.0f} MB above the {rss['rss_before_mb']:.0f} MB of libraries, model and "
+                     f"data (peak {rss['peak_mb']:.0f} MB)"))
     lines.append(f"{len(doc['picks'])} decisions; " + algos.summary(
         [{"op": p["op"], "key": p["shape"], "algorithm": p["algorithm"]} for p in doc["picks"]]))
     load = doc["load_average_after"]

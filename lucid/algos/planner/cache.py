@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..._errors import bad_type, check_int
+from ...allocator import release_to_os
 from .._parallel import THREADS
 from ..base import Plan
 from ..lowering import Lowering
@@ -36,7 +37,7 @@ from ..scratch import release_scratch, scratch_bytes
 from ..spec import ConvSpec
 from . import config, wisdom
 from .decision import Operands, decide
-from .plan_cache import TRIM_AFTER_BYTES, PlanCache, release_to_os
+from .plan_cache import TRIM_AFTER_BYTES, PlanCache
 
 
 class _Entry:
