@@ -2,7 +2,7 @@
 
 Each step updates every parameter and its moments in place, with one scratch array per
 parameter (the operations in PyTorch's order, so results are bit-identical to the
-out-of-place form): five passes over the parameter, no other temporaries.
+out-of-place form) and no other temporaries.
 """
 from __future__ import annotations
 
