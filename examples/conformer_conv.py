@@ -45,7 +45,7 @@ class ConformerConvModule(nn.Module):
 
     def forward(self, x):
         h = self.pointwise_in(self.norm(x).transpose(1, 2))           # (N, 2C, L): convolutions want channels first
-        h = h[:, :self.channels] * lucid.sigmoid(h[:, self.channels:])
+        h = F.glu(h, dim=1)                                            # first half * sigmoid(second half)
         h = self.pointwise_out(F.silu(self.depthwise(h)))
         return x + self.dropout(h).transpose(1, 2)
 

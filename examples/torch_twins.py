@@ -38,7 +38,8 @@ def make(name, dtype=None, **sizes):
 
             def forward(self, x):
                 h = self.dilated(F.pad(x, (self.dilation, 0)))
-                z = torch.tanh(h[:, :self.channels]) * torch.sigmoid(h[:, self.channels:])
+                filter_, gate = h.chunk(2, dim=1)
+                z = torch.tanh(filter_) * torch.sigmoid(gate)
                 return x + self.residual(z), self.skip(z)
 
         class WaveNet(nn.Module):
@@ -97,7 +98,7 @@ def make(name, dtype=None, **sizes):
 
             def forward(self, x):
                 h = self.pointwise_in(self.norm(x).transpose(1, 2))
-                h = h[:, :self.channels] * torch.sigmoid(h[:, self.channels:])
+                h = torch.nn.functional.glu(h, dim=1)
                 h = self.pointwise_out(F.silu(self.depthwise(h)))
                 return x + self.dropout(h).transpose(1, 2)
         return ConformerConvModule(**_pick(sizes, "channels", "kernel_size", "dropout"))
