@@ -20,7 +20,7 @@ from .tensor import Tensor, is_grad_enabled, no_grad
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "empty", "randn", "rand", "zeros_like", "ones_like", "arange",
            "from_numpy", "manual_seed", "no_grad", "is_grad_enabled", "dtype", "device", "float32", "float64",
-           "int64", "nn", "optim", "algos", "allocator", "exp", "log", "tanh", "sigmoid", "abs", "sqrt", "cat", "stack", "amax",
-           "max"]
+           "int64", "nn", "optim", "algos", "allocator", "exp", "log", "tanh", "sigmoid", "abs", "sqrt", "cat",
+           "stack", "amax", "max"]
 
 allocator.configure_from_environment()     # keep freed arrays for reuse (see lucid.allocator)

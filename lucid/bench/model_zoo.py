@@ -86,16 +86,21 @@ def lucid_step(name: str, sizes: dict[str, Any], seed: int = 0) -> tuple[Callabl
     return step, model, data
 
 
-def lucid_infer(name: str, model: Any, data: tuple) -> Callable[[], Any]:
-    """The no-grad forward (inference) of the lucid example on its batch."""
-    def infer() -> Any:                      # eval mode (no dropout), then back to training mode
+def _in_eval_mode(model: Any, no_grad: Callable[[], Any], x: Any) -> Callable[[], Any]:
+    """``model(x)`` in eval mode (no dropout) under ``no_grad()``, then back to training mode."""
+    def infer() -> Any:
         model.eval()
         try:
-            with lucid.no_grad():
-                return model(data[0])
+            with no_grad():
+                return model(x)
         finally:
             model.train()
     return infer
+
+
+def lucid_infer(name: str, model: Any, data: tuple) -> Callable[[], Any]:
+    """The no-grad forward (inference) of the lucid example on its batch."""
+    return _in_eval_mode(model, lucid.no_grad, data[0])
 
 
 def profiled_step(name: str, sizes: dict[str, Any], seed: int = 0) -> tuple[Callable[[_profile.OpProfile], Any],
@@ -135,29 +140,8 @@ def rss_child(name: str, side: str, quick: bool) -> dict[str, Any]:
     return model_memory.measure(step)
 
 
-def torch_infer(name: str, sizes: dict[str, Any], model: Any, data: tuple) -> Callable[[], Any] | str:
-    """The PyTorch twin's no-grad forward on the same weights and batch, or why it cannot run."""
-    try:
-        import torch
-    except ImportError:
-        return "torch is not installed"
-    twins = load_example("torch_twins")
-    dtype = getattr(torch, data[0].dtype.name)
-    twin = twins.copy_weights(model, twins.make(name, dtype=dtype, **sizes))
-    tdata = twins.to_torch(data)
-
-    def infer() -> Any:
-        twin.eval()
-        try:
-            with torch.no_grad():
-                return twin(tdata[0])
-        finally:
-            twin.train()
-    return infer
-
-
-def torch_step(name: str, sizes: dict[str, Any], model: Any, data: tuple) -> Callable[[], float] | str:
-    """The same step of the PyTorch twin, from ``model``'s weights, or why it cannot run."""
+def _twin(name: str, sizes: dict[str, Any], model: Any, data: tuple) -> tuple[Any, Any, Any, Any] | str:
+    """``(torch, twins module, twin, its data)`` on ``model``'s weights and ``data``, or why not."""
     try:
         import torch
     except ImportError:
@@ -165,8 +149,24 @@ def torch_step(name: str, sizes: dict[str, Any], model: Any, data: tuple) -> Cal
     torch.set_num_threads(threads())
     twins = load_example("torch_twins")
     dtype = getattr(torch, data[0].dtype.name)
-    twin = twins.copy_weights(model, twins.make(name, dtype=dtype, **sizes))
-    tdata = twins.to_torch(data)
+    return torch, twins, twins.copy_weights(model, twins.make(name, dtype=dtype, **sizes)), twins.to_torch(data)
+
+
+def torch_infer(name: str, sizes: dict[str, Any], model: Any, data: tuple) -> Callable[[], Any] | str:
+    """The PyTorch twin's no-grad forward on the same weights and batch, or why it cannot run."""
+    made = _twin(name, sizes, model, data)
+    if isinstance(made, str):
+        return made
+    torch, _, twin, tdata = made
+    return _in_eval_mode(twin, torch.no_grad, tdata[0])
+
+
+def torch_step(name: str, sizes: dict[str, Any], model: Any, data: tuple) -> Callable[[], float] | str:
+    """The same step of the PyTorch twin, from ``model``'s weights, or why it cannot run."""
+    made = _twin(name, sizes, model, data)
+    if isinstance(made, str):
+        return made
+    torch, twins, twin, tdata = made
     opt = torch.optim.Adam(twin.parameters(), lr=LR)
 
     def step() -> float:

@@ -11,7 +11,6 @@ import pytest
 
 from lucid import algos
 from lucid.algos import registry
-from lucid.algos.planner import wisdom
 from lucid.bench import cli, plot, sweep
 from lucid.suite import SUITE
 
@@ -188,15 +187,6 @@ def test_plans_without_a_file_plans_the_suite_now(capsys):
     assert out.startswith(f"{3 * len(SUITE)} planner decision(s)")
     for workload in SUITE:
         assert workload.spec().describe() in out
-
-
-@pytest.fixture
-def planner_state():
-    """Drop the wisdom, plans and records a test made, so later tests see the shipped planner."""
-    yield
-    wisdom.forget()
-    algos.clear_plans()
-    algos.clear_records()
 
 
 def test_plans_reads_exported_records_and_wisdom_files(tmp_path, capsys, planner_state):

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from lucid import algos
-from lucid.algos.planner import wisdom
 from lucid.bench import cli, model_step, scaling
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
@@ -58,15 +56,6 @@ def test_scaling_writes_nothing_by_default(empty_cwd, monkeypatch, capsys):
     monkeypatch.setattr(scaling, "run", lambda *a, **k: doc)           # the pinned runs themselves take minutes
     assert cli.main(["scaling", "--workload", "dense_k3_L4096"]) == 0
     assert "x2.00" in capsys.readouterr().out
-
-
-@pytest.fixture
-def planner_state():
-    """Drop the wisdom (calibrated constants), plans and records a test made."""
-    yield
-    wisdom.forget()
-    algos.clear_plans()
-    algos.clear_records()
 
 
 def test_calibrate_writes_no_wisdom_unless_told(empty_cwd, capsys, planner_state, monkeypatch):
