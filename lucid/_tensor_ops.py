@@ -75,6 +75,9 @@ class TensorOps:
     def __matmul__(self, other): return self._binary(other, "MatMul")
     def __rmatmul__(self, other): return self._binary(other, "MatMul", True)
 
+    def __abs__(self: T) -> T:
+        return self.abs()
+
     def __neg__(self: T) -> T:
         return self._apply(arith.neg(self._data), (self,), "Neg")
 

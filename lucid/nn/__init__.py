@@ -13,7 +13,9 @@ from .modules import MSELoss, Sequential
 from .normalization import GroupNorm, LayerNorm
 from .parameter import Parameter
 from .pooling import AvgPool1d, MaxPool1d
+from .streaming import Stream, streaming
 
 __all__ = ["Module", "Parameter", "Conv1d", "Sequential", "ReLU", "MSELoss", "functional", "init",
            "Tanh", "Sigmoid", "SiLU", "GELU", "Softplus", "Softmax", "LogSoftmax", "AvgPool1d", "MaxPool1d",
-           "Linear", "Identity", "Dropout", "LayerNorm", "GroupNorm", "CrossEntropyLoss", "L1Loss", "GLU"]
+           "Linear", "Identity", "Dropout", "LayerNorm", "GroupNorm", "CrossEntropyLoss", "L1Loss", "GLU",
+           "streaming", "Stream"]

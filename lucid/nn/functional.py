@@ -39,21 +39,25 @@ def single(where: str, argument: str, value: Any, minimum: int) -> int:
 def padding_amounts(padding: int | str, kernel_size: int, dilation: int) -> tuple[int, int]:
     """Zeros added on (left, right) for an already checked ``padding``.
 
-    ``'same'`` pads ``d*(K-1)`` in total, the odd one on the right (PyTorch's rule).
+    ``'same'`` pads ``d*(K-1)`` in total, the odd one on the right (PyTorch's rule);
+    ``'causal'`` pads ``d*(K-1)`` on the left only (Keras's rule), so output ``t``
+    sees inputs up to ``t*s`` and no later.
     """
     if padding == "valid":
         return 0, 0
     if padding == "same":
         total = dilation * (kernel_size - 1)
         return total // 2, total - total // 2
+    if padding == "causal":
+        return dilation * (kernel_size - 1), 0
     return int(padding), int(padding)
 
 
 def check_padding(where: str, padding: Any, stride: int) -> int | str:
-    """``padding`` as a non-negative int, ``'same'`` (only with ``stride=1``) or ``'valid'``."""
+    """``padding`` as a non-negative int, ``'same'`` (only with ``stride=1``), ``'valid'`` or ``'causal'``."""
     if isinstance(padding, str):
-        if padding not in ("same", "valid"):
-            raise bad_value(where, "padding", "an int, 'same' or 'valid'", padding)
+        if padding not in ("same", "valid", "causal"):
+            raise bad_value(where, "padding", "an int, 'same', 'valid' or 'causal'", padding)
         if padding == "same" and stride != 1:
             raise bad_value(where, "padding", f"an int or 'valid' when stride={stride} ('same' needs stride=1)",
                             padding)
@@ -149,9 +153,12 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
     weight : Tensor, shape (C_out, C_in // groups, K), the input's dtype
     bias : Tensor of shape (C_out,), optional
     stride, dilation : int, positive
-    padding : int, 'same' or 'valid'
+    padding : int, 'same', 'valid' or 'causal'
         Zeros added on both sides; ``'same'`` (stride 1 only) keeps the length,
-        adding ``d*(K-1)`` zeros with the odd one on the right.
+        adding ``d*(K-1)`` zeros with the odd one on the right.  ``'causal'``
+        (an extension of PyTorch's API, as Keras's ``Conv1D(padding="causal")``)
+        adds ``d*(K-1)`` zeros on the left only: ``L_out = ceil(L / s)``, and
+        output ``t`` depends on no input after ``t*s``.
     groups : int, positive, dividing C_in and C_out
     algorithm : str, optional
         Force an algorithm of :mod:`lucid.algos` for this call (``"direct"``,
