@@ -10,7 +10,6 @@ import pytest
 
 import lucid
 import lucid.nn as nn
-import lucid.nn.functional as F
 
 
 def _chunks(total: int, rng: np.random.Generator, largest: int = 300) -> list[int]:
@@ -48,7 +47,8 @@ def _layer_grid():
         if rng.random() < 0.55:                       # a seeded third of the grid keeps the suite quick
             continue
         groups = int(rng.choice([1, 2]))
-        yield pytest.param(k, stride, dilation, padding, mode, groups, id=f"k{k}s{stride}d{dilation}p{padding}-{mode}-g{groups}")
+        yield pytest.param(k, stride, dilation, padding, mode, groups,
+                           id=f"k{k}s{stride}d{dilation}p{padding}-{mode}-g{groups}")
 
 
 @pytest.mark.parametrize("k,stride,dilation,padding,mode,groups", list(_layer_grid()))
