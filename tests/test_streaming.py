@@ -134,3 +134,15 @@ def test_leaving_the_context_restores_the_offline_layer():
         conv(x[..., :13])                          # left unfinished
     _assert_close(conv(x), want)
     assert "forward" not in vars(conv)
+
+
+def test_the_streaming_example_equals_its_offline_run(capsys):
+    from lucid.bench.model_zoo import load_example
+    example = load_example("streaming")
+    model = example.build(channels=4)
+    x = lucid.randn(1, 1, 3000)
+    with lucid.no_grad():
+        want = model(x)
+    got, seconds = example.stream(model, x, chunk=256)
+    assert got.shape == want.shape == (1, 1, 1500) and seconds > 0
+    np.testing.assert_allclose(got.data, want.data, rtol=0, atol=1e-5)
