@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import Rule
+from ._blocks import ufunc
 
 
 def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> Rule:
@@ -41,4 +42,4 @@ def dropout(x: np.ndarray, p: float, generator: np.random.Generator) -> Rule:
         words = generator.bit_generator.random_raw((x.size + 1) // 2).view(np.uint32)[:x.size].reshape(x.shape)
         factor = np.greater_equal(words, np.uint32(min(round(p * 2.0**32), 2**32 - 1))).astype(x.dtype)
         factor *= x.dtype.type(1.0 / (1.0 - p))
-    return np.multiply(x, factor), lambda g, needs: (np.multiply(g, factor),)
+    return ufunc(np.multiply, x, factor), lambda g, needs: (ufunc(np.multiply, g, factor),)
