@@ -66,6 +66,51 @@ def test_nonfinite_operands_land_where_the_definition_puts_them(forced_strategy,
     np.testing.assert_allclose(got[finite], want[finite], rtol=1e-12, atol=1e-12)
 
 
+def skipped_taps(spec: ConvSpec, t: int) -> list[int]:
+    """Taps ``k`` that read padding at output position ``t`` (input ``t*s + k*d - left`` outside ``x``)."""
+    return [k for k in range(spec.kernel_size)
+            if not 0 <= t * spec.stride + k * spec.dilation - spec.padding[0] < spec.length]
+
+
+def edge_positions(spec: ConvSpec) -> dict[str, int]:
+    """Outermost and innermost positions of ``dy`` where some tap reads padding, on each edge,
+    and one in the middle where none does (from the definition, not from wgrad's tap ranges)."""
+    skipped = [t for t in range(spec.l_out) if skipped_taps(spec, t)]
+    left = [t for t in skipped if t < spec.l_out // 2]
+    right = [t for t in skipped if t >= spec.l_out // 2]
+    return {"left_outer": left[0], "left_inner": left[-1], "middle": spec.l_out // 2,
+            "right_inner": right[0], "right_outer": right[-1]}
+
+
+#: Two or more skipped columns on each edge: unit stride, and stride 3 with dilation 2 and K=4.
+EDGE_SPECS = [ConvSpec(2, 4, 6, 20, 3, 1, (2, 2), 1, 2, "float64"),
+              ConvSpec(2, 4, 6, 19, 4, 3, (5, 6), 2, 2, "float64")]
+
+
+@pytest.mark.parametrize("value", [np.inf, np.nan], ids=["inf", "nan"])
+@pytest.mark.parametrize("where", ["left_outer", "left_inner", "middle", "right_inner", "right_outer"])
+@pytest.mark.parametrize("spec", EDGE_SPECS, ids=lambda s: s.describe())
+def test_nonfinite_dy_at_each_edge_and_in_the_middle(forced_strategy, spec, where, value):
+    """A NaN/Inf of ``dy`` at every kind of position: where taps read padding it reaches them as
+    ``0 * Inf = NaN`` (the padding-product check must see the innermost skipped column of each edge,
+    not only the outermost); in the middle it reaches every tap through real products only."""
+    rng = np.random.default_rng([EDGE_SPECS.index(spec), 5])
+    dy, x = rng.standard_normal(spec.output_shape), rng.standard_normal(spec.input_shape)
+    t = edge_positions(spec)[where]
+    assert len(set(edge_positions(spec).values())) == 5            # five distinct positions
+    assert (where == "middle") == (skipped_taps(spec, t) == [])
+    dy[1, 4, t] = value
+    want = definition(spec, dy, x)
+    got = planner.execute("backward_filter", spec, dy, x, algorithm="wgrad")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    np.testing.assert_array_equal(got[np.isinf(want)], want[np.isinf(want)])
+    assert np.isnan(want[4, :, skipped_taps(spec, t)]).all()          # 0 * Inf or 0 * NaN at the padding
+    assert not np.isfinite(want[4]).all() and np.isfinite(np.delete(want, 4, axis=0)).all()
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-12, atol=1e-12)
+
+
 def test_serves_only_backward_filter_and_forcing_it_falls_back_for_other_ops():
     spec = ConvSpec(2, 4, 6, 20, 3, 1, (1, 1), 1, 2, "float64")
     assert registry.get("wgrad").supports(spec) == "wgrad: solves backward_filter only, not forward"
