@@ -47,6 +47,23 @@ def test_matches_the_definition_on_a_seeded_grid(forced_strategy):
     assert not failures, failures[:5]
 
 
+#: Specs of several reduction blocks (2048 columns each): runs of whole items, runs of positions
+#: of one item (stride 2: the phases), and one item per block; float32 and float64.
+MULTI_BLOCK_SPECS = [ConvSpec(40, 4, 6, 100, 3, 1, (1, 1), 1, 2, "float64"),
+                     ConvSpec(2, 4, 4, 6100, 3, 2, (2, 1), 2, 1, "float32"),
+                     ConvSpec(3, 6, 6, 1500, 4, 1, (0, 3), 3, 3, "float64")]
+
+
+@pytest.mark.parametrize("spec", MULTI_BLOCK_SPECS, ids=lambda s: s.describe())
+def test_specs_of_several_blocks_match_the_definition(forced_strategy, spec):
+    """Every block counts: a reduction cut into several blocks (shared over the pool threads,
+    summed in slot order) gives the definition's ``dw``; the grid above fits in one block."""
+    assert len(wgrad._blocks(spec)) >= 2
+    assert all(len(wgrad._blocks(small)) == 1 for small in grid())
+    failures = native_op_failures("backward_filter", "wgrad", [spec], definition)
+    assert not failures, failures
+
+
 @pytest.mark.parametrize("where", ["dy_in_padding", "x"])
 def test_nonfinite_operands_land_where_the_definition_puts_them(forced_strategy, where):
     """An Inf of ``dy`` read only against padding zeros gives NaN in exactly that tap
