@@ -127,9 +127,16 @@ def amplification(m: int, r: int) -> float:
     transforms' rounding errors are about ``u * ||G_i|| ||g|| * ||B^T_i|| ||d||``
     per point, independent across points, so they add in quadrature -- the
     square-root model of direct's bound, where the ``r`` products give
-    ``sqrt(r)``.  Invariant under the row scaling of ``G`` and ``B^T``; 1.29
-    for F(2,3), 5.6 for F(4,3), 6.8 for F(6,3).  Measured float32 errors are
-    1/9 to 1/32 of the resulting bound (tests/algos/test_winograd_family.py).
+    ``sqrt(r)``.  Invariant under the row scaling of ``G`` and ``B^T``.  Per tile
+    of :data:`~lucid.algos.winograd.TILES` (pinned by tests/algos/test_winograd_family.py)::
+
+        F(m, r)   r=2    r=3    r=4    r=5
+        m=2       1.41   1.29   3.02   4.45
+        m=4       3.97   5.61   5.80   5.45
+        m=6       7.83   6.80   33.3   66.5
+
+    Measured float32 errors are 1/9 to 1/32 of the resulting bound on
+    ``N2 C64->16 L300`` (tests/algos/test_winograd_family.py).
 
     Like direct's, the bound is relative to the scale of the summed products,
     ``sqrt(sum of their squares)``: ``||y||`` when they do not cancel (random
