@@ -2,8 +2,11 @@
 
 Both strategies (per-tap GEMMs on views, and gathered columns) are forced in
 turn over a seeded grid of N, C_in, C_out, L, K, stride, dilation, padding and
-groups (dense, grouped, depthwise) in float32 and float64; the planner serves
-it natively (the record's spec is the source spec posed as backward_filter).
+groups (dense, grouped, depthwise) in float32 and float64, and on specs of
+several reduction blocks; a NaN/Inf of ``dy`` at each edge's outermost and
+innermost padded column and in the middle lands where the definition puts it;
+the planner serves it natively (the record's spec is the source spec posed as
+backward_filter).
 """
 from __future__ import annotations
 
