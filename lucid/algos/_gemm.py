@@ -158,5 +158,8 @@ def dot_error_bound(spec: ConvSpec) -> float:
     ``2 * u * sqrt(Cig*K)``: the probabilistic (square-root) growth model of
     recursive or blocked summation (Higham, *Accuracy and Stability*, 3.2, and
     Higham & Mary 2019); the worst case ``Cig*K*u`` is not seen in practice.
+    Relative to the products' scale ``sqrt(sum of their squares)``, i.e. to
+    ``||y||`` when the products do not cancel (under cancellation the plain
+    relative error grows by that scale over ``||y||``, for any summation).
     """
     return 2.0 * unit_roundoff(spec) * float(np.sqrt(spec.cig * spec.kernel_size))

@@ -369,9 +369,9 @@ class Winograd(Algorithm):
         Error bound: normwise relative ``2 * u * sqrt(r * Cig') * amplification(m, r)``:
         direct's square-root model for dot products of length ``r*Cig'``,
         times the growth of the transforms
-        (:func:`~lucid.algos._winograd_transforms.amplification`: 1.3 for
-        F(2,3), 5.6 for F(4,3), 6.8 for F(6,3)); measured float32 errors are
-        1/9 to 1/32 of it (tests/algos/test_winograd_family.py).
+        (:func:`~lucid.algos._winograd_transforms.amplification`: 1.3 for F(2,3),
+        5.6 for F(4,3), 6.8 for F(6,3); relative to the products' scale, i.e. ``||y||``
+        unless they cancel); measured float32 errors are 1/9 to 1/32 of it.
         """
         if spec.kernel_size not in KERNEL_SIZES:
             return f"{self.name}: F({self.m},r) needs kernel_size in 2..5, got {spec.kernel_size}"
