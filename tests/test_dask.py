@@ -28,8 +28,8 @@ def random_case(rng: np.random.Generator, mode: str, stride: int) -> dict:
     kernel, dilation = int(rng.integers(1, 7)), int(rng.integers(1, 6))
     span = dilation * (kernel - 1) + 1
     length = int(rng.integers(max(span, 2), span + 40))
-    choice = rng.integers(3) if stride == 1 else rng.integers(2)
-    padding = ("valid", int(rng.integers(0, min(length - 1, span) + 1)), "same")[choice]
+    choice = rng.integers(4) if stride == 1 else rng.integers(3)
+    padding = ("valid", int(rng.integers(0, min(length - 1, span) + 1)), "causal", "same")[choice]
     cuts = rng.choice(np.arange(1, length), size=int(rng.integers(0, min(length - 1, 10) + 1)), replace=False)
     chunks = tuple(np.diff(np.r_[0, np.sort(cuts), length]).tolist())
     return dict(x=rng.standard_normal((n, groups * cig, length)), w=rng.standard_normal((groups * cog, cig, kernel)),
