@@ -29,6 +29,7 @@ SHAPE = (2, 3, 5)                                  # every pool value has this (
 LEAF_SHAPES = {"x": SHAPE, "y": SHAPE, "scale": (1, 3, 1), "w": (3, 3, 3), "cb": (3,), "m": (5, 5)}
 _TARGETS = np.array([[0, 2, -100, 1, 2], [1, 1, 0, -100, 2]])          # (N, L) classes of a (2, 3, 5) input
 _CLASS_WEIGHTS = np.array([0.7, 1.3, 1.0])
+_RUNNING = (lucid.tensor([0.2, -0.1, 0.4], dtype="float64"), lucid.tensor([0.5, 1.5, 0.8], dtype="float64"))
 
 
 def _dropout(a: lucid.Tensor) -> lucid.Tensor:
@@ -119,6 +120,13 @@ GRAPH_OPS: dict[str, GraphOp] = {
     "split_int": lambda a, b, p: lucid.cat([piece * 2.0 for piece in a.split(2, dim=-1)][::-1], dim=-1),
     "glu": lambda a, b, p: F.glu(lucid.cat([a, b], dim=1), dim=1),
     "glu_module": lambda a, b, p: nn.GLU(dim=0)(lucid.cat([a, b * a], dim=0)),
+    # issue #25: batch and instance norm
+    "batch_norm": lambda a, b, p: F.batch_norm(a, None, None, p["scale"].reshape(3), p["cb"], training=True),
+    "batch_norm_offset": lambda a, b, p: F.batch_norm(a * 0.1 + 3.0, None, None, training=True) * b,
+    "batch_norm_2d": lambda a, b, p: F.batch_norm(a.transpose(1, 2).reshape(10, 3), None, None, p["cb"],
+                                                  training=True).reshape(2, 5, 3).transpose(1, 2),
+    "batch_norm_eval": lambda a, b, p: F.batch_norm(a, _RUNNING[0], _RUNNING[1], p["scale"].reshape(3), p["cb"]),
+    "instance_norm": lambda a, b, p: F.instance_norm(a + b, weight=p["scale"].reshape(3), bias=p["cb"]),
 }
 
 

@@ -1,9 +1,10 @@
 """Neural-network layers, spelled like ``torch.nn``: Module, Parameter, Conv1d,
 Sequential, MSELoss, the activations (ReLU, Tanh, Sigmoid, SiLU, GELU, Softplus,
 Softmax, LogSoftmax, GLU), AvgPool1d, MaxPool1d, Linear, Identity, Dropout, LayerNorm,
-GroupNorm, CrossEntropyLoss, L1Loss, and the ``functional`` and ``init`` modules."""
+GroupNorm, BatchNorm1d, InstanceNorm1d, CrossEntropyLoss, L1Loss, and the ``functional`` and ``init`` modules."""
 from . import functional, init
 from .activation import GELU, GLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from .batchnorm import BatchNorm1d, InstanceNorm1d
 from .conv import Conv1d
 from .dropout import Dropout
 from .linear import Identity, Linear
@@ -16,4 +17,5 @@ from .pooling import AvgPool1d, MaxPool1d
 
 __all__ = ["Module", "Parameter", "Conv1d", "Sequential", "ReLU", "MSELoss", "functional", "init",
            "Tanh", "Sigmoid", "SiLU", "GELU", "Softplus", "Softmax", "LogSoftmax", "AvgPool1d", "MaxPool1d",
-           "Linear", "Identity", "Dropout", "LayerNorm", "GroupNorm", "CrossEntropyLoss", "L1Loss", "GLU"]
+           "Linear", "Identity", "Dropout", "LayerNorm", "GroupNorm", "CrossEntropyLoss", "L1Loss", "GLU",
+           "BatchNorm1d", "InstanceNorm1d"]

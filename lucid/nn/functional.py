@@ -214,6 +214,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor: 
 
 
 # Layers, norms and losses of issue #17 (bodies in their own modules; re-exported here).
+from ._functional_batchnorm import batch_norm, instance_norm  # noqa: E402,F401  (issue #25)
 from ._functional_layers import dropout, linear  # noqa: E402,F401
 from ._functional_loss import cross_entropy, l1_loss  # noqa: E402,F401
 from ._functional_norm import group_norm, layer_norm  # noqa: E402,F401
