@@ -15,9 +15,11 @@ from . import nn, optim  # noqa: E402,I001  (after Tensor: they build on it)
 from .dtypes import device, dtype, float32, float64, int64
 from .factories import arange, empty, from_numpy, manual_seed, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .functions import abs, amax, cat, exp, log, max, sigmoid, sqrt, stack, tanh  # noqa: A004  (torch's names)
+from .serialization import load, save
 from .tensor import Tensor, is_grad_enabled, no_grad
 
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "empty", "randn", "rand", "zeros_like", "ones_like", "arange",
            "from_numpy", "manual_seed", "no_grad", "is_grad_enabled", "dtype", "device", "float32", "float64",
-           "int64", "nn", "optim", "exp", "log", "tanh", "sigmoid", "abs", "sqrt", "cat", "stack", "amax", "max"]
+           "int64", "nn", "optim", "exp", "log", "tanh", "sigmoid", "abs", "sqrt", "cat", "stack", "amax", "max",
+           "save", "load"]
