@@ -2,7 +2,7 @@
 Sequential, MSELoss, the activations (ReLU, Tanh, Sigmoid, SiLU, GELU, Softplus,
 Softmax, LogSoftmax, GLU), AvgPool1d, MaxPool1d, Linear, Identity, Dropout, LayerNorm,
 GroupNorm, BatchNorm1d, InstanceNorm1d, CrossEntropyLoss, L1Loss, and the ``functional`` and ``init`` modules."""
-from . import functional, init
+from . import functional, init, utils
 from .activation import GELU, GLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .batchnorm import BatchNorm1d, InstanceNorm1d
 from .conv import Conv1d
@@ -18,4 +18,4 @@ from .pooling import AvgPool1d, MaxPool1d
 __all__ = ["Module", "Parameter", "Conv1d", "Sequential", "ReLU", "MSELoss", "functional", "init",
            "Tanh", "Sigmoid", "SiLU", "GELU", "Softplus", "Softmax", "LogSoftmax", "AvgPool1d", "MaxPool1d",
            "Linear", "Identity", "Dropout", "LayerNorm", "GroupNorm", "CrossEntropyLoss", "L1Loss", "GLU",
-           "BatchNorm1d", "InstanceNorm1d"]
+           "BatchNorm1d", "InstanceNorm1d", "utils"]
