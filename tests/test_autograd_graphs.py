@@ -127,6 +127,16 @@ GRAPH_OPS: dict[str, GraphOp] = {
                                                   training=True).reshape(2, 5, 3).transpose(1, 2),
     "batch_norm_eval": lambda a, b, p: F.batch_norm(a, _RUNNING[0], _RUNNING[1], p["scale"].reshape(3), p["cb"]),
     "instance_norm": lambda a, b, p: F.instance_norm(a + b, weight=p["scale"].reshape(3), bias=p["cb"]),
+    "interpolate_linear": lambda a, b, p: F.interpolate(a, size=9, mode="linear")[..., ::2] * b,
+    "interpolate_linear_corners": lambda a, b, p: F.interpolate(a, scale_factor=0.6, mode="linear",
+                                                                align_corners=True).sum(-1, keepdim=True) + b,
+    "interpolate_nearest": lambda a, b, p: F.interpolate(a[..., :3], size=5) + F.interpolate(b, scale_factor=2)[...,
+                                                                                                            3:8],
+    "interpolate_area": lambda a, b, p: F.pad(F.interpolate(a, size=2, mode="area"), (1, 2)) * b,
+    "adaptive_avg_pool": lambda a, b, p: F.pad(F.adaptive_avg_pool1d(a * b, 3), (1, 1)),
+    "adaptive_max_pool": lambda a, b, p: F.pad(F.adaptive_max_pool1d(a + RAMP(), 2), (2, 1)) + b,
+    "adaptive_max_pool_wide": lambda a, b, p: b * F.adaptive_max_pool1d(a + RAMP(), 1),
+    "flatten_module": lambda a, b, p: nn.Unflatten(1, (3, 5))(nn.Flatten()(a * b)),
 }
 
 

@@ -7,15 +7,18 @@ from .activation import GELU, GLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Sof
 from .batchnorm import BatchNorm1d, InstanceNorm1d
 from .conv import Conv1d
 from .dropout import Dropout
+from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
 from .loss import CrossEntropyLoss, L1Loss
 from .module import Module
 from .modules import MSELoss, Sequential
 from .normalization import GroupNorm, LayerNorm
 from .parameter import Parameter
-from .pooling import AvgPool1d, MaxPool1d
+from .pooling import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, MaxPool1d
+from .upsampling import Upsample
 
 __all__ = ["Module", "Parameter", "Conv1d", "Sequential", "ReLU", "MSELoss", "functional", "init",
            "Tanh", "Sigmoid", "SiLU", "GELU", "Softplus", "Softmax", "LogSoftmax", "AvgPool1d", "MaxPool1d",
            "Linear", "Identity", "Dropout", "LayerNorm", "GroupNorm", "CrossEntropyLoss", "L1Loss", "GLU",
-           "BatchNorm1d", "InstanceNorm1d", "utils"]
+           "BatchNorm1d", "InstanceNorm1d", "utils", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "Flatten", "Unflatten",
+           "Upsample"]

@@ -218,3 +218,4 @@ from ._functional_batchnorm import batch_norm, instance_norm  # noqa: E402,F401 
 from ._functional_layers import dropout, linear  # noqa: E402,F401
 from ._functional_loss import cross_entropy, l1_loss  # noqa: E402,F401
 from ._functional_norm import group_norm, layer_norm  # noqa: E402,F401
+from ._functional_resample import adaptive_avg_pool1d, adaptive_max_pool1d, interpolate  # noqa: E402,F401
