@@ -137,6 +137,18 @@ GRAPH_OPS: dict[str, GraphOp] = {
     "adaptive_max_pool": lambda a, b, p: F.pad(F.adaptive_max_pool1d(a + RAMP(), 2), (2, 1)) + b,
     "adaptive_max_pool_wide": lambda a, b, p: b * F.adaptive_max_pool1d(a + RAMP(), 1),
     "flatten_module": lambda a, b, p: nn.Unflatten(1, (3, 5))(nn.Flatten()(a * b)),
+    "where": lambda a, b, p: lucid.where(a + RAMP() > b, a * 2.0, b),
+    "where_scalar": lambda a, b, p: lucid.where(b + RAMP() > 0, 0.5, a),
+    "clamp": lambda a, b, p: (a + RAMP()).clamp(-0.3, 0.4) * b,
+    "clamp_tensors": lambda a, b, p: (a + RAMP()).clamp(p["scale"] - 0.3, p["scale"] + 0.3),
+    "maximum_minimum": lambda a, b, p: lucid.maximum(a, b + RAMP()) + lucid.minimum(a * 0.5, p["scale"]),
+    "min_all": lambda a, b, p: a * (b + RAMP()).min(),
+    "min_dim": lambda a, b, p: b - lucid.min(a + RAMP(), dim=1, keepdim=True).values,
+    "amin": lambda a, b, p: a * lucid.amin(b + RAMP(), (0, 2), keepdim=True),
+    "var": lambda a, b, p: a * b.var(dim=-1, keepdim=True),
+    "std": lambda a, b, p: b + lucid.std(a, (0, 2), keepdim=True, correction=0),
+    "view_clone": lambda a, b, p: a.view(6, 5).clone().view_as(b) * b,
+    "cast_round_trip": lambda a, b, p: a.to(lucid.float64, copy=True) + b.double(),
 }
 
 
