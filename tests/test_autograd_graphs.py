@@ -29,6 +29,8 @@ SHAPE = (2, 3, 5)                                  # every pool value has this (
 LEAF_SHAPES = {"x": SHAPE, "y": SHAPE, "scale": (1, 3, 1), "w": (3, 3, 3), "cb": (3,), "m": (5, 5)}
 _TARGETS = np.array([[0, 2, -100, 1, 2], [1, 1, 0, -100, 2]])          # (N, L) classes of a (2, 3, 5) input
 _CLASS_WEIGHTS = np.array([0.7, 1.3, 1.0])
+_INDICES = np.array([[0, 4, 2], [4, 1, 1]])                        # (2, 3) rows of the (5, 5) leaf m
+_POS_WEIGHT = np.array([1.0, 2.0, 0.5, 3.0, 1.5])
 _RUNNING = (lucid.tensor([0.2, -0.1, 0.4], dtype="float64"), lucid.tensor([0.5, 1.5, 0.8], dtype="float64"))
 
 
@@ -149,6 +151,16 @@ GRAPH_OPS: dict[str, GraphOp] = {
     "std": lambda a, b, p: b + lucid.std(a, (0, 2), keepdim=True, correction=0),
     "view_clone": lambda a, b, p: a.view(6, 5).clone().view_as(b) * b,
     "cast_round_trip": lambda a, b, p: a.to(lucid.float64, copy=True) + b.double(),
+    "embedding": lambda a, b, p: F.embedding(lucid.tensor(_INDICES), p["m"]) * a + b,
+    "embedding_rows_twice": lambda a, b, p: a - F.embedding(lucid.tensor(_INDICES[::-1]), p["m"] * 2.0),
+    "prelu": lambda a, b, p: F.prelu(a, p["scale"].reshape(3)) * b,
+    "prelu_module": lambda a, b, p: nn.PReLU(dtype=lucid.float64)(a - b),
+    "elu": lambda a, b, p: F.elu(a * 2.0, alpha=0.7),
+    "nll": lambda a, b, p: b * F.nll_loss(F.log_softmax(a, 1), lucid.tensor(_TARGETS), lucid.tensor(_CLASS_WEIGHTS),
+                                          reduction="none").reshape(2, 1, 5),
+    "bce_logits": lambda a, b, p: F.binary_cross_entropy_with_logits(a * 3.0, lucid.sigmoid(b), reduction="none",
+                                                                     pos_weight=lucid.tensor(_POS_WEIGHT)),
+    "bce": lambda a, b, p: a * F.binary_cross_entropy(lucid.sigmoid(b), lucid.sigmoid(a + 0.5)),
 }
 
 
