@@ -31,9 +31,10 @@ never cancel across rows; a row whose mean is large against its spread
 (``m^2 > var``, where ``E[x^2] - m^2`` would lose digits) is summed again
 centred on its mean, so the statistics are as accurate as a two-pass
 computation whatever the offset.  The rows go in blocks of
-:data:`CHUNK_BYTES` (a block's temporaries stay in L2) split over the cores
-(NumPy releases the GIL).  Nothing of the data's size is saved but the input
-itself (no normalised copy), and no float64 copy of the data is made.
+:data:`CHUNK_BYTES` (a block's temporaries stay in L2), or, for large data,
+in blocks of :data:`THREADED_CHUNK_BYTES` split over the cores (NumPy
+releases the GIL).  Nothing of the data's size is saved but the input itself
+(no normalised copy), and no float64 copy of the data is made.
 """
 from __future__ import annotations
 
@@ -41,11 +42,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..algos._parallel import parallel_for
+from ..algos import _parallel
 from . import Backward, Rule
 
-#: Bytes of rows per block: a block and its scratch stay in L2 (256 KiB was fastest of 16 KiB - 1 MiB).
+#: Bytes of rows per block on one thread: a block and its scratch stay in L2 (256 KiB was fastest of
+#: 16 KiB - 4 MiB for the (32, 64, 1024) float32 training step).
 CHUNK_BYTES = 1 << 18
+#: Bytes per block when the rows are split over threads: every NumPy call releases and re-takes the GIL,
+#: so blocks must be large for two threads to overlap (one thread: 6.2 ms, two with 256 KiB blocks:
+#: 6.6 ms, with 1-4 MiB blocks: 4.4-4.5 ms).  Threads are used from two such blocks of data on.
+THREADED_CHUNK_BYTES = 1 << 21
 
 
 def rows_view(x: np.ndarray) -> tuple[np.ndarray, int, int, int]:
@@ -56,17 +62,23 @@ def rows_view(x: np.ndarray) -> tuple[np.ndarray, int, int, int]:
 
 
 def _blocks(rows: np.ndarray, body: Callable[[int, int, np.ndarray], None]) -> None:
-    """Call ``body(a, b, scratch)`` on blocks ``rows[a:b]`` of about :data:`CHUNK_BYTES`, spread over the
-    cores; ``scratch`` is a per-thread buffer of the block's shape."""
+    """Call ``body(a, b, scratch)`` on consecutive blocks ``rows[a:b]``; ``scratch`` is a per-thread buffer of
+    the block's shape.  Small data runs on this thread in :data:`CHUNK_BYTES` blocks; data of two
+    :data:`THREADED_CHUNK_BYTES` blocks or more is split over the cores in blocks of that size."""
     count, length = rows.shape
-    step = max(1, CHUNK_BYTES // max(1, length * rows.itemsize))
+    row_bytes = max(1, length * rows.itemsize)
+    threaded = _parallel.THREADS > 1 and count * row_bytes >= 2 * THREADED_CHUNK_BYTES
+    step = max(1, (THREADED_CHUNK_BYTES if threaded else CHUNK_BYTES) // row_bytes)
 
     def run(lo: int, hi: int) -> None:
         scratch = np.empty((min(step, hi - lo), length), rows.dtype)
         for a in range(lo, hi, step):
             b = min(a + step, hi)
             body(a, b, scratch[:b - a])
-    parallel_for(count, run, min_block=step)
+    if threaded:
+        _parallel.parallel_for(count, run, min_block=step)
+    else:
+        run(0, count)
 
 
 def _per_row(values: np.ndarray, n: int, dtype: np.dtype) -> np.ndarray:
