@@ -15,6 +15,7 @@ from . import nn, optim  # noqa: E402,I001  (after Tensor: they build on it)
 from .dtypes import bool_ as bool  # noqa: A004  (torch's name: lucid.bool)
 from .dtypes import device, dtype, float32, float64, int64
 from .factories import arange, empty, from_numpy, manual_seed, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from .factories import get_rng_state, set_rng_state
 from .functions import abs, amax, cat, exp, log, max, sigmoid, sqrt, stack, tanh  # noqa: A004  (torch's names)
 from .functions import (amin, argmax, argmin, clamp, clip, clone, eq, ge, gt, le, lt, matmul, maximum,  # noqa: A004
                         mean, min, minimum, ne, std, sum, var, where)
@@ -28,4 +29,4 @@ __all__ = ["Tensor", "tensor", "zeros", "ones", "empty", "randn", "rand", "zeros
            "int64", "nn", "optim", "exp", "log", "tanh", "sigmoid", "abs", "sqrt", "cat", "stack", "amax", "max",
            "save", "load", "bool", "sum", "mean", "matmul", "where", "clamp", "clip", "maximum", "minimum", "min",
            "amin", "argmax", "argmin", "var", "std", "clone", "eq", "ne", "lt", "le", "gt", "ge", "enable_grad",
-           "inference_mode", "set_grad_enabled"]
+           "inference_mode", "set_grad_enabled", "get_rng_state", "set_rng_state"]

@@ -130,6 +130,19 @@ def test_safetensors_when_installed(tmp_path):
     assert back["state"][0]["step"] == 4 and back["n"] == [1, "a"]
 
 
+def test_rng_state_round_trips_through_a_checkpoint():
+    lucid.manual_seed(4)
+    lucid.randn(3)
+    state = _round_trip({"rng": lucid.get_rng_state()})["rng"]
+    expected = (lucid.randn(5).numpy(), nn.functional.dropout(lucid.ones(50)).numpy())
+    lucid.manual_seed(99)
+    lucid.set_rng_state(state)
+    np.testing.assert_array_equal(lucid.randn(5).numpy(), expected[0])
+    np.testing.assert_array_equal(nn.functional.dropout(lucid.ones(50)).numpy(), expected[1])
+    with pytest.raises(TypeError, match="get_rng_state"):
+        lucid.set_rng_state({"bit_generator": "MT19937"})
+
+
 # ------------------------------------------------------------------------- optimizer state
 def _net(seed=0):
     lucid.manual_seed(seed)
