@@ -174,3 +174,17 @@ def test_init_functions_distributions():
         q = nn.init.orthogonal_(lucid.empty(*shape, dtype="float64"), gain=1.5).numpy().reshape(shape[0], -1)
         small = q @ q.T if q.shape[0] <= q.shape[1] else q.T @ q
         np.testing.assert_allclose(small, 2.25 * np.eye(small.shape[0]), atol=1e-12)
+
+
+@pytest.mark.parametrize("module", [
+    "lucid.serialization", "lucid.grad_mode", "lucid.functions", "lucid.optim.lr_scheduler",
+    "lucid.optim._scheduler_base", "lucid.nn.utils.clip_grad", "lucid.nn.batchnorm", "lucid.nn._functional_batchnorm",
+    "lucid.nn._functional_resample", "lucid.nn.upsampling", "lucid.nn.flatten", "lucid.nn.pooling", "lucid.nn.sparse",
+    "lucid.nn.module_dict", "lucid.nn.activation", "lucid.nn._activation_functional", "lucid.nn._functional_layers",
+    "lucid.nn.loss", "lucid.nn._functional_loss"])
+def test_docstring_examples_of_issue_25_modules_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0
