@@ -80,8 +80,9 @@ class _Encoder:
         if isinstance(value, (list, tuple)):
             return {"$": type(value).__name__ if type(value) in (list, tuple) else "list",
                     "items": [self.node(v, f"{where}[{i}]") for i, v in enumerate(value)]}
+        hint = " (save its .state_dict() instead)" if callable(getattr(value, "state_dict", None)) else ""
         raise bad_type("save", where, "a tensor, an array, a number, a string, a bool, None, a lucid.dtype or a "
-                       "dict, list or tuple of them (lucid stores data, not pickled objects)", value)
+                       f"dict, list or tuple of them (lucid stores data, not pickled objects){hint}", value)
 
 
 class _Decoder:

@@ -76,6 +76,13 @@ def test_save_refuses_anything_but_data_and_says_where(value, words):
     assert words in str(info.value)
 
 
+def test_saving_a_module_or_optimizer_points_to_state_dict():
+    net = nn.Linear(2, 2)
+    for value in (net, optim.SGD(net.parameters())):
+        with pytest.raises(TypeError, match=r"save its \.state_dict\(\) instead"):
+            lucid.save({"thing": value}, io.BytesIO())
+
+
 class _Payload:
     def __reduce__(self):
         return (os.system, ("touch /tmp/lucid_load_ran_code",))
