@@ -16,7 +16,7 @@ from .._errors import bad_type, bad_value, check_choice, check_int, dtype_fix, t
 from ..algos.spec import ConvSpec
 from ..ops import conv, shape
 from ..tensor import Tensor, apply
-from ._activation_functional import gelu, glu, log_softmax, sigmoid, silu, softmax, softplus, tanh  # noqa: F401
+from ._activation_functional import elu, gelu, glu, log_softmax, prelu, sigmoid, silu, softmax, softplus, tanh  # noqa: F401
 from ._pooling_functional import avg_pool1d, max_pool1d  # noqa: F401  (re-exported: F.max_pool1d, ...)
 from .parameter import Parameter
 
@@ -252,6 +252,8 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor: 
 
 
 # Layers, norms and losses of issue #17 (bodies in their own modules; re-exported here).
-from ._functional_layers import dropout, linear  # noqa: E402,F401
-from ._functional_loss import cross_entropy, l1_loss  # noqa: E402,F401
+from ._functional_batchnorm import batch_norm, instance_norm  # noqa: E402,F401  (issue #25)
+from ._functional_layers import dropout, embedding, linear  # noqa: E402,F401
+from ._functional_loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, nll_loss  # noqa: E402,F401
 from ._functional_norm import group_norm, layer_norm  # noqa: E402,F401
+from ._functional_resample import adaptive_avg_pool1d, adaptive_max_pool1d, interpolate  # noqa: E402,F401

@@ -227,3 +227,36 @@ def glu(x: np.ndarray, dim: Any = -1) -> Rule:
         split.run(body)
         return (grad,)
     return ufunc(np.multiply, a, s), backward
+
+
+def elu(x: np.ndarray, alpha: Any = 1.0) -> Rule:
+    """``y = x`` for ``x > 0``, else ``alpha (e^x - 1)`` (``expm1``); ``dy/dx = 1`` or ``alpha e^x``."""
+    alpha = _real("elu", "alpha", alpha)
+    x = floating(x)
+    positive = x > 0
+    y = np.where(positive, x, alpha * np.expm1(np.minimum(x, 0)))
+    return y, lambda g, needs: (np.where(positive, g, g * alpha * np.exp(np.minimum(x, 0))),)
+
+
+def prelu(x: np.ndarray, weight: np.ndarray) -> Rule:
+    """``y = x`` for ``x > 0``, else ``w x`` with ``w`` per channel (dim 1) or one shared value.
+
+    Gradients: ``dx = g`` or ``g w``; ``dw = sum g x`` over the non-positive
+    elements of each channel.  ``weight`` is already checked (1 or ``C`` entries).
+    """
+    shape = [1] * x.ndim
+    if weight.size > 1:
+        shape[1] = weight.size
+    w = weight.reshape(shape) if x.ndim else weight.reshape(())
+    positive = x > 0
+    y = np.where(positive, x, w * x)
+
+    def backward(g: np.ndarray, needs: tuple[bool, ...]):
+        dx = np.where(positive, g, g * w) if needs[0] else None
+        dw = None
+        if needs[1]:
+            contribution = np.where(positive, 0, g * x)
+            axes = tuple(a for a in range(x.ndim) if not (weight.size > 1 and a == 1))
+            dw = contribution.sum(axis=axes).reshape(weight.shape).astype(weight.dtype)
+        return dx, dw
+    return y, backward

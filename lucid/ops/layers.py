@@ -1,4 +1,4 @@
-"""Rules of the layers that are one NumPy op each: ``linear`` and ``dropout``.
+"""Rules of the layers that are one NumPy op each: ``linear``, ``dropout`` and ``embedding``.
 
 ``linear``: ``y = x W^T + b`` over the last dimension; gradients ``dx = g W``,
 ``dW = g^T x``, ``db = sum g`` (one GEMM each, only those ``needs`` asks for).
@@ -43,3 +43,27 @@ def dropout(x: np.ndarray, p: float, generator: np.random.Generator) -> Rule:
         factor = np.greater_equal(words, np.uint32(min(round(p * 2.0**32), 2**32 - 1))).astype(x.dtype)
         factor *= x.dtype.type(1.0 / (1.0 - p))
     return ufunc(np.multiply, x, factor), lambda g, needs: (ufunc(np.multiply, g, factor),)
+
+
+def embedding(weight: np.ndarray, indices: np.ndarray, padding_idx: int | None, scale_grad_by_freq: bool) -> Rule:
+    """``(y, backward)`` of ``y = weight[indices]`` (rows looked up; ``y`` has shape ``indices.shape + (D,)``).
+
+    The gradient of ``weight`` adds each ``g`` row into the row it came from
+    (``np.add.at``: repeated indices accumulate); the ``padding_idx`` row gets
+    none, and with ``scale_grad_by_freq`` each contribution is divided by how
+    often its index occurs in ``indices``.  Cost ``O(numel(y))`` each way.
+    """
+    flat = indices.reshape(-1)
+    y = weight[indices]
+
+    def backward(g: np.ndarray, needs: tuple[bool, ...]):
+        rows = g.reshape(-1, weight.shape[1])
+        if scale_grad_by_freq:
+            counts = np.bincount(flat, minlength=weight.shape[0])
+            rows = rows / counts[flat][:, None]
+        grad = np.zeros_like(weight)
+        np.add.at(grad, flat, rows)
+        if padding_idx is not None:
+            grad[padding_idx] = 0
+        return (grad,)
+    return y, backward
