@@ -21,7 +21,8 @@ from .functions import (amin, argmax, argmin, clamp, clip, clone, eq, ge, gt, le
                         mean, min, minimum, ne, std, sum, var, where)
 from .grad_mode import enable_grad, inference_mode, set_grad_enabled
 from .serialization import load, save
-from .tensor import Tensor, is_grad_enabled, no_grad
+from .grad_mode import is_grad_enabled, no_grad
+from .tensor import Tensor
 
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "empty", "randn", "rand", "zeros_like", "ones_like", "arange",

@@ -1,19 +1,26 @@
-"""``enable_grad``, ``set_grad_enabled`` and ``inference_mode``, next to :class:`lucid.no_grad`.
+"""Whether operations record the graph: ``no_grad``, ``enable_grad``, ``set_grad_enabled``, ``inference_mode``.
 
-All switch the per-thread flag that :func:`lucid.is_grad_enabled` reads (kept
-by :mod:`lucid.tensor`) and restore it on exit; each works as a context manager
-and as a decorator, as in PyTorch.  ``inference_mode`` is ``no_grad`` in lucid:
+All switch one per-thread flag, the one :func:`is_grad_enabled` reads and
+:func:`lucid.tensor.track` consults, and restore it on exit; each works as a
+context manager and as a decorator, as in PyTorch.  ``inference_mode`` is ``no_grad`` in lucid:
 there are no inference tensors, so tensors made under it can later join a
 graph (in PyTorch they cannot).
 """
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from ._errors import bad_type
-from .tensor import _mode, is_grad_enabled
+
+_mode = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations record the graph (per thread; see :class:`no_grad`)."""
+    return getattr(_mode, "enabled", True)
 
 
 class _GradMode:
@@ -41,6 +48,25 @@ class _GradMode:
             finally:
                 _mode.enabled = previous
         return wrapper
+
+
+class no_grad(_GradMode):  # noqa: N801  (PyTorch spelling)
+    """Context manager and decorator (``@no_grad()`` or ``@no_grad``) that turns gradient recording off.
+
+    >>> import lucid
+    >>> w = lucid.ones(3, requires_grad=True)
+    >>> with lucid.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __new__(cls, func: Callable | None = None):
+        self = super().__new__(cls)
+        return self(func) if callable(func) else self
+
+    def _target(self) -> bool:
+        return False
 
 
 class enable_grad(_GradMode):  # noqa: N801  (PyTorch spelling)

@@ -27,8 +27,8 @@ import lucid
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The public modules: the reference has one page per module (docs/api/).
-PUBLIC = ("lucid", "lucid.nn", "lucid.nn.functional", "lucid.nn.init", "lucid.optim", "lucid.algos", "lucid.dask",
-          "lucid.allocator")
+PUBLIC = ("lucid", "lucid.nn", "lucid.nn.functional", "lucid.nn.init", "lucid.nn.utils", "lucid.optim",
+          "lucid.optim.lr_scheduler", "lucid.algos", "lucid.dask", "lucid.allocator")
 
 
 def _module(name: str) -> types.ModuleType:
