@@ -50,7 +50,15 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):  # noqa: N801  (PyTorch spelling)
+class _Switch(_GradMode):
+    """A switch without arguments, usable as ``@switch``, ``@switch()`` or ``with switch():``."""
+
+    def __new__(cls, func: Callable | None = None):
+        self = super().__new__(cls)
+        return self(func) if callable(func) else self
+
+
+class no_grad(_Switch):  # noqa: N801  (PyTorch spelling)
     """Context manager and decorator (``@no_grad()`` or ``@no_grad``) that turns gradient recording off.
 
     >>> import lucid
@@ -61,15 +69,11 @@ class no_grad(_GradMode):  # noqa: N801  (PyTorch spelling)
     False
     """
 
-    def __new__(cls, func: Callable | None = None):
-        self = super().__new__(cls)
-        return self(func) if callable(func) else self
-
     def _target(self) -> bool:
         return False
 
 
-class enable_grad(_GradMode):  # noqa: N801  (PyTorch spelling)
+class enable_grad(_Switch):  # noqa: N801  (PyTorch spelling)
     """Turn gradient recording back on inside a ``no_grad`` block (context manager or decorator).
 
     >>> import lucid
@@ -80,10 +84,6 @@ class enable_grad(_GradMode):  # noqa: N801  (PyTorch spelling)
     >>> y.requires_grad
     True
     """
-
-    def __new__(cls, func: Callable | None = None):
-        self = super().__new__(cls)
-        return self(func) if callable(func) else self
 
     def _target(self) -> bool:
         return True

@@ -49,6 +49,18 @@ def _operands(input: Tensor, weight: Tensor | None, bias: Tensor | None):  # noq
     return parents, None if weight is None else weight.data, None if bias is None else bias.data
 
 
+def _checked(where: str, input: Tensor, running_mean: Any, running_var: Any, weight: Any,  # noqa: A002
+             bias: Any, momentum: Any, eps: Any) -> tuple[Any, Any, Any, float, Any]:
+    """The checked running statistics, momentum and eps of a ``(N, C, *)`` input, and its operands."""
+    c = input.shape[1]
+    running_mean = _running(where, "running_mean", running_mean, c, input)
+    running_var = _running(where, "running_var", running_var, c, input)
+    optional_shaped(where, "weight", weight, (c,), input)
+    optional_shaped(where, "bias", bias, (c,), input)
+    return (running_mean, running_var, _momentum(where, momentum), real(where, "eps", eps, 0.0),
+            _operands(input, weight, bias))
+
+
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,  # noqa: A002
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -85,14 +97,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     where = "batch_norm"
     _channels_input(where, input, (2, 3), "2-D (N, C) or 3-D (N, C, L)")
     c = input.shape[1]
-    running_mean = _running(where, "running_mean", running_mean, c, input)
-    running_var = _running(where, "running_var", running_var, c, input)
-    optional_shaped(where, "weight", weight, (c,), input)
-    optional_shaped(where, "bias", bias, (c,), input)
     flag(where, "training", training)
-    momentum = _momentum(where, momentum)
-    eps = real(where, "eps", eps, 0.0)
-    parents, w, b = _operands(input, weight, bias)
+    running_mean, running_var, momentum, eps, (parents, w, b) = _checked(
+        where, input, running_mean, running_var, weight, bias, momentum, eps)
     count = input.data.size // c if c else 0
     if not training:
         if running_mean is None or running_var is None:
@@ -139,14 +146,9 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A0
     where = "instance_norm"
     _channels_input(where, input, (3,), "3-D (N, C, L)")
     n, c, length = input.shape
-    running_mean = _running(where, "running_mean", running_mean, c, input)
-    running_var = _running(where, "running_var", running_var, c, input)
-    optional_shaped(where, "weight", weight, (c,), input)
-    optional_shaped(where, "bias", bias, (c,), input)
     flag(where, "use_input_stats", use_input_stats)
-    momentum = _momentum(where, momentum)
-    eps = real(where, "eps", eps, 0.0)
-    parents, w, b = _operands(input, weight, bias)
+    running_mean, running_var, momentum, eps, (parents, w, b) = _checked(
+        where, input, running_mean, running_var, weight, bias, momentum, eps)
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise bad_value(where, "running_mean", "a tensor (with running_var) when use_input_stats=False",
