@@ -1,8 +1,8 @@
 """What streaming costs (issue #26), block-timed in one process.
 
-1. **A causal model streamed in 1024-sample chunks vs offline**: a gated,
-   dilated causal stack (C=32, K=3, dilations 1..64, a stride-2 down-sampling
-   convolution) over 2**17 samples, once on the whole signal and once chunk by
+1. **A causal model streamed in 1024-sample chunks vs offline**:
+   ``examples/streaming.py``'s gated, dilated causal stack (C=32, K=3,
+   dilations 1..128, a stride-2 down-sampling convolution) over 2**17 samples, once on the whole signal and once chunk by
    chunk inside ``lucid.nn.streaming``; the ratio streamed / offline (target
    <= 1.5).
 2. **A depthwise FIR filter bank streamed in 512-sample chunks vs PyTorch**: 8
@@ -25,28 +25,15 @@ import numpy as np
 
 import lucid
 import lucid.nn as nn
+from lucid.bench.model_zoo import load_example
 from lucid.bench.timing import block_timing, raise_mmap_threshold
 
 SAMPLES = 2 ** 17
 
 
-class _Gated(nn.Module):
-    def __init__(self, channels: int, dilation: int) -> None:
-        super().__init__()
-        self.dilated = nn.Conv1d(channels, 2 * channels, 3, dilation=dilation, padding="causal")
-        self.residual = nn.Conv1d(channels, channels, 1)
-
-    def forward(self, x):
-        a, b = self.dilated(x).chunk(2, dim=1)
-        return x + self.residual(a.tanh() * b.sigmoid())
-
-
 def causal_model(channels: int = 32) -> nn.Module:
-    """The streamed model of part 1."""
-    lucid.manual_seed(0)
-    return nn.Sequential(nn.Conv1d(1, channels, 1), *[_Gated(channels, 2 ** i) for i in range(7)],
-                         nn.Conv1d(channels, channels, 4, stride=2, padding="causal"), nn.ReLU(),
-                         nn.Conv1d(channels, 1, 1))
+    """The streamed model of part 1: ``examples/streaming.py``'s causal gated stack."""
+    return load_example("streaming").build(channels=channels)
 
 
 def _streamed(module: nn.Module, x: lucid.Tensor, chunk: int):
