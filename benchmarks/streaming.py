@@ -2,8 +2,9 @@
 
 1. **A causal model streamed in 1024-sample chunks vs offline**:
    ``examples/streaming.py``'s gated, dilated causal stack (C=32, K=3,
-   dilations 1..128, a stride-2 down-sampling convolution) over 2**17 samples, once on the whole signal and once chunk by
-   chunk inside ``lucid.nn.streaming``; the ratio streamed / offline (target
+   dilations 1..128, a stride-2 down-sampling convolution) over 2**17
+   samples, once on the whole signal and once chunk by chunk inside
+   ``lucid.nn.streaming``; the ratio streamed / offline (target
    <= 1.5).
 2. **A depthwise FIR filter bank streamed in 512-sample chunks vs PyTorch**: 8
    channels, K=1025, causal.  lucid streams it (history kept by the layer, the
