@@ -16,11 +16,12 @@ from .dtypes import device, dtype, float32, float64, int64
 from .factories import arange, empty, from_numpy, manual_seed, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .functions import abs, amax, cat, exp, log, max, sigmoid, sqrt, stack, tanh  # noqa: A004  (torch's names)
 from .tensor import Tensor, is_grad_enabled, no_grad
+from .algos._parallel import get_num_threads, set_num_threads
 
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "empty", "randn", "rand", "zeros_like", "ones_like", "arange",
            "from_numpy", "manual_seed", "no_grad", "is_grad_enabled", "dtype", "device", "float32", "float64",
-           "int64", "nn", "optim", "algos", "allocator", "exp", "log", "tanh", "sigmoid", "abs", "sqrt", "cat", "stack", "amax",
-           "max"]
+           "int64", "nn", "optim", "algos", "allocator", "exp", "log", "tanh", "sigmoid", "abs", "sqrt", "cat",
+           "stack", "amax", "max", "get_num_threads", "set_num_threads"]
 
 allocator.configure_from_environment()     # keep freed arrays for reuse (see lucid.allocator)
