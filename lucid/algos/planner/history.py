@@ -35,8 +35,6 @@ MAX_RECORDS = 10_000
 
 logger = logging.getLogger("lucid.algos")
 
-_lock = threading.Lock()
-_records: collections.deque[Decision] = collections.deque(maxlen=MAX_RECORDS)
 _verbose_handler: logging.Handler | None = None
 
 
@@ -51,33 +49,57 @@ def _ensure_verbose() -> None:
             logger.setLevel(logging.INFO)
 
 
+class History:
+    """One planner's decisions, the newest :data:`MAX_RECORDS` (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: collections.deque[Decision] = collections.deque(maxlen=MAX_RECORDS)
+
+    def add(self, decision: Decision) -> None:
+        """Store ``decision`` and log it (one line: op, key, mode, chosen algorithm, reason, duration)."""
+        with self._lock:
+            self._records.append(decision)
+        _ensure_verbose()
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("%s,%s,%s,%s,%s,%.1fus", decision.op, decision.key, decision.mode, decision.algorithm,
+                        decision.reason, decision.duration_s * 1e6)
+
+    def records(self) -> list[dict]:
+        """All stored decisions, oldest first, as JSON-ready dicts (copies)."""
+        with self._lock:
+            decisions = list(self._records)
+        return [decision.as_record() for decision in decisions]
+
+    def clear(self) -> None:
+        """Forget all stored decisions."""
+        with self._lock:
+            self._records.clear()
+
+
+#: The default planner's records (what :func:`records` returns).
+DEFAULT = History()
+
+
 def add(decision: Decision) -> None:
-    """Store ``decision`` and log it (one line: op, key, mode, chosen algorithm, reason, duration)."""
-    with _lock:
-        _records.append(decision)
-    _ensure_verbose()
-    if logger.isEnabledFor(logging.INFO):
-        logger.info("%s,%s,%s,%s,%s,%.1fus", decision.op, decision.key, decision.mode, decision.algorithm,
-                    decision.reason, decision.duration_s * 1e6)
+    """:meth:`History.add` on the default planner."""
+    DEFAULT.add(decision)
 
 
 def records() -> list[dict]:
-    """All stored decisions, oldest first, as JSON-ready dicts (copies).
+    """All stored decisions of the default planner, oldest first, as JSON-ready dicts (copies).
 
     Examples
     --------
     >>> isinstance(records(), list)
     True
     """
-    with _lock:
-        decisions = list(_records)
-    return [decision.as_record() for decision in decisions]
+    return DEFAULT.records()
 
 
 def clear_records() -> None:
     """Forget all stored decisions (plans stay cached)."""
-    with _lock:
-        _records.clear()
+    DEFAULT.clear()
 
 
 def export_records(path: str | os.PathLike) -> None:

@@ -1,0 +1,304 @@
+"""Online races: the top candidates of an uncertain decision take turns serving real calls.
+
+When the cost model is unsure (online mode, the runner-up predicted within
+:data:`~lucid.algos.planner.decision.LEADER_RATIO` of the leader), the key's
+next calls are served by the top candidates in turn and each call is timed
+with ``time.perf_counter`` around its run: no extra calls, only a few calls on
+slower candidates.  Every candidate is within the call's tolerance, so every
+call returns a correct result (two calls of one shape may differ in the last
+bits while the race lasts).  As in Vectorwise's micro-adaptivity and DuckDB's
+adaptive filters, the live workload is the benchmark.
+
+A :class:`Race` belongs to a length bucket (the
+:class:`~lucid.algos.planner.candidates.BucketKey` of measure mode), so every
+length of the bucket joins the same race; a call's time is divided by its
+length before it is compared.  A *round* is one timed call of each surviving
+candidate; rounds are paired, and the two fastest are compared with measure
+mode's noise rules (:func:`lucid.algos.planner.stopwatch.compare`: median of
+per-round log ratios, MAD interval, :data:`~lucid.algos.planner.stopwatch.MIN_ROUNDS`).
+A race of one shape ignores the rounds holding a plan's first run (page faults,
+weight transforms); a race over many lengths, whose calls are mostly first
+runs, keeps them.
+
+The race ends with a verdict:
+
+* ``separated``: the fastest is faster beyond noise;
+* ``tie``: the two fastest are within noise (the faster median wins, the tie is recorded);
+* ``only survivor``: every other candidate was dropped, either clearly slower
+  (:data:`DROP_FIRST` after one round, :data:`DROP` once separated after
+  :data:`MIN_DROP_ROUNDS`) or because its plan failed to build or its run raised;
+* ``budget``: :data:`MAX_ROUNDS` rounds or :data:`MAX_CALLS` calls were spent
+  (the best median wins).
+
+Extra time: the time of the race's calls beyond what the best so far would
+have taken.  Whenever it exceeds :data:`EXTRA_SHARE` of the time of the calls
+the race spans, the best so far serves the next calls (timed, not as samples),
+so a race among candidates of very different speeds proceeds slowly and costs
+little, and one among near-equals proceeds at full speed.
+
+Samples never come from a call that raised, that was re-run because of
+NaN/Inf, or that overlapped another timed call of the race (concurrent callers
+share the race; a call made while a sample is being timed is served by the
+best so far, untimed).
+"""
+from __future__ import annotations
+
+import statistics
+import threading
+from typing import NamedTuple
+
+from .candidates import Candidate, Decision, Entry
+from .decision import build_plan
+from .stopwatch import MIN_ROUNDS, PLANNING_LOCK, Comparison, compare
+
+#: Most paired rounds before the best median wins.
+MAX_ROUNDS = 16
+#: Most calls a race spans (samples, warm-ups, throttled and concurrent calls).
+MAX_CALLS = 96
+#: Share of the race's time that serving slower candidates may cost before it is throttled.
+EXTRA_SHARE = 0.10
+#: A candidate this many times the best's time after one paired round is dropped...
+DROP_FIRST = 2.0
+#: ...or this many, once the gap is beyond noise after :data:`MIN_DROP_ROUNDS` rounds.
+DROP = 1.2
+MIN_DROP_ROUNDS = 3
+
+
+class Ticket(NamedTuple):
+    """Which candidate serves one call, and whether its time is a sample of the race."""
+
+    name: str
+    sample: bool
+
+
+class Race:
+    """The race of one length bucket among ``names`` (leader first); thread-safe.
+
+    ``predicted`` maps each name to its predicted seconds and ``origin`` is the decision
+    that started the race (both for the records).
+    """
+
+    def __init__(self, bucket: str, names: list[str], predicted: dict[str, float | None], origin: Decision) -> None:
+        self.bucket, self.names, self.predicted, self.origin = bucket, list(names), dict(predicted), origin
+        self.alive = list(names)
+        self.lock = threading.Lock()
+        self.rounds: list[dict[str, tuple[float, bool]]] = []     # name -> (seconds per length unit, first run)
+        self.current: dict[str, tuple[float, bool]] = {}
+        self.dropped: dict[str, str] = {}
+        self.keys: set[object] = set()
+        self.calls = self.samples = self.running = 0
+        self.spoiled = False            # a call overlapped the sample being timed
+        self.span = 0.0                 # normalised time of every timed call
+        self.unit = 1.0                 # the latest call's length, to report medians in seconds
+        self.verdict: str | None = None
+        self.winner: str | None = None
+        self.comparison: Comparison | None = None
+
+    # -- serving ---------------------------------------------------------------------------
+    def join(self, key: object) -> None:
+        """Note that ``key`` (an exact shape of the bucket) takes part."""
+        with self.lock:
+            self.keys.add(key)
+
+    def begin(self, allowed: frozenset[str]) -> Ticket | None:
+        """The candidate to serve the next call among ``allowed`` (the key's buildable ones);
+        None once the race is decided."""
+        with self.lock:
+            if self.verdict is not None:
+                return None
+            self.calls += 1
+            self.running += 1
+            pending = [n for n in self.alive if n not in self.current and n in allowed]
+            if self.running > 1 or not pending or (self.rounds and self._extra() > EXTRA_SHARE * self.span):
+                self.spoiled = self.running > 1
+                return Ticket(self._best(allowed), False)
+            self.spoiled = False
+            return Ticket(pending[0], True)
+
+    def finish(self, ticket: Ticket, seconds: float, unit: float, first: bool) -> bool:
+        """Count a call that ran and returned finite values; True if it decided the race."""
+        with self.lock:
+            self.running -= 1
+            if self.verdict is not None:
+                return False
+            self.span += seconds / unit
+            self.unit = unit
+            if ticket.sample and ticket.name in self.alive and not self.spoiled:
+                self.current[ticket.name] = (seconds / unit, first)
+                self.samples += 1
+                if all(n in self.current for n in self.alive):
+                    self.rounds.append(self.current)
+                    self.current = {}
+                    self._judge()
+            if self.verdict is None and self.calls >= MAX_CALLS:
+                self._decide("budget")
+            return self.verdict is not None
+
+    def cancel(self, ticket: Ticket, drop: str | None = None) -> bool:
+        """A call that is not a sample (it raised or was re-run); ``drop`` takes its candidate out
+        with that reason.  True if that decided the race."""
+        with self.lock:
+            self.running -= 1
+            if drop is not None and self.verdict is None:
+                self._drop(ticket.name, drop)
+                self._judge()
+            return self.verdict is not None and drop is not None
+
+    def best(self) -> str:
+        """The candidate with the lowest median so far (the leader before any sample)."""
+        with self.lock:
+            return self.winner or self._best(frozenset(self.alive))
+
+    # -- judging (lock held) ---------------------------------------------------------------
+    def _usable(self) -> list[dict[str, tuple[float, bool]]]:
+        if len(self.keys) > 1:
+            return self.rounds
+        return [r for r in self.rounds if not any(first for _, first in r.values())]
+
+    def _series(self, name: str, rounds: list[dict[str, tuple[float, bool]]]) -> list[float]:
+        return [r[name][0] for r in rounds if name in r]
+
+    def _median(self, name: str) -> float | None:
+        series = self._series(name, self._usable()) or self._series(name, self.rounds)
+        return statistics.median(series) if series else None
+
+    def _best(self, allowed: frozenset[str]) -> str:
+        timed = {n: m for n in self.alive if n in allowed and (m := self._median(n)) is not None}
+        if timed:
+            return min(timed, key=lambda n: timed[n])
+        return next((n for n in self.alive if n in allowed), next(iter(allowed)))
+
+    def _extra(self) -> float:
+        """Normalised time spent beyond the best median so far."""
+        medians = [m for n in self.alive if (m := self._median(n)) is not None]
+        if not medians:
+            return 0.0
+        fastest = min(medians)
+        return sum(max(0.0, t - fastest) for r in self.rounds for t, _ in r.values())
+
+    def _paired(self, fast: str, slow: str) -> Comparison:
+        rounds = [r for r in self._usable() if fast in r and slow in r]
+        return compare(self._series(fast, rounds), self._series(slow, rounds))
+
+    def _drop(self, name: str, reason: str) -> None:
+        if name in self.alive:
+            self.alive.remove(name)
+            self.current.pop(name, None)
+            self.dropped[name] = reason
+
+    def _judge(self) -> None:
+        """Drop clear losers, then decide when the two fastest are told apart or tied."""
+        if len(self.alive) > 1 and self._usable():
+            best = self._best(frozenset(self.alive))
+            for name in [n for n in self.alive if n != best]:
+                lead = self._paired(best, name)
+                if lead.rounds and (lead.ratio >= DROP_FIRST or (
+                        lead.rounds >= MIN_DROP_ROUNDS and lead.separated and lead.ratio >= DROP)):
+                    self._drop(name, f"dropped: {lead.describe()} slower than {best}")
+        if len(self.alive) == 1:
+            self._decide("only survivor")
+        elif len(self.alive) > 1:
+            ranked = sorted(self.alive, key=lambda n: self._median(n) or float("inf"))
+            lead = self._paired(ranked[0], ranked[1])
+            if lead.rounds >= MIN_ROUNDS and lead.resolved:
+                self.comparison = lead
+                self._decide("separated" if lead.separated else "tie")
+            elif len(self._usable()) >= MAX_ROUNDS:
+                self.comparison = lead
+                self._decide("budget")
+        elif not self.alive:
+            self._decide("every candidate failed")
+
+    def _decide(self, verdict: str) -> None:
+        self.verdict = verdict
+        self.winner = self._best(frozenset(self.alive)) if self.alive else self.names[0]
+
+    # -- outcome ---------------------------------------------------------------------------
+    def medians(self) -> dict[str, float | None]:
+        """Each candidate's median seconds per call at the latest call's length (None: never timed)."""
+        with self.lock:
+            return {n: None if (m := self._median(n)) is None else m * self.unit for n in self.names}
+
+    def record(self) -> dict:
+        """The race as a record: candidates, samples, medians, calls spent, extra time, verdict."""
+        medians = self.medians()
+        with self.lock:
+            fastest = min((m for m in medians.values() if m is not None), default=None)
+            return {"candidates": list(self.names), "predicted_s": dict(self.predicted),
+                    "samples": {n: len(self._series(n, self._usable())) for n in self.names},
+                    "medians_s": medians, "rounds": len(self._usable()), "calls": self.calls,
+                    "lengths": len(self.keys),
+                    "extra_s": None if fastest is None else self._extra() * self.unit,
+                    "span_s": self.span * self.unit, "verdict": self.verdict, "winner": self.winner,
+                    "comparison": None if self.comparison is None else self.comparison.describe(),
+                    "dropped": dict(self.dropped)}
+
+    def describe(self) -> str:
+        """One line for a record's reason, e.g. ``im2col won the race (separated: 1.31x +-4.0 % over 5 rounds)``."""
+        with self.lock:
+            how = self.verdict or "undecided"
+            if self.comparison is not None:
+                how += f": {self.comparison.describe()}"
+            dropped = "".join(f"; {n} {reason}" for n, reason in self.dropped.items())
+            return f"{self.winner} won the race of {', '.join(self.names)} in {self.calls} calls ({how}){dropped}"
+
+
+class RacingEntry:
+    """The plan-cache entry of one key while its bucket's race lasts: the candidates eligible
+    for the key, their plans built on first use (the leader's is built by the decision)."""
+
+    racing = True
+
+    def __init__(self, race: Race, cands: list[Candidate], built: dict[str, Entry], unit: float) -> None:
+        self.race, self.unit = race, unit
+        self.cands = {c.name: c for c in cands}
+        self.leader = next(iter(built))
+        self.built = dict(built)
+        self.failed: set[str] = set()
+        self.lock = threading.Lock()
+        self.nbytes = sum(e.nbytes for e in built.values())
+        self.local_nonfinite = False
+
+    @property
+    def algorithm(self) -> str:
+        """The candidate with the best median so far."""
+        best = self.race.best()
+        return best if best in self.allowed() else self.leader
+
+    def allowed(self) -> frozenset[str]:
+        """The candidates that can serve this key (eligible, and their plans did not fail)."""
+        return frozenset(n for n in self.cands if n not in self.failed)
+
+    def entry(self, name: str) -> Entry:
+        """The plan of ``name`` for this key, built on first use (raises what building raised)."""
+        with self.lock:
+            entry = self.built.get(name)
+        if entry is not None:
+            return entry
+        with PLANNING_LOCK:
+            with self.lock:
+                entry = self.built.get(name)
+            if entry is None:
+                cand = self.cands[name]
+                assert cand.lowering is not None
+                entry = Entry(build_plan(cand), cand.lowering)
+                with self.lock:
+                    self.built[name] = entry
+                    self.nbytes += entry.nbytes
+        return entry
+
+    def fail(self, name: str) -> None:
+        """Take ``name`` out for this key (its plan failed to build or its run raised)."""
+        with self.lock:
+            self.failed.add(name)
+            self.built.pop(name, None)
+
+    def settled(self) -> Entry:
+        """The plain entry to cache once the race is decided: the winner's plan, else the leader's."""
+        winner = self.race.winner
+        if winner is not None and winner in self.allowed():
+            try:
+                return self.entry(winner)
+            except Exception:       # noqa: BLE001  (it cannot be built for this length: keep the leader)
+                self.fail(winner)
+        return self.entry(self.leader) if self.leader in self.allowed() else next(iter(self.built.values()))
