@@ -210,7 +210,7 @@ class Planner:
         race.join(key)
         with PLANNING_LOCK:
             self._races[bucket] = race
-        return RacingEntry(race, decided.race, {entry.algorithm: entry}, float(spec.length))
+        return RacingEntry(race, decided.race, entry.algorithm, {entry.algorithm: entry}, float(spec.length))
 
     def _join(self, key: tuple, bucket: str) -> RacingEntry | None:
         """A new length of a bucket whose race is in progress joins it (its surviving candidates
@@ -229,8 +229,7 @@ class Planner:
                 return None
             best = race.best()
             first = next((c for c in cands if c.name == best), cands[0])
-            racing = RacingEntry(race, cands, {}, float(spec.length))
-            racing.leader = first.name
+            racing = RacingEntry(race, cands, first.name, {}, float(spec.length))
             try:
                 racing.entry(first.name)
             except Exception:       # noqa: BLE001  (decide afresh instead)
@@ -254,7 +253,8 @@ class Planner:
                 entry = racing.entry(ticket.name)
             except Exception as exc:    # noqa: BLE001  (MemoryError, an FFTW error: the candidate leaves)
                 racing.fail(ticket.name)
-                self._after(race, race.cancel(ticket, f"plan failed to build: {type(exc).__name__}: {exc}"))
+                race.cancel(ticket, f"plan failed to build: {type(exc).__name__}: {exc}")
+                self._after(race)
                 continue
             return self._timed(key, racing, entry, ticket, a, b)
 
@@ -268,7 +268,8 @@ class Planner:
             raw = entry.run(a, b)
         except Exception as exc:
             racing.fail(ticket.name)
-            self._after(race, race.cancel(ticket, f"raised {type(exc).__name__}: {exc}"))
+            race.cancel(ticket, f"raised {type(exc).__name__}: {exc}")
+            self._after(race)
             raise
         ran = time.perf_counter() - start
         if _nonfinite(entry, key[2], raw, a, b):
@@ -277,12 +278,13 @@ class Planner:
         start = time.perf_counter()
         y = entry.lowering.result(raw)
         ran += time.perf_counter() - start
-        self._after(race, race.finish(ticket, ran, racing.unit, first))
+        race.finish(ticket, ran, racing.unit, first)
+        self._after(race)
         return y
 
-    def _after(self, race: Race, decided: bool) -> None:
-        """The thread whose call decided ``race`` keeps the winner in wisdom and records the race."""
-        if not decided:
+    def _after(self, race: Race) -> None:
+        """The first call after ``race``'s verdict keeps the winner in wisdom and records the race."""
+        if not race.claim():
             return
         winner = race.winner
         assert winner is not None
@@ -302,6 +304,7 @@ class Planner:
 
     def _run_settled(self, key: tuple, racing: RacingEntry, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The race is decided: cache the winner's plain entry for ``key`` and run it."""
+        self._after(racing.race)
         entry = racing.settled()
         with self._lock:
             if self._cache.peek(key) is racing:

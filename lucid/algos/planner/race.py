@@ -25,21 +25,23 @@ The race ends with a verdict:
 * ``separated``: the fastest is faster beyond noise;
 * ``tie``: the two fastest are within noise (the faster median wins, the tie is recorded);
 * ``only survivor``: every other candidate was dropped, either clearly slower
-  (:data:`DROP_FIRST` after one round, :data:`DROP` once separated after
+  (:data:`DROP_FIRST` after one round, :data:`DROP_SECOND` after two, :data:`DROP` once separated after
   :data:`MIN_DROP_ROUNDS`) or because its plan failed to build or its run raised;
 * ``budget``: :data:`MAX_ROUNDS` rounds or :data:`MAX_CALLS` calls were spent
   (the best median wins).
 
 Extra time: the time of the race's calls beyond what the best so far would
 have taken.  Whenever it exceeds :data:`EXTRA_SHARE` of the time of the calls
-the race spans, the best so far serves the next calls (timed, not as samples),
-so a race among candidates of very different speeds proceeds slowly and costs
-little, and one among near-equals proceeds at full speed.
+the race spans, the slowest candidate leaves if its median is :data:`DROP`
+times the best's; otherwise (near-equals under noise) the best so far serves
+the next calls (timed, not as samples) until the share is back under.
 
-Samples never come from a call that raised, that was re-run because of
-NaN/Inf, or that overlapped another timed call of the race (concurrent callers
-share the race; a call made while a sample is being timed is served by the
-best so far, untimed).
+Samples never come from a call that raised or that was re-run because of
+NaN/Inf.  Concurrent callers share the race: each candidate serves at most
+one sample call at a time, and a call that finds every candidate of the
+current round taken is served by the best so far, untimed (its time counts
+towards the race's span).  Samples taken under concurrency are times under
+that concurrency, which is what the key's calls see.
 """
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ from typing import NamedTuple
 
 from .candidates import Candidate, Decision, Entry
 from .decision import build_plan
-from .stopwatch import MIN_ROUNDS, PLANNING_LOCK, Comparison, compare
+from .stopwatch import MIN_ROUNDS, PLANNING_LOCK, PRUNE_FIRST, Comparison, compare
 
 #: Most paired rounds before the best median wins.
 MAX_ROUNDS = 16
@@ -57,11 +59,16 @@ MAX_ROUNDS = 16
 MAX_CALLS = 96
 #: Share of the race's time that serving slower candidates may cost before it is throttled.
 EXTRA_SHARE = 0.10
-#: A candidate this many times the best's time after one paired round is dropped...
-DROP_FIRST = 2.0
+#: A candidate this many times the best's time after one paired round is dropped (one call
+#: can hit a stall of a shared machine, hence measure mode's PRUNE_FIRST)...
+DROP_FIRST = PRUNE_FIRST
+#: ...this many after two...
+DROP_SECOND = 2.0
 #: ...or this many, once the gap is beyond noise after :data:`MIN_DROP_ROUNDS` rounds.
 DROP = 1.2
 MIN_DROP_ROUNDS = 3
+#: The time budget is enforced from this many rounds on.
+MIN_SHED_ROUNDS = 2
 
 
 class Ticket(NamedTuple):
@@ -86,11 +93,12 @@ class Race:
         self.current: dict[str, tuple[float, bool]] = {}
         self.dropped: dict[str, str] = {}
         self.keys: set[object] = set()
-        self.calls = self.samples = self.running = 0
-        self.spoiled = False            # a call overlapped the sample being timed
+        self.calls = self.samples = 0
+        self.out: set[str] = set()      # candidates serving a sample call right now
         self.span = 0.0                 # normalised time of every timed call
         self.unit = 1.0                 # the latest call's length, to report medians in seconds
         self.verdict: str | None = None
+        self.claimed = False
         self.winner: str | None = None
         self.comparison: Comparison | None = None
 
@@ -107,23 +115,24 @@ class Race:
             if self.verdict is not None:
                 return None
             self.calls += 1
-            self.running += 1
-            pending = [n for n in self.alive if n not in self.current and n in allowed]
-            if self.running > 1 or not pending or (self.rounds and self._extra() > EXTRA_SHARE * self.span):
-                self.spoiled = self.running > 1
+            if self._over_budget() and self._shed() and self.verdict is not None:
+                return None     # shedding decided the race
+            pending = [n for n in self.alive if n not in self.current and n not in self.out and n in allowed]
+            if not pending or self._over_budget():
                 return Ticket(self._best(allowed), False)
-            self.spoiled = False
+            self.out.add(pending[0])
             return Ticket(pending[0], True)
 
     def finish(self, ticket: Ticket, seconds: float, unit: float, first: bool) -> bool:
         """Count a call that ran and returned finite values; True if it decided the race."""
         with self.lock:
-            self.running -= 1
+            if ticket.sample:
+                self.out.discard(ticket.name)
             if self.verdict is not None:
                 return False
             self.span += seconds / unit
             self.unit = unit
-            if ticket.sample and ticket.name in self.alive and not self.spoiled:
+            if ticket.sample and ticket.name in self.alive:
                 self.current[ticket.name] = (seconds / unit, first)
                 self.samples += 1
                 if all(n in self.current for n in self.alive):
@@ -138,11 +147,20 @@ class Race:
         """A call that is not a sample (it raised or was re-run); ``drop`` takes its candidate out
         with that reason.  True if that decided the race."""
         with self.lock:
-            self.running -= 1
+            if ticket.sample:
+                self.out.discard(ticket.name)
             if drop is not None and self.verdict is None:
                 self._drop(ticket.name, drop)
                 self._judge()
             return self.verdict is not None and drop is not None
+
+    def claim(self) -> bool:
+        """True exactly once, to the first caller after the verdict (who records it)."""
+        with self.lock:
+            if self.verdict is None or self.claimed:
+                return False
+            self.claimed = True
+            return True
 
     def best(self) -> str:
         """The candidate with the lowest median so far (the leader before any sample)."""
@@ -169,12 +187,13 @@ class Race:
         return next((n for n in self.alive if n in allowed), next(iter(allowed)))
 
     def _extra(self) -> float:
-        """Normalised time spent beyond the best median so far."""
+        """Normalised time the usable rounds spent beyond the best median so far (a plan's first
+        run in a one-shape race is a sunk planning cost and says little about the next calls)."""
         medians = [m for n in self.alive if (m := self._median(n)) is not None]
         if not medians:
             return 0.0
         fastest = min(medians)
-        return sum(max(0.0, t - fastest) for r in self.rounds for t, _ in r.values())
+        return sum(max(0.0, t - fastest) for r in self._usable() for t, _ in r.values())
 
     def _paired(self, fast: str, slow: str) -> Comparison:
         rounds = [r for r in self._usable() if fast in r and slow in r]
@@ -186,13 +205,30 @@ class Race:
             self.current.pop(name, None)
             self.dropped[name] = reason
 
+    def _over_budget(self) -> bool:
+        """The extra time passed its share, with two rounds to judge by (one call can stall)."""
+        return len(self._usable()) >= MIN_SHED_ROUNDS and self._extra() > EXTRA_SHARE * self.span
+
+    def _shed(self) -> bool:
+        """Over the time budget: drop the slowest candidate if it is :data:`DROP` times the best."""
+        medians = {n: m for n in self.alive if (m := self._median(n)) is not None}
+        if len(medians) < 2:
+            return False
+        slowest, fastest = max(medians, key=lambda n: medians[n]), min(medians.values())
+        if medians[slowest] < DROP * fastest:
+            return False
+        self._drop(slowest, f"dropped: {medians[slowest] / fastest:.2f}x the best's median once the race's "
+                            f"extra time passed {EXTRA_SHARE:.0%} of its calls' time")
+        self._judge()
+        return True
+
     def _judge(self) -> None:
         """Drop clear losers, then decide when the two fastest are told apart or tied."""
         if len(self.alive) > 1 and self._usable():
             best = self._best(frozenset(self.alive))
             for name in [n for n in self.alive if n != best]:
                 lead = self._paired(best, name)
-                if lead.rounds and (lead.ratio >= DROP_FIRST or (
+                if lead.rounds and (lead.ratio >= (DROP_FIRST if lead.rounds == 1 else DROP_SECOND) or (
                         lead.rounds >= MIN_DROP_ROUNDS and lead.separated and lead.ratio >= DROP)):
                     self._drop(name, f"dropped: {lead.describe()} slower than {best}")
         if len(self.alive) == 1:
@@ -249,10 +285,9 @@ class RacingEntry:
 
     racing = True
 
-    def __init__(self, race: Race, cands: list[Candidate], built: dict[str, Entry], unit: float) -> None:
-        self.race, self.unit = race, unit
+    def __init__(self, race: Race, cands: list[Candidate], leader: str, built: dict[str, Entry], unit: float) -> None:
+        self.race, self.unit, self.leader = race, unit, leader
         self.cands = {c.name: c for c in cands}
-        self.leader = next(iter(built))
         self.built = dict(built)
         self.failed: set[str] = set()
         self.lock = threading.Lock()
