@@ -214,7 +214,7 @@ class Planner:
 
     def _join(self, key: tuple, bucket: str) -> RacingEntry | None:
         """A new length of a bucket whose race is in progress joins it (its surviving candidates
-        are assessed for the length; the best so far is built)."""
+        are assessed for the length; each one's plan is built when it first serves a call)."""
         op, spec, settings, threads = key
         if settings.mode != "online" or settings.algorithm != AUTO:
             return None
@@ -230,10 +230,6 @@ class Planner:
             best = race.best()
             first = next((c for c in cands if c.name == best), cands[0])
             racing = RacingEntry(race, cands, first.name, {}, float(spec.length))
-            try:
-                racing.entry(first.name)
-            except Exception:       # noqa: BLE001  (decide afresh instead)
-                return None
             race.join(key)
         self.history.add(dataclasses.replace(
             race.origin, key=f"{spec.describe()} t{threads}", algorithm=first.name, cache_hit=True,

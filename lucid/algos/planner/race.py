@@ -25,7 +25,8 @@ The race ends with a verdict:
 * ``separated``: the fastest is faster beyond noise;
 * ``tie``: the two fastest are within noise (the faster median wins, the tie is recorded);
 * ``only survivor``: every other candidate was dropped, either clearly slower
-  (:data:`DROP_FIRST` after one round, :data:`DROP_SECOND` after two, :data:`DROP` once separated after
+  (:data:`DROP_WARM` on the first runs, :data:`DROP_FIRST` after one round, :data:`DROP_SECOND` after
+  two, :data:`DROP` once separated after
   :data:`MIN_DROP_ROUNDS`) or because its plan failed to build or its run raised;
 * ``budget``: :data:`MAX_ROUNDS` rounds or :data:`MAX_CALLS` calls were spent
   (the best median wins).
@@ -59,7 +60,10 @@ MAX_ROUNDS = 16
 MAX_CALLS = 96
 #: Share of the race's time that serving slower candidates may cost before it is throttled.
 EXTRA_SHARE = 0.10
-#: A candidate this many times the best's time after one paired round is dropped (one call
+#: A candidate whose first run takes this many times the fastest first run is dropped (a first
+#: run pays page faults and weight transforms: up to ~4x a steady run)...
+DROP_WARM = 6.0
+#: ...this many times the best's time after one paired round (one call
 #: can hit a stall of a shared machine, hence measure mode's PRUNE_FIRST)...
 DROP_FIRST = PRUNE_FIRST
 #: ...this many after two...
@@ -187,13 +191,14 @@ class Race:
         return next((n for n in self.alive if n in allowed), next(iter(allowed)))
 
     def _extra(self) -> float:
-        """Normalised time the usable rounds spent beyond the best median so far (a plan's first
-        run in a one-shape race is a sunk planning cost and says little about the next calls)."""
+        """Normalised time the surviving candidates' usable rounds spent beyond the best median so
+        far (a plan's first run in a one-shape race, and a dropped candidate's calls, are sunk
+        costs and say nothing about the next calls)."""
         medians = [m for n in self.alive if (m := self._median(n)) is not None]
         if not medians:
             return 0.0
         fastest = min(medians)
-        return sum(max(0.0, t - fastest) for r in self._usable() for t, _ in r.values())
+        return sum(max(0.0, t - fastest) for r in self._usable() for n, (t, _) in r.items() if n in self.alive)
 
     def _paired(self, fast: str, slow: str) -> Comparison:
         rounds = [r for r in self._usable() if fast in r and slow in r]
@@ -224,6 +229,12 @@ class Race:
 
     def _judge(self) -> None:
         """Drop clear losers, then decide when the two fastest are told apart or tied."""
+        if len(self.alive) > 1 and len(self.rounds) == 1 and len(self.keys) == 1:
+            warm = {n: t for n, (t, _) in self.rounds[0].items() if n in self.alive}
+            fastest = min(warm.values())
+            for name, t in warm.items():
+                if t >= DROP_WARM * fastest:
+                    self._drop(name, f"dropped: its first run took {t / fastest:.1f}x the fastest first run")
         if len(self.alive) > 1 and self._usable():
             best = self._best(frozenset(self.alive))
             for name in [n for n in self.alive if n != best]:
@@ -329,11 +340,14 @@ class RacingEntry:
             self.built.pop(name, None)
 
     def settled(self) -> Entry:
-        """The plain entry to cache once the race is decided: the winner's plan, else the leader's."""
-        winner = self.race.winner
-        if winner is not None and winner in self.allowed():
+        """The plain entry to cache once the race is decided: the winner's plan, else the leader's,
+        else any other candidate's that builds (raises the last build error when none does)."""
+        order = [self.race.winner, self.leader, *self.cands]
+        error: Exception | None = None
+        for name in dict.fromkeys(n for n in order if n is not None and n in self.allowed()):
             try:
-                return self.entry(winner)
-            except Exception:       # noqa: BLE001  (it cannot be built for this length: keep the leader)
-                self.fail(winner)
-        return self.entry(self.leader) if self.leader in self.allowed() else next(iter(self.built.values()))
+                return self.entry(name)
+            except Exception as exc:       # noqa: BLE001  (it cannot be built for this length: try the next)
+                self.fail(name)
+                error = exc
+        raise error or LookupError("no candidate of the race can serve this shape")

@@ -52,7 +52,7 @@ def test_race_picks_the_faster_and_drops_a_clear_loser_early():
         assert race["winner"] == "fast" and race["verdict"] == "only survivor"
         assert "slow" in race["dropped"] and race["calls"] <= 6        # warm-up round, one or two timed rounds
         assert race["medians_s"]["slow"] > 4 * race["medians_s"]["fast"]
-        assert race["candidates"] == ["slow", "fast"] and race["samples"]["fast"] >= 1
+        assert race["candidates"] == ["slow", "fast"] and race["medians_s"]["fast"] is not None
         slow_runs = slow.runs
         calls(5)
         assert slow.runs == slow_runs and algos.choose(SPEC) == "fast"   # the winner serves the key alone
