@@ -132,7 +132,6 @@ def problem_row(name: str, op: str, spec: ConvSpec, modes: list[str], calls: int
     a, b = operands(op, spec)
     forced_names = [c.name for c in calibration.candidates(op, spec)]
     row: dict = {"name": name, "op": op, "spec": spec.describe(), "modes": {}}
-    methods = {}
     for mode in modes:
         reset()
         with algos.use(mode=mode):
@@ -152,8 +151,7 @@ def problem_row(name: str, op: str, spec: ConvSpec, modes: list[str], calls: int
                               "pick_after": records[-1]["algorithm"] if records else None,
                               "heuristic_pick": heuristic_pick, "race": race}
         # each mode keeps its own planner state for the block timing: time it now, against the forced ones
-        method = (lambda mode=mode: _in_mode(mode, op, spec, a, b))
-        methods = {f"auto:{mode}": method}
+        methods = {f"auto:{mode}": (lambda mode=mode: _in_mode(mode, op, spec, a, b))}
         for forced in forced_names:
             methods[forced] = (lambda forced=forced: algos.execute(op, spec, a, b, algorithm=forced))
         for forced in forced_names:
