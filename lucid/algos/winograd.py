@@ -374,7 +374,7 @@ class Winograd(Algorithm):
         1/9 to 1/32 of it (tests/algos/test_winograd_family.py).
         """
         if spec.kernel_size not in KERNEL_SIZES:
-            return f"{self.name}: F({self.m},r) needs kernel_size in 2..5, got {spec.kernel_size}"
+            return f"{self.name}: needs kernel_size in 2..5, got {spec.kernel_size}"
         lay = _layout(spec, self.m, workspace_limit)
         fixed, per_tile = _sizes(spec, self.m, lay.phases, lay.dil, lay.r)
         workspace = fixed + lay.slots * (lay.tile * per_tile + ufunc_buffer_bytes(spec))

@@ -87,9 +87,23 @@ class Decision:
         """The plain, JSON-ready dict of :func:`lucid.algos.records`."""
         record = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         record["candidates"] = [c.as_record() for c in self.candidates]
+        record["not_applicable"] = not_applicable(self.candidates)
         record["settings"] = dict(self.settings)
         record["race"] = None if self.race is None else dict(self.race)
         return record
+
+
+def not_applicable(cands: tuple[Candidate, ...] | list[Candidate]) -> str | None:
+    """The candidates that do not apply to the op, once and compactly: names sharing a reason
+    are listed together (``"winograd, winograd4, winograd6: needs kernel_size in 2..5, got 7;
+    col2im: solves backward_data only, not forward"``); None when every candidate applies."""
+    groups: dict[str, list[str]] = {}
+    for cand in cands:
+        if cand.supported is False:
+            reason = cand.reason or ""
+            reason = reason[len(cand.name) + 2:] if reason.startswith(cand.name + ": ") else reason
+            groups.setdefault(reason, []).append(cand.name)
+    return "; ".join(f"{', '.join(names)}: {reason}" for reason, names in groups.items()) or None
 
 
 class Entry:

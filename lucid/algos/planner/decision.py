@@ -85,7 +85,10 @@ def assess(algorithm: Algorithm, op: str, source: ConvSpec, settings: Settings,
         return cand
     layout = algorithm.checked_layout(lowering.spec, settings.workspace_limit)
     if isinstance(layout, str):
-        cand.reason = layout
+        # the reason speaks of the lowered problem (backward_filter's "kernel" is the output length): say so
+        native = op == "forward" or op in algorithm.ops
+        cand.reason = layout if native else \
+            f"{algorithm.name}: cannot run the forward problem {op} lowers to ({lowering.spec.describe()})"
         return cand
     cand.supported, cand.layout, cand.lowering = True, layout, lowering
     features = layout.features
@@ -124,7 +127,8 @@ class OnOperands(Plan):
 
 
 def _explain(chosen: str, eligible: list[Candidate], skipped: list[Candidate], measured: bool) -> str:
-    """The one-line human reason: winner vs runner-up on time, then the skipped ones."""
+    """The one-line human reason: winner vs runner-up on time, then the ones a constraint
+    skipped (those that do not apply are listed once, in the record's ``not_applicable``)."""
     verb, attr = ("measured", "measured_s") if measured else ("predicted", "predicted_s")
     ranked = sorted((c for c in eligible if getattr(c, attr) is not None), key=lambda c: getattr(c, attr))
     parts = []
@@ -134,7 +138,7 @@ def _explain(chosen: str, eligible: list[Candidate], skipped: list[Candidate], m
         vs = " vs " + ", ".join(f"{c.name} {units.seconds(getattr(c, attr))}" for c in rivals) if rivals \
             else " (only candidate)"
         parts.append(f"{chosen}: {verb} {units.seconds(getattr(winner, attr))}{vs}")
-    return "; ".join(parts + [c.skip_note() for c in skipped])
+    return "; ".join(parts + [c.skip_note() for c in skipped if c.supported])
 
 
 def _bucket(op: str, source: ConvSpec, settings: Settings, threads: int) -> BucketKey:
@@ -251,7 +255,8 @@ def _auto(op: str, source: ConvSpec, settings: Settings, threads: int, operands:
     skipped = [c for c in cands if not c.eligible]
     if settings.mode == "measure":
         name, plan, reason = _measure(op, source, eligible, settings, threads, operands, ctx.wisdom)
-        return _Choice(cands, name, plan, reason + "".join(f"; {c.skip_note()}" for c in skipped), False)
+        notes = [c.skip_note() for c in skipped if c.supported]
+        return _Choice(cands, name, plan, "; ".join([reason, *notes]), False)
     ranked = sorted(eligible, key=lambda c: c.predicted_s or 0.0)
     name = ranked[0].name
     reason = _explain(name, eligible, skipped, measured=False)

@@ -185,3 +185,19 @@ def test_race_budget_ends_an_undecidable_race():
         (record,) = verdicts()
     assert record["race"]["verdict"] in ("tie", "budget", "separated")
     assert record["race"]["calls"] <= race_module.MAX_CALLS
+
+
+def test_backward_filter_lists_inapplicable_candidates_once_in_terms_of_the_layer():
+    """wgrad-style layers: backward_filter lowers to a forward problem whose kernel is the output
+    length; a K=2 layer's record must not say "needs kernel_size in 2..5, got 1024"."""
+    spec = ConvSpec(4, 8, 8, 1025, 2, 1, (0, 0), 1, 1)
+    with algos.use(mode="heuristic"):
+        algos.choose(spec, "backward_filter")
+    (rec,) = algos.records()
+    text = algos.report()
+    assert "got 1024" not in rec["reason"] and "got 1024" not in str(rec["not_applicable"]) and "got 1024" not in text
+    assert "winograd, winograd4, winograd6: cannot run the forward problem backward_filter lowers to (N8 C4->8 " \
+        in rec["not_applicable"]
+    assert "col2im: solves backward_data only, not backward_filter" in rec["not_applicable"]
+    assert text.count("winograd4") == 1 and text.count("col2im") == 1      # once, compactly
+    assert "col2im" not in rec["reason"] and "winograd" not in rec["reason"]
