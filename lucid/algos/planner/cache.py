@@ -150,6 +150,12 @@ class Planner:
         info["races"] = len(self._races)
         return info
 
+    def plans(self) -> list[Any]:
+        """The cached entries (each with ``plan``, ``lowering`` and ``algorithm``; a key being
+        raced has a racing entry), least recently used first."""
+        with self._lock:
+            return self._cache.values()
+
     def _trim_if_due(self) -> None:
         """Once enough plan bytes were evicted, drop large scratch and trim the C heap (outside the lock)."""
         with self._lock:
