@@ -251,6 +251,7 @@ class Planner:
             ticket = race.begin(racing.allowed())
             if ticket is None:
                 return self._run_settled(key, racing, a, b)
+            racing.prune()
             try:
                 entry = racing.entry(ticket.name)
             except Exception as exc:    # noqa: BLE001  (MemoryError, an FFTW error: the candidate leaves)

@@ -70,6 +70,9 @@ RACERS = 3
 #: worst heuristic regret on the hidden 32-problem grid was 2.49 (issue #23), so a wider
 #: gap is not worth the calls (docs/tuning.md: race ratio).
 RACE_RATIO = 2.5
+#: A challenger whose workspace exceeds both this and twice the leader's is not raced: its plan
+#: would sit beside the leader's for the race (a 32 MiB dask chunk: fft's 134 MB next to im2col's 32 MB).
+RACE_WORKSPACE_BYTES = 16 << 20
 
 Operands = tuple[np.ndarray, np.ndarray]
 
@@ -262,7 +265,10 @@ def _auto(op: str, source: ConvSpec, settings: Settings, threads: int, operands:
     reason = _explain(name, eligible, skipped, measured=False)
     if settings.mode != "online" or settings.deterministic or settings.nonfinite_operands:
         return _Choice(cands, name, None, reason, False)
-    field = [c for c in ranked[:RACERS] if (c.predicted_s or 0.0) <= RACE_RATIO * (ranked[0].predicted_s or 0.0)]
+    lead = ranked[0]
+    roomy = max(RACE_WORKSPACE_BYTES, 2 * (lead.workspace_bytes or 0))
+    field = [c for c in ranked if (c.predicted_s or 0.0) <= RACE_RATIO * (lead.predicted_s or 0.0)
+             and (c is lead or (c.workspace_bytes or 0) <= roomy)][:RACERS]
     if len(field) < 2:
         ctx.picks[_bucket(op, source, settings, threads).text()] = name
         return _Choice(cands, name, None, reason, False)

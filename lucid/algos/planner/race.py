@@ -315,6 +315,13 @@ class RacingEntry:
         """The candidates that can serve this key (eligible, and their plans did not fail)."""
         return frozenset(n for n in self.cands if n not in self.failed)
 
+    def prune(self) -> None:
+        """Free the plans of candidates the race dropped (the leader's is kept as the fallback)."""
+        alive = set(self.race.alive)
+        with self.lock:
+            for name in [n for n in self.built if n not in alive and n != self.leader]:
+                self.nbytes -= self.built.pop(name).nbytes
+
     def entry(self, name: str) -> Entry:
         """The plan of ``name`` for this key, built on first use (raises what building raised)."""
         with self.lock:

@@ -201,3 +201,12 @@ def test_backward_filter_lists_inapplicable_candidates_once_in_terms_of_the_laye
     assert "col2im: solves backward_data only, not backward_filter" in rec["not_applicable"]
     assert text.count("winograd4") == 1 and text.count("col2im") == 1      # once, compactly
     assert "col2im" not in rec["reason"] and "winograd" not in rec["reason"]
+
+
+def test_a_challenger_holding_much_more_workspace_than_the_leader_is_not_raced():
+    with fakes(Fake("lead", 1e-3, sleep_s=2e-3, workspace=1 << 20), Fake("hungry", 1.2e-3, workspace=100 << 20),
+               Fake("lean", 1.4e-3, sleep_s=5e-4), only=True) as (lead, hungry, lean):
+        calls(12)
+        assert hungry.prepares == 0 and hungry.runs == 0
+        (record,) = verdicts()
+        assert record["race"]["candidates"] == ["lead", "lean"] and record["algorithm"] == "lean"
