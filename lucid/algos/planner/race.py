@@ -34,7 +34,7 @@ The race ends with a verdict:
 Extra time: the time of the race's calls beyond what the best so far would
 have taken.  Whenever it exceeds :data:`EXTRA_SHARE` of the time of the calls
 the race spans, the slowest candidate leaves if its median is :data:`DROP`
-times the best's; otherwise (near-equals under noise) the best so far serves
+times the best's, beyond noise; otherwise (near-equals under noise) the best so far serves
 the next calls (timed, not as samples) until the share is back under.
 
 Samples never come from a call that raised or that was re-run because of
@@ -66,7 +66,7 @@ DROP_WARM = 6.0
 #: ...this many times the best's time after one paired round (one call
 #: can hit a stall of a shared machine, hence measure mode's PRUNE_FIRST)...
 DROP_FIRST = PRUNE_FIRST
-#: ...this many after two...
+#: ...this many after two, beyond noise...
 DROP_SECOND = 2.0
 #: ...or this many, once the gap is beyond noise after :data:`MIN_DROP_ROUNDS` rounds.
 DROP = 1.2
@@ -219,8 +219,9 @@ class Race:
         medians = {n: m for n in self.alive if (m := self._median(n)) is not None}
         if len(medians) < 2:
             return False
-        slowest, fastest = max(medians, key=lambda n: medians[n]), min(medians.values())
-        if medians[slowest] < DROP * fastest:
+        slowest, best = max(medians, key=lambda n: medians[n]), min(medians, key=lambda n: medians[n])
+        fastest = medians[best]
+        if medians[slowest] < DROP * fastest or not self._paired(best, slowest).separated:
             return False
         self._drop(slowest, f"dropped: {medians[slowest] / fastest:.2f}x the best's median once the race's "
                             f"extra time passed {EXTRA_SHARE:.0%} of its calls' time")
@@ -239,8 +240,8 @@ class Race:
             best = self._best(frozenset(self.alive))
             for name in [n for n in self.alive if n != best]:
                 lead = self._paired(best, name)
-                if lead.rounds and (lead.ratio >= (DROP_FIRST if lead.rounds == 1 else DROP_SECOND) or (
-                        lead.rounds >= MIN_DROP_ROUNDS and lead.separated and lead.ratio >= DROP)):
+                if lead.rounds and (lead.ratio >= DROP_FIRST if lead.rounds == 1 else lead.separated and (
+                        lead.ratio >= DROP_SECOND or (lead.rounds >= MIN_DROP_ROUNDS and lead.ratio >= DROP))):
                     self._drop(name, f"dropped: {lead.describe()} slower than {best}")
         if len(self.alive) == 1:
             self._decide("only survivor")
