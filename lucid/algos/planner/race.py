@@ -25,8 +25,8 @@ The race ends with a verdict:
 * ``separated``: the fastest is faster beyond noise;
 * ``tie``: the two fastest are within noise (the faster median wins, the tie is recorded);
 * ``only survivor``: every other candidate was dropped, either clearly slower
-  (:data:`DROP_WARM` on the first runs, :data:`DROP_FIRST` after one round, :data:`DROP_SECOND` after
-  two, :data:`DROP` once separated after
+  (:data:`DROP_WARM` and :data:`WARM_SLACK_S` on the first runs, :data:`DROP_FIRST` after one
+  round, :data:`DROP_SECOND` after two, :data:`DROP` once separated after
   :data:`MIN_DROP_ROUNDS`) or because its plan failed to build or its run raised;
 * ``budget``: :data:`MAX_ROUNDS` rounds or :data:`MAX_CALLS` calls were spent
   (the best median wins).
@@ -60,9 +60,11 @@ MAX_ROUNDS = 16
 MAX_CALLS = 96
 #: Share of the race's time that serving slower candidates may cost before it is throttled.
 EXTRA_SHARE = 0.10
-#: A candidate whose first run takes this many times the fastest first run is dropped (a first
-#: run pays page faults and weight transforms: up to ~4x a steady run)...
+#: A candidate whose first run takes this many times the fastest first run, and
+#: :data:`WARM_SLACK_S` more, is dropped (a first run pays page faults and weight transforms: up
+#: to ~4x a steady run, and several ms on a sub-ms layer whose scratch was given back)...
 DROP_WARM = 6.0
+WARM_SLACK_S = 0.02
 #: ...this many times the best's time after one paired round (one call
 #: can hit a stall of a shared machine, hence measure mode's PRUNE_FIRST)...
 DROP_FIRST = PRUNE_FIRST
@@ -234,7 +236,7 @@ class Race:
             warm = {n: t for n, (t, _) in self.rounds[0].items() if n in self.alive}
             fastest = min(warm.values())
             for name, t in warm.items():
-                if t >= DROP_WARM * fastest:
+                if t >= DROP_WARM * fastest and (t - fastest) * self.unit >= WARM_SLACK_S:
                     self._drop(name, f"dropped: its first run took {t / fastest:.1f}x the fastest first run")
         if len(self.alive) > 1 and self._usable():
             best = self._best(frozenset(self.alive))
