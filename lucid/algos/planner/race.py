@@ -34,7 +34,7 @@ The race ends with a verdict:
 Extra time: the time of the race's calls beyond what the best so far would
 have taken.  Whenever it exceeds :data:`EXTRA_SHARE` of the time of the calls
 the race spans, the slowest candidate leaves if its median is :data:`DROP`
-times the best's, beyond noise; otherwise (near-equals under noise) the best so far serves
+times the best's beyond noise, or :data:`DROP_FIRST` times; otherwise (near-equals under noise) the best so far serves
 the next calls (timed, not as samples) until the share is back under.
 
 Samples never come from a call that raised or that was re-run because of
@@ -217,13 +217,15 @@ class Race:
         return len(self._usable()) >= MIN_SHED_ROUNDS and self._extra() > EXTRA_SHARE * self.span
 
     def _shed(self) -> bool:
-        """Over the time budget: drop the slowest candidate if it is :data:`DROP` times the best."""
+        """Over the time budget: drop the slowest candidate if it is :data:`DROP` times the best
+        beyond noise, or :data:`DROP_FIRST` times by median."""
         medians = {n: m for n in self.alive if (m := self._median(n)) is not None}
         if len(medians) < 2:
             return False
         slowest, best = max(medians, key=lambda n: medians[n]), min(medians, key=lambda n: medians[n])
         fastest = medians[best]
-        if medians[slowest] < DROP * fastest or not self._paired(best, slowest).separated:
+        ratio = medians[slowest] / fastest
+        if ratio < DROP or (ratio < DROP_FIRST and not self._paired(best, slowest).separated):
             return False
         self._drop(slowest, f"dropped: {medians[slowest] / fastest:.2f}x the best's median once the race's "
                             f"extra time passed {EXTRA_SHARE:.0%} of its calls' time")
