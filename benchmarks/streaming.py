@@ -72,7 +72,7 @@ def fir_vs_torch(rounds: int, chunks: int = 64) -> dict:
     except ImportError:
         out["torch"] = "not installed"
     else:
-        torch.set_num_threads(lucid.algos._parallel.THREADS)
+        torch.set_num_threads(lucid.get_num_threads())
         w = torch.tensor(fir.weight.data)
         padded = torch.nn.functional.pad(torch.tensor(x.data), (1024, 0))
 

@@ -23,6 +23,7 @@ from .grad_mode import enable_grad, inference_mode, set_grad_enabled
 from .serialization import load, save
 from .grad_mode import is_grad_enabled, no_grad
 from .tensor import Tensor
+from .algos._parallel import get_num_threads, set_num_threads
 
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "empty", "randn", "rand", "zeros_like", "ones_like", "arange",
@@ -30,6 +31,7 @@ __all__ = ["Tensor", "tensor", "zeros", "ones", "empty", "randn", "rand", "zeros
            "int64", "nn", "optim", "algos", "allocator", "exp", "log", "tanh", "sigmoid", "abs", "sqrt", "cat",
            "stack", "amax", "max", "save", "load", "bool", "sum", "mean", "matmul", "where", "clamp", "clip",
            "maximum", "minimum", "min", "amin", "argmax", "argmin", "var", "std", "clone", "eq", "ne", "lt", "le",
-           "gt", "ge", "enable_grad", "inference_mode", "set_grad_enabled", "get_rng_state", "set_rng_state"]
+           "gt", "ge", "enable_grad", "inference_mode", "set_grad_enabled", "get_rng_state", "set_rng_state",
+           "get_num_threads", "set_num_threads"]
 
 allocator.configure_from_environment()     # keep freed arrays for reuse (see lucid.allocator)

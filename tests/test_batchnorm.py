@@ -133,15 +133,17 @@ def test_many_blocks_and_threads_give_the_same_result(monkeypatch):
     g = RNG.standard_normal(x.shape)
     results = []
     row = 64 * 8
+    before = lucid.get_num_threads()
     for chunk, threaded, threads in ((1 << 20, 1 << 30, 1), (3 * row, 1 << 30, 1), (row, 3 * row, 2)):
         monkeypatch.setattr(rules, "CHUNK_BYTES", chunk)             # one block; blocks of 3 rows; threads
         monkeypatch.setattr(rules, "THREADED_CHUNK_BYTES", threaded)
-        monkeypatch.setattr(rules._parallel, "THREADS", threads)
+        lucid.set_num_threads(threads)
         t = lucid.tensor(x, requires_grad=True)
         w = lucid.tensor(np.linspace(0.5, 1.5, 5), requires_grad=True)
         y = F.batch_norm(t, None, None, w, None, training=True)
         y.backward(lucid.tensor(g))
         results.append((y.numpy(), t.grad.numpy(), w.grad.numpy()))
+    lucid.set_num_threads(before)
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

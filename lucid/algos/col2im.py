@@ -44,7 +44,7 @@ import math
 import numpy as np
 
 from ._gemm import Block, block_shape, matmul, position_blocks, run_in_slots, tap_ranges
-from ._parallel import THREADS, split
+from ._parallel import num_threads, split
 from .base import DEFAULT_WORKSPACE_LIMIT, Algorithm, Layout, Plan, cost_features, thread_scratch, unit_roundoff
 from .registry import register
 from .spec import ConvSpec
@@ -61,7 +61,7 @@ _SPLIT_FLOPS = 1 << 24
 def _shares(spec: ConvSpec) -> tuple[tuple[Block, ...], ...]:
     """Per thread, its blocks ``(n0, n1, t0, t1)``: the threads own disjoint item ranges."""
     columns = min(_MAX_COLUMNS, max(_MIN_COLUMNS, _BLOCK_ELEMENTS // (spec.c_in * spec.kernel_size)))
-    slots = min(THREADS, spec.n) if spec.direct_flops >= _SPLIT_FLOPS else 1
+    slots = min(num_threads(), spec.n) if spec.direct_flops >= _SPLIT_FLOPS else 1
     shares = []
     for lo, hi in split(spec.n, slots):
         items, positions = block_shape(hi - lo, spec.l_out, columns, True)

@@ -36,7 +36,7 @@ Method (block timing):
    0.2 s, rarely 0.9 s.  Under such load the per-round ratios scatter and
    the ratio of minima is the steadier figure.
 
-PyTorch gets as many threads as lucid's pool (:data:`lucid.algos._parallel.THREADS`,
+PyTorch gets as many threads as lucid's pool (:func:`lucid.get_num_threads`,
 the cores this process may run on).  Because its threads can stall (above:
 on the tiny ``--quick`` sizes its 2-thread step took 56 ms against 0.28 ms
 with 1 thread), PyTorch's step is then also timed with 1 thread, for

@@ -7,7 +7,6 @@ The examples live in the repository's ``examples/`` folder, next to the
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -63,12 +62,9 @@ def load_example(stem: str) -> ModuleType:
 
 
 def threads() -> int:
-    """Threads of lucid's pool: the cores this process may run on."""
-    try:
-        from ..algos._parallel import THREADS
-        return int(THREADS)
-    except ImportError:      # the pool moved: count the cores the same way
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    """Threads of lucid's pool (:func:`lucid.get_num_threads`)."""
+    from ..algos._parallel import get_num_threads
+    return get_num_threads()
 
 
 def lucid_step(name: str, sizes: dict[str, Any], seed: int = 0) -> tuple[Callable[[], float], Any, tuple]:

@@ -67,7 +67,7 @@ def _blocks(rows: np.ndarray, body: Callable[[int, int, np.ndarray], None]) -> N
     :data:`THREADED_CHUNK_BYTES` blocks or more is split over the cores in blocks of that size."""
     count, length = rows.shape
     row_bytes = max(1, length * rows.itemsize)
-    threaded = _parallel.THREADS > 1 and count * row_bytes >= 2 * THREADED_CHUNK_BYTES
+    threaded = _parallel.get_num_threads() > 1 and count * row_bytes >= 2 * THREADED_CHUNK_BYTES
     step = max(1, (THREADED_CHUNK_BYTES if threaded else CHUNK_BYTES) // row_bytes)
 
     def run(lo: int, hi: int) -> None:

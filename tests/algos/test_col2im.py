@@ -70,7 +70,7 @@ def test_tiny_blocks_really_split_items_positions_and_threads(blocking):
     spec = ConvSpec(3, 4, 6, 50, 5, 2, (1, 2), 2, 2, "float64")
     shares = col2im._shares(spec)
     if blocking == "tiny_blocks":
-        assert len(shares) == min(col2im.THREADS, spec.n) and sum(map(len, shares)) == spec.n * spec.l_out
+        assert len(shares) == min(lucid.get_num_threads(), spec.n) and sum(map(len, shares)) == spec.n * spec.l_out
     item_sets = [{n for n0, n1, _, _ in share for n in range(n0, n1)} for share in shares]
     assert sum(map(len, item_sets)) == spec.n       # an item is never split between threads
 

@@ -4,7 +4,7 @@ The planner adds :class:`~lucid.algos.planner.candidates.Decision` values;
 :func:`records` returns each as a ``dict`` with the fixed fields
 
 ``op``, ``key``, ``spec``, ``mode``, ``algorithm``, ``reason``, ``candidates``,
-``cache_hit``, ``duration_s``, ``settings``, ``time``
+``cache_hit``, ``duration_s``, ``settings``, ``time``, ``race``, ``not_applicable``
 
 where each candidate is ``{"name", "supported", "reason", "predicted_s",
 "measured_s", "workspace_bytes", "error_bound", "deterministic"}`` (``reason``
@@ -12,7 +12,18 @@ is ``None`` for a candidate that was eligible, else why it was skipped;
 ``measured_s`` is ``None`` unless it was timed; ``supported`` is ``None``
 for a candidate not assessed because a measured bucket decision was reused).  ``cache_hit`` is true when
 the decision was reused from a measured length bucket or from wisdom instead of
-being planned afresh.
+being planned afresh.  ``not_applicable`` lists the candidates that do not
+apply to the op once, names sharing a reason together (None when all apply);
+the reason names them only.
+
+``race`` is None unless online mode raced the shape: the decision that starts
+a race has ``{"candidates", "verdict": None}``, and when the race ends a
+second record of the same op and key carries
+:meth:`lucid.algos.planner.race.Race.record`: ``candidates``, ``samples``
+and ``medians_s`` per candidate, ``rounds``, ``calls`` spent, ``lengths``
+that took part, ``extra_s`` (time beyond the best median), ``span_s``,
+``verdict`` (``separated``, ``tie``, ``only survivor``, ``budget``),
+``winner``, ``comparison`` and the ``dropped`` candidates with why.
 
 Records are kept in a bounded buffer (the newest :data:`MAX_RECORDS`) and each
 new one is logged on the ``lucid.algos`` logger at INFO; ``LUCID_VERBOSE=1``
@@ -35,8 +46,6 @@ MAX_RECORDS = 10_000
 
 logger = logging.getLogger("lucid.algos")
 
-_lock = threading.Lock()
-_records: collections.deque[Decision] = collections.deque(maxlen=MAX_RECORDS)
 _verbose_handler: logging.Handler | None = None
 
 
@@ -51,33 +60,57 @@ def _ensure_verbose() -> None:
             logger.setLevel(logging.INFO)
 
 
+class History:
+    """One planner's decisions, the newest :data:`MAX_RECORDS` (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: collections.deque[Decision] = collections.deque(maxlen=MAX_RECORDS)
+
+    def add(self, decision: Decision) -> None:
+        """Store ``decision`` and log it (one line: op, key, mode, chosen algorithm, reason, duration)."""
+        with self._lock:
+            self._records.append(decision)
+        _ensure_verbose()
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("%s,%s,%s,%s,%s,%.1fus", decision.op, decision.key, decision.mode, decision.algorithm,
+                        decision.reason, decision.duration_s * 1e6)
+
+    def records(self) -> list[dict]:
+        """All stored decisions, oldest first, as JSON-ready dicts (copies)."""
+        with self._lock:
+            decisions = list(self._records)
+        return [decision.as_record() for decision in decisions]
+
+    def clear(self) -> None:
+        """Forget all stored decisions."""
+        with self._lock:
+            self._records.clear()
+
+
+#: The default planner's records (what :func:`records` returns).
+DEFAULT = History()
+
+
 def add(decision: Decision) -> None:
-    """Store ``decision`` and log it (one line: op, key, mode, chosen algorithm, reason, duration)."""
-    with _lock:
-        _records.append(decision)
-    _ensure_verbose()
-    if logger.isEnabledFor(logging.INFO):
-        logger.info("%s,%s,%s,%s,%s,%.1fus", decision.op, decision.key, decision.mode, decision.algorithm,
-                    decision.reason, decision.duration_s * 1e6)
+    """:meth:`History.add` on the default planner."""
+    DEFAULT.add(decision)
 
 
 def records() -> list[dict]:
-    """All stored decisions, oldest first, as JSON-ready dicts (copies).
+    """All stored decisions of the default planner, oldest first, as JSON-ready dicts (copies).
 
     Examples
     --------
     >>> isinstance(records(), list)
     True
     """
-    with _lock:
-        decisions = list(_records)
-    return [decision.as_record() for decision in decisions]
+    return DEFAULT.records()
 
 
 def clear_records() -> None:
     """Forget all stored decisions (plans stay cached)."""
-    with _lock:
-        _records.clear()
+    DEFAULT.clear()
 
 
 def export_records(path: str | os.PathLike) -> None:
@@ -106,10 +139,20 @@ def report(decisions: list[dict] | None = None) -> str:
         lines.append(f"  reason: {record['reason']}")
         lines.append(header)
         for cand in record.get("candidates", []):
+            if cand.get("supported") is False:
+                continue                # listed once, below
             mark = "*" if cand["name"] == record["algorithm"] else " "
             lines.append(f" {mark}{cand['name']:<10} {units.seconds(cand.get('predicted_s')):>10} "
                          f"{units.seconds(cand.get('measured_s')):>10} {units.size(cand.get('workspace_bytes')):>11} "
                          f"{_bound(cand.get('error_bound')):>9}  {cand.get('reason') or cand.get('note') or ''}")
+        if record.get("not_applicable"):
+            lines.append(f"  not applicable: {record['not_applicable']}")
+        race = record.get("race")
+        if race and race.get("verdict"):
+            samples = ", ".join(f"{n} {race['samples'].get(n, 0)}" for n in race["candidates"])
+            lines.append(f"  race: {race['verdict']} after {race['calls']} calls over {race['lengths']} length(s); "
+                         f"samples {samples}; extra {units.seconds(race.get('extra_s'))} of "
+                         f"{units.seconds(race.get('span_s'))}")
     return "\n".join(lines)
 
 

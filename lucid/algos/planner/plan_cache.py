@@ -120,6 +120,21 @@ class PlanCache:
         segment = "protected" if self._ghosts.pop(key, 0) is None else "probation"
         self._insert(segment, key, Cached(value, nbytes, label))
 
+    def replace(self, key: Hashable, value: Any, nbytes: int, label: str) -> None:
+        """Put ``value`` in place of ``key``'s value, in its segment (a plain put if absent)."""
+        for segment in ("probation", "protected"):
+            old = getattr(self, "_" + segment).pop(key, None)
+            if old is not None:
+                self._bytes[segment] -= old.nbytes
+                self._insert(segment, key, Cached(value, nbytes, label))
+                return
+        self.put(key, value, nbytes, label)
+
+    def peek(self, key: Hashable) -> Any:
+        """The value of ``key`` or None, without touching the recency order."""
+        item = self._protected.get(key) or self._probation.get(key)
+        return None if item is None else item.value
+
     def _insert(self, segment: str, key: Hashable, item: Cached) -> None:
         getattr(self, "_" + segment)[key] = item
         self._bytes[segment] += item.nbytes
