@@ -14,9 +14,11 @@ task: smooth random signals buried in white noise, the target the clean
 signal, the loss MSE.  The residual path starts at the identity, whose loss is
 the noise power; training must go well below it.
 
-    python examples/conformer_conv.py
+    python examples/conformer_conv.py [--report]
 """
 from __future__ import annotations
+
+import argparse
 
 import numpy as np
 
@@ -43,7 +45,7 @@ class ConformerConvModule(nn.Module):
 
     def forward(self, x):
         h = self.pointwise_in(self.norm(x).transpose(1, 2))           # (N, 2C, L): convolutions want channels first
-        h = h[:, :self.channels] * lucid.sigmoid(h[:, self.channels:])
+        h = F.glu(h, dim=1)                                            # first half * sigmoid(second half)
         h = self.pointwise_out(F.silu(self.depthwise(h)))
         return x + self.dropout(h).transpose(1, 2)
 
@@ -93,7 +95,11 @@ def train(steps=80, seed=0, lr=1e-2, log_every=0, **sizes):
     return fit(model, data, steps, lr, log_every)
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--report", action="store_true", help="print the planner's full report (every candidate "
+                        "and why) instead of one line per layer shape")
+    report = parser.parse_args(argv).report
     print(f"Conformer convolution module, sizes {SIZES}: denoising MSE (the noisy input scores {NOISE ** 2:.3f})")
     model, data = build(**SIZES)
     losses = fit(model, data, 80, log_every=10)
@@ -102,7 +108,7 @@ def main():
         held_out = loss_fn(model.eval(), test).item()
     print(f"loss {losses[0]:.4f} -> {losses[-1]:.4f}; on held-out signals {held_out:.4f} "
           f"({held_out / NOISE ** 2:.0%} of the noise power left)\n")
-    print(lucid.algos.report())
+    print(lucid.algos.report() if report else lucid.algos.summary() + "\n(--report: every candidate and why)")
 
 
 if __name__ == "__main__":

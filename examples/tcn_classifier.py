@@ -7,9 +7,11 @@ with Adam.  The task: each sequence holds a noisy tone whose pitch band is its
 class, among distracting weaker tones.  Prints the loss falling, the train
 and test accuracy, and which convolution algorithm the planner chose per layer.
 
-    python examples/tcn_classifier.py
+    python examples/tcn_classifier.py [--report]
 """
 from __future__ import annotations
+
+import argparse
 
 import numpy as np
 
@@ -110,14 +112,18 @@ def train(steps=40, seed=0, lr=3e-3, log_every=0, **sizes):
     return fit(model, data, steps, lr, log_every)
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--report", action="store_true", help="print the planner's full report (every candidate "
+                        "and why) instead of one line per layer shape")
+    report = parser.parse_args(argv).report
     print(f"TCN classifier, sizes {SIZES}: cross-entropy")
     model, data = build(**SIZES)
     losses = fit(model, data, 40, log_every=5)
     test = make_data(512, SIZES["length"], SIZES["classes"], seed=1)
     print(f"loss {losses[0]:.4f} -> {losses[-1]:.4f}; accuracy: train {accuracy(model, data):.1%}, "
           f"test {accuracy(model, test):.1%} (chance {1 / SIZES['classes']:.0%})\n")
-    print(lucid.algos.report())
+    print(lucid.algos.report() if report else lucid.algos.summary() + "\n(--report: every candidate and why)")
 
 
 if __name__ == "__main__":

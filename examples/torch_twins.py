@@ -1,4 +1,4 @@
-"""The example architectures written again in PyTorch, to check lucid against.
+"""Not an example: the three example architectures written again in PyTorch, to check lucid against.
 
 Each twin is built independently from ``torch.nn`` with the same attribute
 names as the lucid model, so that :func:`copy_weights` can move parameters
@@ -38,7 +38,8 @@ def make(name, dtype=None, **sizes):
 
             def forward(self, x):
                 h = self.dilated(F.pad(x, (self.dilation, 0)))
-                z = torch.tanh(h[:, :self.channels]) * torch.sigmoid(h[:, self.channels:])
+                filter_, gate = h.chunk(2, dim=1)
+                z = torch.tanh(filter_) * torch.sigmoid(gate)
                 return x + self.residual(z), self.skip(z)
 
         class WaveNet(nn.Module):
@@ -97,7 +98,7 @@ def make(name, dtype=None, **sizes):
 
             def forward(self, x):
                 h = self.pointwise_in(self.norm(x).transpose(1, 2))
-                h = h[:, :self.channels] * torch.sigmoid(h[:, self.channels:])
+                h = torch.nn.functional.glu(h, dim=1)
                 h = self.pointwise_out(F.silu(self.depthwise(h)))
                 return x + self.dropout(h).transpose(1, 2)
         return ConformerConvModule(**_pick(sizes, "channels", "kernel_size", "dropout"))
@@ -193,3 +194,12 @@ def loss_fn(name, twin, data):
     if name == "vocoder":
         return F.l1_loss(twin(data[0]), data[1])
     return F.mse_loss(twin(data[0]), data[1])
+
+
+if __name__ == "__main__":
+    print(__doc__.split("\n\n")[0])
+    print("It is the PyTorch side of these checks and timings; running it does nothing else:\n"
+          "  python -m pytest tests/test_examples.py      lucid's loss curves and weights equal PyTorch's (float64)\n"
+          "  lucid-bench --model wavenet|tcn|conformer    one training step, timed against PyTorch\n"
+          "The examples themselves: python examples/wavenet.py, examples/tcn_classifier.py, "
+          "examples/conformer_conv.py")

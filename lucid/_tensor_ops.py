@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
+from ._tensor_more import TensorMore, operand
 from .dtypes import infer_dtype
 from .ops import Rule, arith, elementwise, reduce, shape
 
@@ -29,17 +30,20 @@ class MaxResult(NamedTuple):
 
 def _scalar(value: Any, like: np.ndarray) -> np.ndarray:
     """A Python / NumPy scalar or array operand as an array; Python scalars take the other
-    operand's dtype (floats next to an integer tensor become float32), as in PyTorch."""
+    operand's dtype (floats next to an integer tensor become float32, ints next to a bool tensor
+    int64), as in PyTorch."""
     if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, complex):
-        scalar_float = isinstance(value, float) or (isinstance(value, np.generic) and value.dtype.kind == "f")
-        return np.asarray(value, dtype=np.float32 if scalar_float and like.dtype.kind != "f" else like.dtype)
+        scalar = operand(value, like)
+        if scalar is not None:
+            return scalar
     if isinstance(value, np.ndarray):
         return value.astype(infer_dtype(value).dtype)
     raise TypeError(f"unsupported operand type for a lucid.Tensor operation: {type(value).__name__}")
 
 
-class TensorOps:
-    """Mixin of every differentiable method; :class:`~lucid.tensor.Tensor` supplies the storage."""
+class TensorOps(TensorMore):
+    """Mixin of every differentiable method; :class:`~lucid.tensor.Tensor` supplies the storage
+    (comparisons, casts, ``where``, ``clamp``, ``var`` ... come from :class:`~lucid._tensor_more.TensorMore`)."""
 
     _data: np.ndarray
     requires_grad: bool
@@ -74,6 +78,9 @@ class TensorOps:
     def __rpow__(self, other): return self._binary(other, "Pow", True)
     def __matmul__(self, other): return self._binary(other, "MatMul")
     def __rmatmul__(self, other): return self._binary(other, "MatMul", True)
+
+    def __abs__(self: T) -> T:
+        return self.abs()
 
     def __neg__(self: T) -> T:
         return self._apply(arith.neg(self._data), (self,), "Neg")

@@ -37,6 +37,7 @@ import numpy as np
 
 from . import _profile
 from .ops import Scatter
+from .ops._blocks import ufunc
 
 #: A :class:`lucid.Tensor` (not imported: :mod:`lucid.tensor` imports this module).
 Tensor = Any
@@ -109,9 +110,9 @@ def _accumulate(pending: dict[int, np.ndarray], parent: Tensor, grad: Any) -> No
     if held is None:
         pending[key] = grad
     elif _sole(held, 2) and held.shape == grad.shape:
-        np.add(held, grad, out=held)
+        ufunc(np.add, held, grad, out=held)
     else:
-        pending[key] = np.add(held, grad)
+        pending[key] = ufunc(np.add, held, grad)
 
 
 def _send(node: Tensor, grads: Any, pending: dict[int, np.ndarray]) -> None:

@@ -1,9 +1,10 @@
 """Data types and devices, spelled like PyTorch.
 
-lucid has three dtypes — :data:`float32` (the default for floating-point
-data), :data:`float64` and :data:`int64` (the default for integer data) — and
-one device, the CPU.  Wherever a dtype is accepted, ``lucid.float64``, the
-string ``"float64"`` and ``numpy.float64`` all mean the same thing.
+lucid has four dtypes — :data:`float32` (the default for floating-point
+data), :data:`float64`, :data:`int64` (the default for integer data) and
+``lucid.bool`` (:data:`bool_`: comparisons and masks) — and one device, the
+CPU.  Wherever a dtype is accepted, ``lucid.float64``, the string
+``"float64"`` and ``numpy.float64`` all mean the same thing.
 """
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ class dtype:  # noqa: N801  (PyTorch spelling: lucid.float32 is a lucid.dtype)
 float32 = dtype("float32")
 float64 = dtype("float64")
 int64 = dtype("int64")
-DTYPES = {d.name: d for d in (float32, float64, int64)}
+#: The dtype of comparisons and masks (``lucid.bool``).
+bool_ = dtype("bool")
+DTYPES = {d.name: d for d in (float32, float64, int64, bool_)}
 #: Every accepted spelling (name, NumPy dtype, NumPy scalar type) -> dtype; the fast path of :func:`to_dtype`.
 _SPELLINGS = {key: d for d in DTYPES.values() for key in (d.name, d.dtype, d.dtype.type)}
 DTypeLike = Union[dtype, str, np.dtype, type, None]
@@ -51,7 +54,7 @@ def to_dtype(value: DTypeLike, where: str = "tensor", argument: str = "dtype") -
     known = _SPELLINGS.get(value) if isinstance(value, (str, np.dtype, type)) else None
     if known is not None:
         return known
-    expected = "one of lucid.float32, lucid.float64, lucid.int64 (or their names)"
+    expected = "one of lucid.float32, lucid.float64, lucid.int64, lucid.bool (or their names)"
     try:
         name = np.dtype(value).name if not isinstance(value, str) else value
     except TypeError:
@@ -61,14 +64,16 @@ def to_dtype(value: DTypeLike, where: str = "tensor", argument: str = "dtype") -
     return DTYPES[name]
 
 
-SUPPORTED = "float32, float64 or int64 (lucid has no other dtypes; convert with .astype(numpy.float32))"
+SUPPORTED = "float32, float64 or int64 (lucid has no other number dtypes; convert with .astype(numpy.float32))"
 
 
 def infer_dtype(array: np.ndarray, where: str = "tensor", argument: str = "data") -> dtype:
-    """The dtype lucid stores ``array`` as: float32 and float64 are kept, integers
-    and bools become int64.  Other float widths (float16, longdouble) raise a
+    """The dtype lucid stores ``array`` as: float32, float64 and bool are kept,
+    integers become int64.  Other float widths (float16, longdouble) raise a
     TypeError rather than being converted without a word."""
     kind = array.dtype.kind
+    if kind == "b":
+        return bool_
     if kind == "f":
         if array.dtype not in (np.float32, np.float64):
             raise bad_type(where, argument, SUPPORTED, array)

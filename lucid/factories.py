@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import bad_type, check_int
+from ._errors import bad_type, bad_value, check_int
 from .dtypes import DeviceLike, DTypeLike, float32, infer_dtype, int64, to_device, to_dtype
 from .tensor import Tensor
 
@@ -23,6 +23,24 @@ def manual_seed(seed: int) -> None:
     """Seed the generator behind :func:`randn`, :func:`rand` and :mod:`lucid.nn.init`."""
     global _generator
     _generator = np.random.default_rng(check_int("manual_seed", "seed", seed, 0))
+
+
+def get_rng_state() -> dict[str, Any]:
+    """The state of the global generator as plain data (a dict of ints and strings, NumPy's
+    ``bit_generator.state``), for checkpoints: ``lucid.save`` stores it.  PyTorch returns a byte tensor."""
+    return dict(_generator.bit_generator.state)
+
+
+def set_rng_state(new_state: dict[str, Any]) -> None:
+    """Restore the global generator to ``new_state`` from :func:`get_rng_state` (dropout masks and
+    ``randn`` then continue exactly as after the checkpoint)."""
+    if not isinstance(new_state, dict) or new_state.get("bit_generator") != type(_generator.bit_generator).__name__:
+        raise bad_type("set_rng_state", "new_state", "the dict returned by lucid.get_rng_state()", new_state)
+    try:
+        _generator.bit_generator.state = new_state
+    except (TypeError, ValueError, KeyError) as error:
+        raise bad_value("set_rng_state", "new_state", f"the dict returned by lucid.get_rng_state() ({error})",
+                        new_state) from None
 
 
 def generator() -> np.random.Generator:

@@ -98,3 +98,102 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """
     parents = _tensors("stack", tensors)
     return apply(shape.stack([t.data for t in parents], dim), parents, "Stack")
+
+
+# ------------------------------------------------- issue #25: reductions, selection, comparisons, matmul
+def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001,A002
+    """``torch.sum``: the sum over ``dim`` (every dim for ``None``); gradient ``g`` broadcast back."""
+    return _tensor("sum", input).sum(dim, keepdim)
+
+
+def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """``torch.mean``: the mean over ``dim`` (floating tensors); gradient ``g / n`` broadcast back."""
+    return _tensor("mean", input).mean(dim, keepdim)
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """``torch.matmul``: ``input @ other`` with NumPy's (= PyTorch's) batching and 1-D promotion."""
+    return _tensor("matmul", input) @ _tensor("matmul", other, "other")
+
+
+def where(condition: Tensor, input: Any, other: Any) -> Tensor:  # noqa: A002
+    """``torch.where(condition, input, other)``: ``input`` where the bool ``condition`` holds, else ``other``
+    (tensors or numbers, broadcast); gradients ``g [condition]`` and ``g [not condition]``.
+
+    >>> import lucid
+    >>> x = lucid.tensor([-1.0, 2.0])
+    >>> lucid.where(x > 0, x, 0.0)
+    tensor([0., 2.])
+    """
+    _tensor("where", condition, "condition")
+    if isinstance(input, Tensor):
+        return input.where(condition, other)
+    if isinstance(other, Tensor):                       # a number as input: compute on the tensor's side
+        return other.where(~condition, input)
+    raise bad_type("where", "input", "a tensor (input or other must be one)", input)
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A001,A002
+    """``torch.clamp``: every element limited to ``[min, max]`` (see :meth:`lucid.Tensor.clamp`)."""
+    return _tensor("clamp", input).clamp(min, max)
+
+
+clip = clamp
+
+
+def maximum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """``torch.maximum``: elementwise maximum; the gradient is halved between equal elements."""
+    return _tensor("maximum", input).maximum(_tensor("maximum", other, "other"))
+
+
+def minimum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """``torch.minimum``: elementwise minimum."""
+    return _tensor("minimum", input).minimum(_tensor("minimum", other, "other"))
+
+
+def min(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A001,A002
+    """``torch.min``: the smallest element, or with ``dim`` the named tuple ``(values, indices)``."""
+    return _tensor("min", input).min(dim, keepdim)
+
+
+def amin(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """``torch.amin``: the minimum over ``dim``; ties share the gradient evenly."""
+    return _tensor("amin", input).amin(dim, keepdim)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """``torch.argmax``: int64 index of the first maximum (of the flattened tensor for ``dim=None``)."""
+    return _tensor("argmax", input).argmax(dim, keepdim)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """``torch.argmin``: int64 index of the first minimum."""
+    return _tensor("argmin", input).argmin(dim, keepdim)
+
+
+def var(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,  # noqa: A002
+        keepdim: bool = False, *, correction: float | None = None) -> Tensor:
+    """``torch.var``: ``sum((x - mean)^2) / (n - correction)``, ``correction=1`` by default."""
+    return _tensor("var", input).var(dim, unbiased, keepdim, correction=correction)
+
+
+def std(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,  # noqa: A002
+        keepdim: bool = False, *, correction: float | None = None) -> Tensor:
+    """``torch.std``: the square root of :func:`var`."""
+    return _tensor("std", input).std(dim, unbiased, keepdim, correction=correction)
+
+
+def clone(input: Tensor) -> Tensor:  # noqa: A002
+    """``torch.clone``: a copy whose gradient flows back unchanged."""
+    return _tensor("clone", input).clone()
+
+
+def _comparison(name: str):
+    def compare(input: Tensor, other: Any) -> Tensor:  # noqa: A002
+        return getattr(_tensor(name, input), name)(other)
+    compare.__name__ = compare.__qualname__ = name
+    compare.__doc__ = f"``torch.{name}``: elementwise comparison, a bool tensor (no gradient)."
+    return compare
+
+
+eq, ne, lt, le, gt, ge = (_comparison(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))

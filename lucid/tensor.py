@@ -21,10 +21,8 @@ module's parameters stay the same objects across optimizer steps.
 """
 from __future__ import annotations
 
-import functools
 import numbers
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -34,44 +32,8 @@ from ._errors import bad_type, bad_value
 from ._tensor_ops import TensorOps, _key
 from .autograd import run_backward
 from .dtypes import CPU, DeviceLike, DTypeLike, dtype, float32, float64, infer_dtype, to_device, to_dtype
+from .grad_mode import is_grad_enabled, no_grad  # noqa: F401  (no_grad re-exported: lucid.tensor.no_grad)
 from .ops import Backward, Rule
-
-_mode = threading.local()
-
-
-def is_grad_enabled() -> bool:
-    """Whether operations record the graph (per thread; see :class:`no_grad`)."""
-    return getattr(_mode, "enabled", True)
-
-
-class no_grad:  # noqa: N801  (PyTorch spelling)
-    """Context manager and decorator (``@no_grad()`` or ``@no_grad``) that turns gradient recording off.
-
-    >>> import lucid
-    >>> w = lucid.ones(3, requires_grad=True)
-    >>> with lucid.no_grad():
-    ...     y = w * 2
-    >>> y.requires_grad
-    False
-    """
-
-    def __new__(cls, func: Callable | None = None):
-        self = super().__new__(cls)
-        return self(func) if callable(func) else self
-
-    def __enter__(self) -> None:
-        self._previous = is_grad_enabled()
-        _mode.enabled = False
-
-    def __exit__(self, *exc: object) -> None:
-        _mode.enabled = self._previous
-
-    def __call__(self, func: Callable) -> Callable:
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with no_grad():
-                return func(*args, **kwargs)
-        return wrapper
 
 
 def track(data: np.ndarray, parents: tuple[Tensor, ...], backward: Backward, op: str) -> Tensor:
@@ -107,8 +69,9 @@ class Tensor(TensorOps):
     Parameters
     ----------
     data : array_like or Tensor
-        Copied.  Python floats become float32, Python ints int64; NumPy arrays
-        keep float64 / float32 (other integers and bools become int64).
+        Copied.  Python floats become float32, Python ints int64, bools
+        ``lucid.bool``; NumPy arrays keep float64 / float32 / bool (other
+        integers become int64).
     dtype : lucid.dtype or str, optional
         ``lucid.float32``, ``lucid.float64``, ``lucid.int64`` or their names.
     device : None, "cpu" or lucid.device("cpu")

@@ -6,6 +6,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+import lucid  # noqa: E402
 from lucid.algos.planner import config  # noqa: E402
 
 # Fuzz profiles (tests/test_fuzz.py): ``ci`` is fixed-seed and small (the default);
@@ -25,3 +26,11 @@ def _fresh_environment():
     config.reload()
     yield
     config.reload()
+
+
+@pytest.fixture(autouse=True)
+def _seeded_generator():
+    """lucid's global generator (``randn``, ``rand``, ``nn.init``) starts every test from seed 0:
+    unseeded it starts from OS entropy, and a test that does not seed it would then see other
+    weights in every process, and other ones again depending on which tests ran before it."""
+    lucid.manual_seed(0)

@@ -7,16 +7,30 @@ tests/test_algorithms.py), which shares no code with lucid.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 
 import numpy as np
 
+import lucid
 from lucid.algos import registry
 from lucid.algos.lowering import lower
 from lucid.algos.spec import ConvSpec
 
 #: Normwise tolerance of a native backward algorithm against the float64 definition.
 TOLERANCE = {"float32": 2e-6, "float64": 1e-12}
+
+
+@contextlib.contextmanager
+def num_threads(n: int) -> Iterator[None]:
+    """``lucid.set_num_threads(n)`` for the block, restored after."""
+    before = lucid.get_num_threads()
+    lucid.set_num_threads(n)
+    try:
+        yield
+    finally:
+        lucid.set_num_threads(before)
 
 
 def relative_error(got: np.ndarray, want: np.ndarray) -> float:

@@ -26,7 +26,8 @@ class FakePlan(Plan):
 
     def run(self, x, w):
         fake = self.algorithm
-        fake.runs += 1
+        with fake._count_lock:
+            fake.runs += 1
         if fake.fail:
             raise RuntimeError(f"{fake.name} broke")
         if fake.sleep_s:
@@ -39,12 +40,13 @@ class Fake(Algorithm):
 
     def __init__(self, name, predicted_s=1e-3, *, max_kernel=None, max_length=None, workspace=0, bound=1e-7,
                  deterministic=True, local_nonfinite=True, sleep_s=0.0, fail=False, prepare_s=0.0,
-                 holds=0) -> None:
+                 holds=0, fail_build: BaseException | None = None) -> None:
         self.name = name
         self.predicted_s, self.max_kernel, self.workspace, self.bound = predicted_s, max_kernel, workspace, bound
         self.max_length, self.local_nonfinite, self.holds = max_length, local_nonfinite, holds
         self.deterministic, self.sleep_s, self.fail, self.prepare_s = deterministic, sleep_s, fail, prepare_s
         self.prepares = self.runs = 0
+        self.fail_build = fail_build
         self._count_lock = threading.Lock()
 
     def layout(self, spec, workspace_limit=DEFAULT_WORKSPACE_LIMIT):
@@ -60,6 +62,8 @@ class Fake(Algorithm):
     def build(self, layout):
         with self._count_lock:
             self.prepares += 1
+        if self.fail_build is not None:
+            raise self.fail_build
         if self.prepare_s:
             time.sleep(self.prepare_s)
         return FakePlan(self, layout.spec)

@@ -17,6 +17,8 @@ def _pad_amounts(padding, length, kernel_size, dilation):
     if padding == "same":
         total = dilation * (kernel_size - 1)
         return total // 2, total - total // 2
+    if padding == "causal":                       # Keras's rule: all of it on the left
+        return dilation * (kernel_size - 1), 0
     return padding, padding
 
 

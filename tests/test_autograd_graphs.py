@@ -29,6 +29,9 @@ SHAPE = (2, 3, 5)                                  # every pool value has this (
 LEAF_SHAPES = {"x": SHAPE, "y": SHAPE, "scale": (1, 3, 1), "w": (3, 3, 3), "cb": (3,), "m": (5, 5)}
 _TARGETS = np.array([[0, 2, -100, 1, 2], [1, 1, 0, -100, 2]])          # (N, L) classes of a (2, 3, 5) input
 _CLASS_WEIGHTS = np.array([0.7, 1.3, 1.0])
+_INDICES = np.array([[0, 4, 2], [4, 1, 1]])                        # (2, 3) rows of the (5, 5) leaf m
+_POS_WEIGHT = np.array([1.0, 2.0, 0.5, 3.0, 1.5])
+_RUNNING = (lucid.tensor([0.2, -0.1, 0.4], dtype="float64"), lucid.tensor([0.5, 1.5, 0.8], dtype="float64"))
 
 
 def _dropout(a: lucid.Tensor) -> lucid.Tensor:
@@ -127,6 +130,45 @@ GRAPH_OPS: dict[str, GraphOp] = {
                                                                               output_padding=1), (1, 0)),
     "conv_transpose_grouped_dilated": lambda a, b, p: F.conv_transpose1d(a * b, p["w"][:, :1], groups=3,
                                                                          padding=2, dilation=2),
+    # issue #25: batch and instance norm
+    "batch_norm": lambda a, b, p: F.batch_norm(a, None, None, p["scale"].reshape(3), p["cb"], training=True),
+    "batch_norm_offset": lambda a, b, p: F.batch_norm(a * 0.1 + 3.0, None, None, training=True) * b,
+    "batch_norm_2d": lambda a, b, p: F.batch_norm(a.transpose(1, 2).reshape(10, 3), None, None, p["cb"],
+                                                  training=True).reshape(2, 5, 3).transpose(1, 2),
+    "batch_norm_eval": lambda a, b, p: F.batch_norm(a, _RUNNING[0], _RUNNING[1], p["scale"].reshape(3), p["cb"]),
+    "instance_norm": lambda a, b, p: F.instance_norm(a + b, weight=p["scale"].reshape(3), bias=p["cb"]),
+    "interpolate_linear": lambda a, b, p: F.interpolate(a, size=9, mode="linear")[..., ::2] * b,
+    "interpolate_linear_corners": lambda a, b, p: F.interpolate(a, scale_factor=0.6, mode="linear",
+                                                                align_corners=True).sum(-1, keepdim=True) + b,
+    "interpolate_nearest": lambda a, b, p: F.interpolate(a[..., :3], size=5) + F.interpolate(b, scale_factor=2)[...,
+                                                                                                            3:8],
+    "interpolate_area": lambda a, b, p: F.pad(F.interpolate(a, size=2, mode="area"), (1, 2)) * b,
+    "adaptive_avg_pool": lambda a, b, p: F.pad(F.adaptive_avg_pool1d(a * b, 3), (1, 1)),
+    "adaptive_max_pool": lambda a, b, p: F.pad(F.adaptive_max_pool1d(a + RAMP(), 2), (2, 1)) + b,
+    "adaptive_max_pool_wide": lambda a, b, p: b * F.adaptive_max_pool1d(a + RAMP(), 1),
+    "flatten_module": lambda a, b, p: nn.Unflatten(1, (3, 5))(nn.Flatten()(a * b)),
+    "where": lambda a, b, p: lucid.where(a + RAMP() > b, a * 2.0, b),
+    "where_scalar": lambda a, b, p: lucid.where(b + RAMP() > 0, 0.5, a),
+    "clamp": lambda a, b, p: (a + RAMP()).clamp(-0.3, 0.4) * b,
+    "clamp_tensors": lambda a, b, p: (a + RAMP()).clamp(p["scale"] - 0.3, p["scale"] + 0.3),
+    "maximum_minimum": lambda a, b, p: lucid.maximum(a, b + RAMP()) + lucid.minimum(a * 0.5, p["scale"]),
+    "min_all": lambda a, b, p: a * (b + RAMP()).min(),
+    "min_dim": lambda a, b, p: b - lucid.min(a + RAMP(), dim=1, keepdim=True).values,
+    "amin": lambda a, b, p: a * lucid.amin(b + RAMP(), (0, 2), keepdim=True),
+    "var": lambda a, b, p: a * b.var(dim=-1, keepdim=True),
+    "std": lambda a, b, p: b + lucid.std(a, (0, 2), keepdim=True, correction=0),
+    "view_clone": lambda a, b, p: a.view(6, 5).clone().view_as(b) * b,
+    "cast_round_trip": lambda a, b, p: a.to(lucid.float64, copy=True) + b.double(),
+    "embedding": lambda a, b, p: F.embedding(lucid.tensor(_INDICES), p["m"]) * a + b,
+    "embedding_rows_twice": lambda a, b, p: a - F.embedding(lucid.tensor(_INDICES[::-1]), p["m"] * 2.0),
+    "prelu": lambda a, b, p: F.prelu(a, p["scale"].reshape(3)) * b,
+    "prelu_module": lambda a, b, p: nn.PReLU(dtype=lucid.float64)(a - b),
+    "elu": lambda a, b, p: F.elu(a * 2.0, alpha=0.7),
+    "nll": lambda a, b, p: b * F.nll_loss(F.log_softmax(a, 1), lucid.tensor(_TARGETS), lucid.tensor(_CLASS_WEIGHTS),
+                                          reduction="none").reshape(2, 1, 5),
+    "bce_logits": lambda a, b, p: F.binary_cross_entropy_with_logits(a * 3.0, lucid.sigmoid(b), reduction="none",
+                                                                     pos_weight=lucid.tensor(_POS_WEIGHT)),
+    "bce": lambda a, b, p: a * F.binary_cross_entropy(lucid.sigmoid(b), lucid.sigmoid(a + 0.5)),
 }
 
 

@@ -28,7 +28,7 @@ TOLERANCE = {"float32": 2e-5, "float64": 1e-10}
 
 
 def pad_total(padding, k, d):
-    if padding == "same":
+    if padding in ("same", "causal"):
         return d * (k - 1)
     return 0 if padding == "valid" else 2 * padding
 
@@ -61,7 +61,7 @@ def run_conv(x, w, b, dy, dtype, stride, padding, dilation, groups, mode):
     return y.numpy(), xt.grad.numpy(), conv.weight.grad.numpy(), db
 
 
-@pytest.mark.parametrize("padding", (0, 1, 2, "same", "valid"))
+@pytest.mark.parametrize("padding", (0, 1, 2, "same", "valid", "causal"))
 @pytest.mark.parametrize("stride", (1, 2, 3))
 @pytest.mark.parametrize("mode", MODES)
 def test_sweep_matches_reference(mode, stride, padding):
@@ -69,9 +69,11 @@ def test_sweep_matches_reference(mode, stride, padding):
     for dilation, groups, k, length in itertools.product((1, 2, 3), (1, 2, C_IN), (1, 2, 3, 4, 5), (7, 8)):
         legal = not (padding == "same" and stride > 1) and length + pad_total(padding, k, dilation) \
             >= dilation * (k - 1) + 1
+        if padding == "causal" and mode in ("reflect", "circular"):     # one side takes all of d(K-1)
+            legal = legal and pad_total(padding, k, dilation) <= length - (mode == "reflect")
         args = (stride, padding, dilation, groups)
         if not legal:
-            with pytest.raises(ValueError, match="padding|input"):
+            with pytest.raises(ValueError, match="padding|input|pad must be at most"):
                 conv = nn.Conv1d(C_IN, 8, k, *args, padding_mode=mode)
                 conv(lucid.zeros(N, C_IN, length))
             continue

@@ -28,8 +28,8 @@ def random_case(rng: np.random.Generator, mode: str, stride: int) -> dict:
     kernel, dilation = int(rng.integers(1, 7)), int(rng.integers(1, 6))
     span = dilation * (kernel - 1) + 1
     length = int(rng.integers(max(span, 2), span + 40))
-    choice = rng.integers(3) if stride == 1 else rng.integers(2)
-    padding = ("valid", int(rng.integers(0, min(length - 1, span) + 1)), "same")[choice]
+    choice = rng.integers(4) if stride == 1 else rng.integers(3)
+    padding = ("valid", int(rng.integers(0, min(length - 1, span) + 1)), "causal", "same")[choice]
     cuts = rng.choice(np.arange(1, length), size=int(rng.integers(0, min(length - 1, 10) + 1)), replace=False)
     chunks = tuple(np.diff(np.r_[0, np.sort(cuts), length]).tolist())
     return dict(x=rng.standard_normal((n, groups * cig, length)), w=rng.standard_normal((groups * cog, cig, kernel)),
@@ -93,6 +93,38 @@ def test_output_chunks_follow_the_input_chunks_with_stride_alignment():
     y = lucid.dask.conv1d(x, np.ones((6, 4, 5)), stride=3, padding=2)
     # L_out = (100 + 4 - 5) // 3 + 1 = 34; the chunk of t holds sample 3t: [0, 30), [30, 60), [60, 100)
     assert y.chunks == ((2, 1), (6,), (10, 10, 14))
+    # edges 31 and 64 are not multiples of 3: samples 3t from 31 start at t = 11, from 64 at t = 22
+    y = lucid.dask.conv1d(da.zeros((3, 4, 100), chunks=(2, 2, (31, 33, 36))), np.ones((6, 4, 5)), stride=3, padding=2)
+    assert y.chunks[2] == (11, 11, 12)
+
+
+def expected_output_chunks(chunks: tuple[int, ...], stride: int, l_out: int) -> tuple[int, ...]:
+    """The documented output chunking, by brute force: output ``t`` belongs to the input chunk that
+    holds sample ``t*stride`` (the last chunk for samples beyond the signal), empty chunks dropped."""
+    owner = np.minimum(np.searchsorted(np.cumsum(chunks), np.arange(l_out) * stride, side="right"), len(chunks) - 1)
+    return tuple(int(c) for c in np.bincount(owner, minlength=len(chunks)) if c)
+
+
+@pytest.mark.parametrize("stride", [2, 3, 4, 5])
+def test_output_chunk_edges_for_strides_that_do_not_divide_the_input_edges(stride):
+    """The first output of a chunk is the first ``t`` whose sample ``t*s`` lies in it: edges are
+    ceiled to the stride, also when ``s`` does not divide them (a floor moves each such edge one
+    output left: the values stay right, the chunking does not)."""
+    rng = np.random.default_rng([stride, 21])
+    x0 = rng.standard_normal((2, 3, 100))
+    w, b = rng.standard_normal((6, 3, 5)), rng.standard_normal(6)
+    undivided = 0
+    for trial in range(8):
+        cuts = np.sort(rng.choice(np.arange(1, 100), size=int(rng.integers(2, 9)), replace=False))
+        chunks = tuple(np.diff(np.r_[0, cuts, 100]).tolist())
+        undivided += int(np.any(cuts % stride))
+        padding = int(rng.integers(0, 5))
+        y = lucid.dask.conv1d(da.from_array(x0, chunks=(1, 3, chunks)), w, b, stride, padding)
+        l_out = (100 + 2 * padding - 5) // stride + 1
+        assert y.chunks[2] == expected_output_chunks(chunks, stride, l_out), (chunks, padding)
+        if trial < 2:
+            assert relative_error(y.compute(scheduler="threads"), conv1d_ref(x0, w, b, stride, padding)) < 1e-12
+    assert undivided >= 6
 
 
 def test_each_task_reads_only_its_chunk_and_halo():
@@ -183,7 +215,8 @@ def test_without_dask_the_import_error_says_what_to_install():
                "    print(e)\n")
     done = _python(blocker)
     assert done.returncode == 0, done.stderr
-    assert "pip install 'lucid-conv[dask]'" in done.stdout
+    assert "pip install 'dask[array,distributed]>=2024.1'" in done.stdout           # works anywhere
+    assert "pip install -e '.[dask]' in a lucid checkout" in done.stdout and "'lucid-conv[dask]'" in done.stdout
 
 
 @pytest.mark.parametrize("module", ["lucid.dask", "lucid.dask._conv"])

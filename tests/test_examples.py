@@ -121,4 +121,40 @@ def test_readme_training_example_runs(capsys):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     code = readme.split("## Training real models", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(code, "README.md", "exec"), {})
-    assert "planner decision(s)" in capsys.readouterr().out
+    assert "planner's picks, one line per convolution shape" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_main_ends_with_one_line_per_layer_shape_and_the_report_on_request(name, monkeypatch, capsys):
+    ex = example(name)
+    monkeypatch.setattr(ex, "SIZES", {**ex.SIZES, **TRAINING[name][0]})      # small: seconds, not a minute
+    lucid.algos.clear_plans()                 # a fresh plan cache: every shape is planned, and recorded
+    lucid.algos.clear_records()
+    ex.main([])
+    tail = capsys.readouterr().out.split("planner's picks, one line per convolution shape", 1)[1].splitlines()[1:]
+    assert tail[-1] == "(--report: every candidate and why)"
+    shapes = {r["key"] for r in lucid.algos.records()}
+    assert len(tail) - 1 == len(shapes) and all(line.count(" / ") == 2 for line in tail[:-1])
+    assert len(tail) < 20
+    lucid.algos.clear_plans()
+    lucid.algos.clear_records()
+    ex.main(["--report"])
+    out = capsys.readouterr().out
+    assert "planner decision(s)" in out and "candidate" in out and "planner's picks" not in out
+
+
+def test_torch_twins_says_what_it_is_when_run():
+    import subprocess
+    import sys
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "examples" / "torch_twins.py"
+    run = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stdout.startswith("Not an example:") and "tests/test_examples.py" in run.stdout
+
+
+def test_summary_groups_the_ops_of_a_shape_on_one_line():
+    rows = [dict(op="forward", key="A", algorithm="fft"), dict(op="backward_filter", key="A", algorithm="wgrad"),
+            dict(op="forward", key="B", algorithm="direct"), dict(op="forward", key="A", algorithm="fft"),
+            dict(op="forward", key="A", algorithm="im2col")]
+    assert lucid.algos.summary(rows).splitlines()[1:] == ["  A  fft,im2col / - / wgrad", "  B  direct / - / -"]
+    assert "no convolution planned" in lucid.algos.summary([])

@@ -14,7 +14,7 @@ import lucid.nn as nn
 
 # ----------------------------------------------------------------- dtypes
 @pytest.mark.parametrize("data,dtype", [
-    (1.5, lucid.float32), ([1.0, 2.0], lucid.float32), ([1, 2], lucid.int64), (True, lucid.int64),
+    (1.5, lucid.float32), ([1.0, 2.0], lucid.float32), ([1, 2], lucid.int64), (True, lucid.bool),
     (np.array([1.0]), lucid.float64), (np.array([1.0], np.float32), lucid.float32),
     (np.array([1], np.int32), lucid.int64)
 ])

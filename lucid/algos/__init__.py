@@ -20,25 +20,28 @@ in its ``ops`` (``wgrad``: backward-filter; ``col2im``: backward-data) is also p
 Forcing an algorithm: ``F.conv1d(..., algorithm="fft")``, ``with
 lucid.algos.use("fft"):`` or ``LUCID_CONV_ALGO=fft``.
 
-The planner (the package :mod:`lucid.algos.planner`) chooses otherwise: ``choose``,
+The planner (the package :mod:`lucid.algos.planner`, one :class:`Planner` object
+holding all its state; :func:`default_planner` is the one the functions here
+use) chooses otherwise, by default racing its top candidates on a shape's
+first real calls when its cost model is unsure: ``choose``,
 ``clear_plans``, ``set_cache_size``; its decisions are inspectable with
-``records`` / ``report`` / ``clear_records`` / ``export_records``; measured
+``records`` / ``report`` / ``summary`` / ``clear_records`` / ``export_records``; measured
 decisions and calibrated constants persist with ``save_wisdom`` /
 ``load_wisdom`` (checked against ``fingerprint()``); ``calibrate`` refits the
 cost model on this machine.
 """
 from . import col2im, direct, fft, im2col, wgrad, winograd  # noqa: F401  (each registers its algorithm)
 from .base import Algorithm, Layout, Plan
-from .planner import cache_info, choose, clear_plans, execute, set_cache_size
+from .planner import Planner, cache_info, choose, clear_plans, default_planner, execute, set_cache_size
 from .planner.calibration import calibrate
 from .planner.config import use
-from .planner.history import clear_records, export_records, records, report
+from .planner.history import clear_records, export_records, records, report, summary
 from .planner.machine import fingerprint
 from .planner.wisdom import load_wisdom, save_wisdom
 from .registry import algorithms, get, names, register
 from .spec import ConvSpec
 
 __all__ = ["Algorithm", "Layout", "Plan", "ConvSpec", "use", "algorithms", "get", "names", "register",
-           "execute", "choose", "clear_plans", "set_cache_size", "cache_info",
-           "records", "report", "clear_records", "export_records",
+           "execute", "choose", "clear_plans", "set_cache_size", "cache_info", "Planner", "default_planner",
+           "records", "report", "summary", "clear_records", "export_records",
            "save_wisdom", "load_wisdom", "calibrate", "fingerprint"]

@@ -30,7 +30,7 @@ import bisect
 import math
 from dataclasses import dataclass, field
 
-from ._parallel import THREADS
+from ._parallel import num_threads
 from .spec import ConvSpec
 
 #: FLOPs of one real transform of length n: ``FFT_FLOPS * n * log2(n)``.
@@ -205,7 +205,7 @@ def _workspace_terms(spec: ConvSpec, nfft: int) -> tuple[int, int, int, int]:
     kernel = 2 * spec.c_out * cig * bins * cplx    # in-place transform buffer, cached spectrum
     key = spec.c_out * spec.cig * spec.kernel_size * real + 2 * spec.kernel_size * 8   # + tap phase/index
     fb, knee = _mix_shape(spec, nfft)
-    scratch = THREADS * fb * spec.groups * (2 * cig + spec.cog) * cplx if cig > 1 else 0
+    scratch = num_threads() * fb * spec.groups * (2 * cig + spec.cog) * cplx if cig > 1 else 0
     return kernel + key, per_column, scratch, knee
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ._blas_threads import single_threaded
-from ._parallel import THREADS, parallel_for, split
+from ._parallel import num_threads, parallel_for, split
 from .base import unit_roundoff
 from .spec import ConvSpec
 
@@ -101,9 +101,9 @@ def even_block(total: int, most: int) -> int:
 
 
 def split_cap(total_bytes: int, most_bytes: int) -> int:
-    """Bytes per block: at most ``most_bytes``, and at most a ``1/THREADS`` share
+    """Bytes per block: at most ``most_bytes``, and at most a ``1/num_threads()`` share
     of ``total_bytes`` when that exceeds :data:`SPLIT_BYTES`."""
-    return min(most_bytes, max(SPLIT_BYTES, -(-total_bytes // THREADS)))
+    return min(most_bytes, max(SPLIT_BYTES, -(-total_bytes // num_threads())))
 
 
 def block_shape(n: int, l_out: int, columns: int, whole_items: bool) -> tuple[int, int]:
@@ -158,5 +158,8 @@ def dot_error_bound(spec: ConvSpec) -> float:
     ``2 * u * sqrt(Cig*K)``: the probabilistic (square-root) growth model of
     recursive or blocked summation (Higham, *Accuracy and Stability*, 3.2, and
     Higham & Mary 2019); the worst case ``Cig*K*u`` is not seen in practice.
+    Relative to the products' scale ``sqrt(sum of their squares)``, i.e. to
+    ``||y||`` when the products do not cancel (under cancellation the plain
+    relative error grows by that scale over ``||y||``, for any summation).
     """
     return 2.0 * unit_roundoff(spec) * float(np.sqrt(spec.cig * spec.kernel_size))

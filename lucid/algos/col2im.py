@@ -74,7 +74,7 @@ import math
 import numpy as np
 
 from ._gemm import Block, block_shape, matmul, position_blocks, run_in_slots, tap_ranges
-from ._parallel import THREADS, split
+from ._parallel import num_threads, split
 from .base import (
     DEFAULT_WORKSPACE_LIMIT,
     Algorithm,
@@ -113,7 +113,7 @@ def _shares(spec: ConvSpec, phases: bool = False) -> tuple[tuple[Block, ...], ..
     """
     total, width = (_rows(spec), spec.c_in * spec.stride) if phases else (spec.l_out, spec.c_in * spec.kernel_size)
     columns = min(_MAX_COLUMNS, max(_MIN_COLUMNS, _BLOCK_ELEMENTS // width))
-    slots = min(THREADS, spec.n) if spec.direct_flops >= _SPLIT_FLOPS else 1
+    slots = min(num_threads(), spec.n) if spec.direct_flops >= _SPLIT_FLOPS else 1
     shares = []
     for lo, hi in split(spec.n, slots):
         items, positions = block_shape(hi - lo, total, columns, True)

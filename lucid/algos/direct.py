@@ -49,7 +49,7 @@ from ._gemm import (
     split_cap,
     tap_ranges,
 )
-from ._parallel import THREADS
+from ._parallel import num_threads
 from .base import (
     DEFAULT_WORKSPACE_LIMIT,
     Algorithm,
@@ -90,7 +90,7 @@ def _tap_blocks(spec: ConvSpec) -> tuple[Block, ...]:
     total = spec.n * spec.l_out * column
     cap = split_cap(total, total if spec.kernel_size == 1 else _TAP_BLOCK_BYTES)
     if spec.direct_flops >= _SPLIT_FLOPS:
-        cap = min(cap, -(-total // THREADS))
+        cap = min(cap, -(-total // num_threads()))
     columns = max(1, cap // column)
     return tuple(position_blocks(spec.n, spec.l_out, *block_shape(spec.n, spec.l_out, columns, True)))
 
@@ -104,7 +104,7 @@ def _depthwise_blocks(spec: ConvSpec) -> list[tuple[int, int]]:
 
 def _slots(blocks: Sequence) -> int:
     """Pool threads that run ``blocks`` (one tap buffer each)."""
-    return max(1, min(THREADS, len(blocks)))
+    return max(1, min(num_threads(), len(blocks)))
 
 
 def _buffer_shapes(spec: ConvSpec, blocks: tuple[Block, ...]) -> dict[str, tuple[int, ...]]:

@@ -24,7 +24,7 @@ where ``X = rfft(window of x_pad)`` and ``W = rfft(kernel, nfft) / nfft``.
   ``stride == 1``) it is an elementwise product.
 
 **Threads**: the columns of a chunk are cut into one part per pool thread
-(:data:`~lucid.algos._parallel.THREADS`), and each part runs its whole
+(:func:`~lucid.algos._parallel.num_threads`), and each part runs its whole
 pipeline (window copy, rfft, mixing, irfft, output copy) with its own
 single-threaded FFTW plans: one barrier per chunk.  A chunk of a single
 column runs on one part with FFTW threaded over all cores.
@@ -73,7 +73,7 @@ import pyfftw
 from . import _fft_blocks
 from ._blas_threads import single_threaded
 from ._fft_blocks import Geometry
-from ._parallel import THREADS, parallel_for, split
+from ._parallel import num_threads, parallel_for, split
 from .base import DEFAULT_WORKSPACE_LIMIT, Algorithm, Layout, Plan, WeightCache, cost_features, unit_roundoff
 from .registry import register
 from .spec import ConvSpec
@@ -93,7 +93,7 @@ MEASURE_AFTER = 8
 ERROR_SCALE = 2.0
 
 
-def _fftw(src: np.ndarray, dst: np.ndarray, direction: str, threads: int = THREADS,
+def _fftw(src: np.ndarray, dst: np.ndarray, direction: str, threads: int | None = None,
           measure: bool = False) -> pyfftw.FFTW:
     """An FFTW plan of a real (forward) or complex-to-real (backward) transform
     along the last axis of ``src`` into ``dst`` on ``threads`` threads; ``src``
@@ -103,7 +103,7 @@ def _fftw(src: np.ndarray, dst: np.ndarray, direction: str, threads: int = THREA
     flags = ("FFTW_MEASURE" if measure and not small else "FFTW_ESTIMATE", "FFTW_DESTROY_INPUT")
     with PLANNER_LOCK:
         return pyfftw.FFTW(src, dst, axes=(-1,), direction=direction, flags=flags,
-                           threads=1 if small else threads, planning_timelimit=PLANNING_TIME_LIMIT)
+                           threads=1 if small else threads or num_threads(), planning_timelimit=PLANNING_TIME_LIMIT)
 
 
 class _Transforms:
@@ -154,8 +154,8 @@ def _parts(n0: int, n1: int, b0: int, b1: int) -> list[tuple[int, int, int, int,
     barrier waits for a descheduled thread: with five per call dw_conformer_k31
     ran 2x slower on two threads than on one)."""
     if n1 - n0 > 1:
-        return [(n0 + lo, n0 + hi, b0, b1, lo * (b1 - b0)) for lo, hi in split(n1 - n0, THREADS)]
-    return [(n0, n1, b0 + lo, b0 + hi, lo) for lo, hi in split(b1 - b0, THREADS)]
+        return [(n0 + lo, n0 + hi, b0, b1, lo * (b1 - b0)) for lo, hi in split(n1 - n0)]
+    return [(n0, n1, b0 + lo, b0 + hi, lo) for lo, hi in split(b1 - b0)]
 
 
 def _mix_calls(geometry: Geometry) -> int:
@@ -232,7 +232,7 @@ class _FftRunner:
         real, cplx = spec.np_dtype, np.result_type(spec.np_dtype, np.complex64)
         g, cig, bins, nfft = spec.groups, geometry.cig, geometry.bins, geometry.nfft
         self._work = [_parts(*rect) for rect in _chunks(geometry)]
-        ranges = {(c0, c0 + (n1 - n0) * (b1 - b0), 1 if len(parts) > 1 else THREADS)
+        ranges = {(c0, c0 + (n1 - n0) * (b1 - b0), 1 if len(parts) > 1 else num_threads())
                   for parts in self._work for n0, n1, b0, b1, c0 in parts}
         self._io = _Transforms(geometry, ranges)
         self._kernel_spectrum = pyfftw.empty_aligned((spec.c_out * cig, bins), cplx)
@@ -249,7 +249,7 @@ class _FftRunner:
         if not geometry.elementwise:
             self._tiles = {(c0, c1): _tiles(geometry, c0, c1) for c0, c1, _ in ranges}
             fb, cb = geometry.mix_tile()
-            self._scratch = [np.empty(2 * fb * cb * g * (2 * cig + spec.cog), real) for _ in range(THREADS)]
+            self._scratch = [np.empty(2 * fb * cb * g * (2 * cig + spec.cog), real) for _ in range(num_threads())]
         self._runs = 0
 
     def run(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:

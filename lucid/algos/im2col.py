@@ -52,7 +52,7 @@ from ._gemm import (
     split_cap,
     tap_view,
 )
-from ._parallel import THREADS, parallel_for
+from ._parallel import num_threads, parallel_for
 from .base import DEFAULT_WORKSPACE_LIMIT, Algorithm, Layout, Plan, cost_features, thread_scratch
 from .registry import register
 from .spec import ConvSpec
@@ -118,7 +118,7 @@ class Chunking:
     def slots(self) -> int:
         """Buffer sets: one per pool thread that runs chunks (1 when there is one chunk)."""
         sp = self.spec
-        return max(1, min(THREADS, -(-sp.n // self.items) * -(-sp.l_out // self.positions)))
+        return max(1, min(num_threads(), -(-sp.n // self.items) * -(-sp.l_out // self.positions)))
 
     @property
     def workspace_bytes(self) -> int:
@@ -165,7 +165,7 @@ def _copy(dst: np.ndarray, src: np.ndarray, pooled: bool) -> None:
     if not pooled:
         np.copyto(dst, src)
         return
-    axis = next((i for i, e in enumerate(dst.shape) if e >= THREADS), 0)
+    axis = next((i for i, e in enumerate(dst.shape) if e >= num_threads()), 0)
     lead = (slice(None),) * axis
     block = max(1, _PARALLEL_BYTES * dst.shape[axis] // max(1, dst.nbytes))
 

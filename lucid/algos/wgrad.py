@@ -41,7 +41,7 @@ import math
 import numpy as np
 
 from ._gemm import Block, block_shape, matmul, position_blocks, run_in_slots, tap_ranges
-from ._parallel import THREADS
+from ._parallel import num_threads
 from .base import DEFAULT_WORKSPACE_LIMIT, Algorithm, Layout, Plan, cost_features, thread_scratch, unit_roundoff
 from .registry import register
 from .spec import ConvSpec
@@ -69,13 +69,13 @@ def _blocks(spec: ConvSpec) -> tuple[Block, ...]:
     columns each, and at least one per thread when the work exceeds :data:`_SPLIT_FLOPS`)."""
     columns = _BLOCK_COLUMNS
     if spec.direct_flops >= _SPLIT_FLOPS:
-        columns = min(columns, -(-spec.n * spec.l_out // THREADS))
+        columns = min(columns, -(-spec.n * spec.l_out // num_threads()))
     return tuple(position_blocks(spec.n, spec.l_out, *block_shape(spec.n, spec.l_out, max(1, columns), True)))
 
 
 def _slots(blocks: tuple[Block, ...]) -> int:
     """Pool threads that run ``blocks`` (one partial sum each)."""
-    return max(1, min(THREADS, len(blocks)))
+    return max(1, min(num_threads(), len(blocks)))
 
 
 def _phase_shape(spec: ConvSpec) -> tuple[int, ...]:

@@ -59,7 +59,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ._blas_threads import single_threaded
 from ._gemm import matmul
-from ._parallel import THREADS, parallel_for
+from ._parallel import num_threads, parallel_for
 from ._winograd_tiles import boxes, edge, gemm_in_chunks
 from ._winograd_transforms import amplification, transform_arrays
 from .base import (
@@ -157,7 +157,7 @@ def _layout(spec: ConvSpec, m: int, workspace_limit: int) -> _Layout:
     rows = -(-spec.l_out // (m * dil))
     fixed, per_tile = _sizes(spec, m, phases, dil, r)
     total = spec.n * rows * dil
-    slots = min(THREADS, total)
+    slots = min(num_threads(), total)
     cache_tiles = _BLOCK_BYTES // per_tile
     limit_tiles = (workspace_limit - fixed - slots * ufunc_buffer_bytes(spec)) // (slots * per_tile)
     tile = max(1, min(cache_tiles, limit_tiles, -(-total // slots)))
@@ -369,12 +369,12 @@ class Winograd(Algorithm):
         Error bound: normwise relative ``2 * u * sqrt(r * Cig') * amplification(m, r)``:
         direct's square-root model for dot products of length ``r*Cig'``,
         times the growth of the transforms
-        (:func:`~lucid.algos._winograd_transforms.amplification`: 1.3 for
-        F(2,3), 5.6 for F(4,3), 6.8 for F(6,3)); measured float32 errors are
-        1/9 to 1/32 of it (tests/algos/test_winograd_family.py).
+        (:func:`~lucid.algos._winograd_transforms.amplification`: 1.3 for F(2,3),
+        5.6 for F(4,3), 6.8 for F(6,3); relative to the products' scale, i.e. ``||y||``
+        unless they cancel); measured float32 errors are 1/9 to 1/32 of it.
         """
         if spec.kernel_size not in KERNEL_SIZES:
-            return f"{self.name}: F({self.m},r) needs kernel_size in 2..5, got {spec.kernel_size}"
+            return f"{self.name}: needs kernel_size in 2..5, got {spec.kernel_size}"
         lay = _layout(spec, self.m, workspace_limit)
         fixed, per_tile = _sizes(spec, self.m, lay.phases, lay.dil, lay.r)
         workspace = fixed + lay.slots * (lay.tile * per_tile + ufunc_buffer_bytes(spec))

@@ -233,5 +233,14 @@ def measure(case: Case, op: str = "forward", *, algorithms: Sequence[str] | None
     fastest = min(rows[method].median_ms or 0.0 for method in timed)
     for method in timed:
         rows[method].vs_fastest = (rows[method].median_ms or 0.0) / fastest
+    settled = algos.choose(spec, op=op, algorithm=AUTO)      # online mode may have raced the first calls
+    if settled != choice and AUTO in rows:
+        rows[AUTO].ran = settled
+        layout = _posed_layout(registry.get(settled), op, spec, limit)
+        if not isinstance(layout, str):
+            rows[AUTO].workspace_bytes = layout.workspace_bytes
+        for method, item in rows.items():
+            if item.kind == "algorithm":
+                item.planner_pick = method == settled
     return list(rows.values())
 

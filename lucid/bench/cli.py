@@ -7,7 +7,6 @@ line and exit with status 2.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 import time
@@ -23,6 +22,7 @@ from ..nn.functional import padding_amounts
 from ..suite import SUITE
 from . import export, peers, pinning, plans, plot, scaling, sweep, train
 from .cases import Case, Row, measure, suite_cases
+from .model_step import MODELS
 from .tables import format_report, format_summary
 
 DESCRIPTION = """\
@@ -54,25 +54,30 @@ get N threads.
 Subcommands:
   lucid-bench plans [WISDOM.json]   planner decisions: from a wisdom or records
                                     file, else the suite planned now
-  lucid-bench scaling [--threads 1,2] [--workload ...] [--passes P]
+  lucid-bench scaling [--threads 1,2] [--workload ...] [--passes P] [--json PATH]
                                     forward and training step of auto and
-                                    torch at each thread count (pinned runs);
-                                    writes results/threads-scaling.json
+                                    torch at each thread count (pinned runs)
   lucid-bench calibrate [--wisdom PATH] [--budget SECONDS]
                                     refit the planner's cost model on this
                                     machine, state its held-out regret before
-                                    and after, and write the wisdom file
+                                    and after, and write the wisdom file there
+  lucid-bench --model wavenet|tcn|conformer [--quick] [--json PATH]
+                                    one training step of an example model vs
+                                    PyTorch (lucid-bench --model NAME --help)
+
+Files: lucid-bench writes only where it is told to (--json, --csv, --plot,
+calibrate --wisdom); without them it prints and writes nothing.
 """
 
 EPILOG = """\
 examples:
   lucid-bench --quick                       the quick suite (< 30 s on 2 cores)
-  lucid-bench --train --json results/suite.json    forward and training-step tables of the whole suite
+  lucid-bench --train --json suite.json     forward and training-step tables of the whole suite, kept as JSON
   lucid-bench --threads 1 --workload dense_k3_L4096 --train   the same on one core
   lucid-bench --shape 8,64,64,4096,3 --padding same --backward
-  lucid-bench --json results/suite.json --csv results/suite.csv --plot results/kernel-sweep.png
-  lucid-bench --model wavenet|tcn|conformer|vocoder [--inference] [--quick]
-                                            one training (or inference) step of an example model vs PyTorch
+  lucid-bench --json suite.json --csv suite.csv --plot kernel-sweep.png
+  lucid-bench --model wavenet|tcn|conformer|vocoder [--infer] [--profile] [--memory] [--quick]
+                                            one training step (and inference) of an example model vs PyTorch
 """
 
 
@@ -162,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "cores (lucid's pool, BLAS and torch get N threads)")
     p.add_argument("--json", metavar="PATH", help="write all rows and the machine fingerprint as JSON")
     p.add_argument("--csv", metavar="PATH", help="write all rows with the machine fingerprint as CSV")
+    p.add_argument("--model", choices=sorted(MODELS), help="instead of the suite, time one whole training step "
+                   "(forward, loss, backward, Adam) of an example model against PyTorch; its own options: "
+                   "--quick, --rounds, --warmup, --peers, --json (lucid-bench --model NAME --help)")
     p.add_argument("--plot", metavar="PATH.png", help="also time a dense N=1 C=32->32 L=8192 layer at K = 1..2049 "
                    "(algorithms, auto, torch; 3 rounds; 0.5 s cap) and plot time against K (needs matplotlib)")
     return p
@@ -276,9 +284,10 @@ def scaling_command(argv: Sequence[str], command: str) -> int:
     doc = scaling.run(args.threads, args.workload, repeats=args.repeats, block_s=args.block, passes=args.passes,
                       command=command)
     print(scaling.format_table(doc["rows"], args.threads))
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    export.write_json(args.json, doc)
-    print(f"written to {args.json}", file=sys.stderr)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        export.write_json(args.json, doc)
+        print(f"written to {args.json}", file=sys.stderr)
     return 0
 
 
@@ -287,10 +296,10 @@ def calibrate_command(argv: Sequence[str]) -> int:
     sample and write wisdom."""
     p = _Parser(prog="lucid-bench calibrate", description="Time the algorithms on part of the planner's fitting "
                 "grid, refit its cost model, compare the heuristic's regret before and after on part of the "
-                "held-out grid, keep the new constants only if they are not worse, and write the wisdom file "
-                "(load it with LUCID_WISDOM=PATH).")
-    p.add_argument("--wisdom", metavar="PATH", default=os.environ.get("LUCID_WISDOM") or "lucid-wisdom.json",
-                   help="wisdom file to write (default: $LUCID_WISDOM, else ./lucid-wisdom.json)")
+                "held-out grid, keep the new constants only if they are not worse, and, with --wisdom PATH, "
+                "write the wisdom file (load it with LUCID_WISDOM=PATH).")
+    p.add_argument("--wisdom", metavar="PATH", help="wisdom file to write (default: none; the result is only "
+                   "printed)")
     p.add_argument("--budget", type=_positive(float), default=50.0, help="seconds to spend (default 50)")
     p.add_argument("--fit-problems", type=_positive(int), default=60, help="fitting-grid problems (default 60)")
     p.add_argument("--test-problems", type=_positive(int), default=40, help="held-out problems (default 40)")
@@ -305,7 +314,7 @@ def calibrate_command(argv: Sequence[str]) -> int:
         print(f"held-out regret {label:<6} ({s['count']} problems): geomean {s['geomean']}, worst {s['worst']}, "
               f"over 1.15: {s['over_1.15']}")
     print("new constants installed" if result["installed"] else "new constants not better out of sample: kept")
-    print(f"wisdom written to {args.wisdom}")
+    print(f"wisdom written to {args.wisdom}" if args.wisdom else "wisdom not written (give --wisdom PATH to keep it)")
     return 0
 
 

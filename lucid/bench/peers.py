@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..algos._parallel import THREADS  # peers get as many threads as lucid's pool
+from ..algos._parallel import get_num_threads  # peers get as many threads as lucid's pool
 from ..algos.spec import ConvSpec
 
 PEERS = ("torch", "scipy")
@@ -53,7 +53,7 @@ def make(peer: str, op: str, spec: ConvSpec, a: np.ndarray, b: np.ndarray) -> Ca
 
 def _torch(torch, op: str, spec: ConvSpec, a: np.ndarray, b: np.ndarray) -> Call | str:
     """``torch.nn.functional.conv1d`` and ``torch.nn.grad.conv1d_input/weight`` on CPU."""
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(get_num_threads())
     left, right = spec.padding
     symmetric = left == right
     pad = left if symmetric else 0
@@ -91,7 +91,7 @@ def torch_train_step(spec: ConvSpec, x: np.ndarray, w: np.ndarray, dy: np.ndarra
         import torch
     except ImportError:
         return "torch is not installed"
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(get_num_threads())
     left, right = spec.padding
     pad = left if left == right else 0
     tx, tw, tg = (torch.from_numpy(v.copy()) for v in (x, w, dy))
@@ -131,7 +131,7 @@ def _scipy(op: str, spec: ConvSpec, a: np.ndarray, b: np.ndarray) -> Call | str:
         x = np.pad(a, ((0, 0), (0, 0), (left, right))).reshape(spec.n, g, 1, cig, spec.l_padded)
         taps = np.zeros((g, cog, cig, spec.span), dtype=b.dtype)
         taps[..., ::spec.dilation] = b.reshape(g, cog, cig, spec.kernel_size)
-        with fft.set_workers(THREADS):
+        with fft.set_workers(get_num_threads()):
             y = signal.fftconvolve(x, taps[None, ..., ::-1], mode="valid", axes=-1).sum(axis=3)
         return y[..., ::spec.stride].reshape(spec.output_shape)
     return call

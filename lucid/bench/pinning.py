@@ -1,7 +1,7 @@
 """``lucid-bench --threads N``: run the comparison on N cores, for lucid and PyTorch alike.
 
 lucid sizes its thread pool, FFTW's threads and its parallel splits from the
-cores the process may run on (:data:`lucid.algos._parallel.THREADS`, read once
+cores the process may run on (:func:`lucid.get_num_threads`, read once
 at import from ``os.sched_getaffinity``), and the plan cache keys plans on it.
 So the honest way to give lucid N threads is the one ``taskset`` uses: run the
 benchmark in a process pinned to N cores.  :func:`run_pinned` starts
@@ -9,7 +9,7 @@ benchmark in a process pinned to N cores.  :func:`run_pinned` starts
 the first N cores of this process's (set between fork and exec, so lucid,
 NumPy's OpenBLAS and PyTorch all start on N cores); the child sees it already
 runs on N cores and benchmarks in-process.  PyTorch gets
-``torch.set_num_threads(THREADS)``, i.e. N, as everywhere in ``lucid-bench``.
+``torch.set_num_threads(lucid.get_num_threads())``, i.e. N, as everywhere in ``lucid-bench``.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def cores_for(n: int) -> list[int]:
 
 def runs_on(n: int) -> bool:
     """Whether this process already runs on exactly ``n`` cores with a pool of ``n`` threads."""
-    return len(allowed_cores()) == n and _parallel.THREADS == n
+    return len(allowed_cores()) == n and _parallel.get_num_threads() == n
 
 
 def run_pinned(n: int, argv: Sequence[str]) -> int:
@@ -63,6 +63,6 @@ def describe() -> dict:
     from ..algos import _blas_threads
 
     torch = sys.modules.get("torch")
-    return {"affinity": allowed_cores(), "lucid_pool": _parallel.THREADS,
+    return {"affinity": allowed_cores(), "lucid_pool": _parallel.get_num_threads(),
             "torch": torch.get_num_threads() if torch is not None else None,
             "blas": [library.num_threads for library in _blas_threads._LIBRARIES]}

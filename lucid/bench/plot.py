@@ -1,6 +1,6 @@
 """Draw the kernel-size sweep: time against K, one line per method, the planner's pick marked.
 
-matplotlib is an optional extra (``pip install 'lucid-conv[plot]'``);
+matplotlib is optional (``pip install matplotlib``, or lucid's extra ``plot``);
 :func:`require` says so in one sentence when it is missing.
 """
 from __future__ import annotations
@@ -9,9 +9,10 @@ import importlib.util
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .._errors import install_hint
 from .cases import Row
 
-INSTALL_HINT = "--plot needs matplotlib: pip install 'lucid-conv[plot]' (or pip install matplotlib)"
+INSTALL_HINT = "--plot needs matplotlib: " + install_hint("plot", "matplotlib>=3.5")
 
 
 def require() -> None:

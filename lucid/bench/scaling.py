@@ -114,16 +114,15 @@ def run(counts: Sequence[int], workloads: Sequence[str], *, repeats: int, block_
 def build_parser(parser_class: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """The arguments of ``lucid-bench scaling`` (``parser_class`` raises on errors)."""
     p = parser_class(prog="lucid-bench scaling", description="Time forward and training step of lucid auto and "
-                     "torch at each thread count, each count in a process pinned to that many cores; print and "
-                     "save the speed-ups.")
+                     "torch at each thread count, each count in a process pinned to that many cores; print the "
+                     "speed-ups (and write them with --json PATH).")
     p.add_argument("--threads", default="1,2", help="comma-separated thread counts, first is the base (default 1,2)")
     p.add_argument("--workload", default=",".join(K3_ROWS), help="suite workloads (default the K=3 rows: "
                    + ", ".join(K3_ROWS) + ")")
     p.add_argument("--repeats", type=int, default=7, help="timed rounds per run (default 7)")
     p.add_argument("--block", type=float, default=0.05, help="least seconds per block (default 0.05)")
     p.add_argument("--passes", type=int, default=1, help="runs per thread count, order alternating (default 1)")
-    p.add_argument("--json", default="results/threads-scaling.json", help="output (default "
-                   "results/threads-scaling.json)")
+    p.add_argument("--json", metavar="PATH", help="write the JSON document there (default: write nothing)")
     return p
 
 

@@ -1,5 +1,5 @@
-"""Functional activations and softmax: ``F.sigmoid``, ``tanh``, ``silu``, ``gelu``, ``softplus``,
-``leaky_relu``, ``softmax`` and ``log_softmax``, as in ``torch.nn.functional``.
+"""Functional activations and softmax: ``F.sigmoid``, ``tanh``, ``silu``, ``gelu``, ``softplus``, ``elu``,
+``prelu``, ``leaky_relu``, ``softmax`` and ``log_softmax``, as in ``torch.nn.functional``.
 
 The rules (maths, gradient, stable forms) live in :mod:`lucid.ops.elementwise`
 and :mod:`lucid.ops.reduce`; every function costs ``O(n)`` forward and backward.
@@ -116,3 +116,31 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:  # noqa: A002
     """
     rule = reduce.log_softmax(_tensor("log_softmax", input).data, _dim("log_softmax", dim))
     return apply(rule, (input,), "LogSoftmax")
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """``x`` where positive, else ``alpha (e^x - 1)``, as ``F.elu`` (``inplace`` is accepted; the result is
+    always new).  Gradient ``1`` or ``alpha e^x``.
+
+    >>> import lucid, lucid.nn.functional as F
+    >>> [round(v, 4) for v in F.elu(lucid.tensor([-1.0, 2.0])).tolist()]
+    [-0.6321, 2.0]
+    """
+    return apply(elementwise.elu(_tensor("elu", input).data, alpha), (input,), "Elu")
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
+    """``x`` where positive, else ``weight * x``, as ``F.prelu``: ``weight`` holds one slope, or one per
+    channel (dim 1 of the input); both get gradients.
+
+    >>> import lucid, lucid.nn.functional as F
+    >>> F.prelu(lucid.tensor([[-2.0, 3.0]]), lucid.tensor([0.25])).tolist()
+    [[-0.5, 3.0]]
+    """
+    x = _tensor("prelu", input)
+    if not isinstance(weight, Tensor) or weight.data.dtype != x.data.dtype:
+        raise bad_type("prelu", "weight", f"a tensor of the input's dtype {x.dtype}", weight)
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if weight.ndim > 1 or weight.numel() not in (1, channels):
+        raise bad_value("prelu", "weight", f"a 1-D tensor of 1 or {channels} (the input's channels) slopes", weight)
+    return apply(elementwise.prelu(x.data, weight.data), (x, weight), "Prelu")

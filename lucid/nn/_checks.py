@@ -4,18 +4,26 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-from .._errors import bad_type, bad_value, check_int
+from .._errors import bad_type, bad_value, check_int, dtype_fix
 from ..tensor import Tensor
+from .parameter import Parameter
 
 
 def floating(where: str, argument: str, value: Any, like: Tensor | None = None) -> Tensor:
-    """``value`` as a floating-point Tensor (of ``like``'s dtype when given)."""
+    """``value`` as a floating-point Tensor (of ``like``'s dtype when given; ``like`` is the input).
+
+    A layer's :class:`~lucid.nn.Parameter` of another dtype than the input is reported as the
+    input's fault (the data is what to convert), anything else as ``argument``'s.
+    """
     if not isinstance(value, Tensor):
         raise bad_type(where, argument, "a lucid.Tensor", value)
     if value.data.dtype.kind != "f":
         raise bad_type(where, argument, "a float32 or float64 tensor", value)
     if like is not None and value.data.dtype != like.data.dtype:
-        raise bad_type(where, argument, f"a tensor of the input's dtype {like.dtype}", value)
+        if isinstance(value, Parameter):              # a layer's parameter: the data is what to convert
+            raise bad_type(where, "input", f"a tensor of the {argument}'s dtype {value.dtype}", like,
+                           dtype_fix(value.dtype, like.dtype))
+        raise bad_type(where, argument, f"a tensor of the input's dtype {like.dtype}", value, dtype_fix(like.dtype))
     return value
 
 

@@ -1,5 +1,10 @@
-r"""``F.cross_entropy`` and ``F.l1_loss``: argument checks, then their rules in :mod:`lucid.ops.loss`."""
+r"""``F.cross_entropy``, ``F.nll_loss``, ``F.l1_loss``, ``F.binary_cross_entropy`` and
+``F.binary_cross_entropy_with_logits``: argument checks, then their rules in :mod:`lucid.ops.loss`."""
 from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
 
 from .._errors import bad_type, bad_value, check_choice, check_int
 from ..ops import loss
@@ -110,3 +115,110 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  
         raise bad_value(where, "target", f"of the input's shape {input.shape}", target)
     check_choice(where, "reduction", reduction, REDUCTIONS)
     return apply(loss.l1_loss(input.data, target.data, reduction), (input, target), "L1Loss")
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,  # noqa: A002
+             reduction: str = "mean") -> Tensor:
+    r"""Negative log-likelihood of log-probabilities against class indices, as ``F.nll_loss``.
+
+    :math:`\ell_n = -w_{y_n} x_{n, y_n}` for each element with a target other
+    than ``ignore_index`` (0 otherwise); ``'mean'`` divides the sum by
+    :math:`\sum_n w_{y_n}` over those (NaN when all are ignored).  With
+    ``x = log_softmax(z)`` this is :func:`cross_entropy` of ``z``.
+
+    Parameters
+    ----------
+    input : Tensor, shape (N, C), (N, C, d1, ...) or (C,); log-probabilities
+    target : Tensor of int64 class indices, shape (N,), (N, d1, ...) or ()
+    weight : Tensor of shape (C,), optional
+    ignore_index : int, default -100
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Examples
+    --------
+    >>> import lucid, lucid.nn.functional as F
+    >>> F.nll_loss(lucid.tensor([[-1.0, -2.0], [-3.0, -0.5]]), lucid.tensor([0, 1])).item()
+    0.75
+    """
+    where = "nll_loss"
+    floating(where, "input", input)
+    if input.ndim < 1:
+        raise bad_value(where, "input", "a tensor of shape (C,), (N, C) or (N, C, d1, ...)", input)
+    class_axis = 0 if input.ndim == 1 else 1
+    if not isinstance(target, Tensor) or target.data.dtype.kind not in "iu":
+        raise bad_type(where, "target", "an int64 tensor of class indices", target)
+    expected = input.shape[:class_axis] + input.shape[class_axis + 1:]
+    if target.shape != expected:
+        raise bad_value(where, "target", f"a tensor of shape {expected} (the input's shape without its class "
+                        f"dimension {class_axis})", target)
+    optional_shaped(where, "weight", weight, (input.shape[class_axis],), input)
+    ignore_index = check_int(where, "ignore_index", ignore_index)
+    check_choice(where, "reduction", reduction, REDUCTIONS)
+    rule = loss.nll_loss(input.data, target.data, None if weight is None else weight.data, class_axis,
+                         ignore_index, reduction)
+    return apply(rule, (input,), "NLLLoss")
+
+
+def _binary_operands(where: str, input: Any, target: Any, weight: Any, reduction: str) -> None:  # noqa: A002
+    floating(where, "input", input)
+    floating(where, "target", target, input)
+    if target.shape != input.shape:
+        raise bad_value(where, "target", f"a tensor of the input's shape {input.shape}", target)
+    if weight is not None:
+        floating(where, "weight", weight, input)
+        try:
+            np.broadcast_shapes(weight.shape, input.shape)
+        except ValueError:
+            raise bad_value(where, "weight", f"None or a tensor broadcastable to {input.shape}", weight) from None
+    check_choice(where, "reduction", reduction, REDUCTIONS)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+                         reduction: str = "mean") -> Tensor:
+    r"""Binary cross-entropy of probabilities, as ``F.binary_cross_entropy``:
+    :math:`\ell = -w (t \log x + (1 - t) \log(1 - x))`, each log clamped at -100 (PyTorch's rule).
+
+    ``input`` must lie in [0, 1]; ``target`` has its shape; ``weight`` broadcasts
+    to it.  Prefer :func:`binary_cross_entropy_with_logits` on logits (stable).
+
+    >>> import lucid, lucid.nn.functional as F
+    >>> round(F.binary_cross_entropy(lucid.tensor([0.5]), lucid.tensor([1.0])).item(), 4)
+    0.6931
+    """
+    where = "binary_cross_entropy"
+    _binary_operands(where, input, target, weight, reduction)
+    if input.data.size and not (np.all(input.data >= 0) and np.all(input.data <= 1)):
+        raise bad_value(where, "input", "probabilities in [0, 1] (pass logits to binary_cross_entropy_with_logits)",
+                        input)
+    rule = loss.binary_cross_entropy(input.data, target.data, None if weight is None else weight.data, reduction,
+                                     logits=False)
+    return apply(rule, (input, target), "BCELoss")
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+    r"""Binary cross-entropy of logits, as ``F.binary_cross_entropy_with_logits``:
+
+    .. math:: \ell = w \big((1 - t) x + (1 + (p - 1) t) \log(1 + e^{-x})\big)
+
+    computed without overflow for any ``x``; ``pos_weight`` ``p`` (broadcast
+    along the last, class, dimension) weighs the positive term.  The input
+    gradient is :math:`w ((1 - t) - (1 + (p - 1) t) \sigma(-x))` (``sigma(x) - t``
+    without ``pos_weight``); ``target`` gets its gradient too.
+
+    >>> import lucid, lucid.nn.functional as F
+    >>> round(F.binary_cross_entropy_with_logits(lucid.tensor([0.0]), lucid.tensor([1.0])).item(), 4)
+    0.6931
+    """
+    where = "binary_cross_entropy_with_logits"
+    _binary_operands(where, input, target, weight, reduction)
+    if pos_weight is not None:
+        floating(where, "pos_weight", pos_weight, input)
+        try:
+            np.broadcast_shapes(pos_weight.shape, input.shape)
+        except ValueError:
+            raise bad_value(where, "pos_weight", f"None or a tensor broadcastable to {input.shape}",
+                            pos_weight) from None
+    rule = loss.binary_cross_entropy(input.data, target.data, None if weight is None else weight.data, reduction,
+                                     logits=True, pos_weight=None if pos_weight is None else pos_weight.data)
+    return apply(rule, (input, target), "BCEWithLogitsLoss")

@@ -2,11 +2,13 @@
 
 The windows, maths and gradients are in :mod:`lucid.ops.pool`:
 ``L_out = (L + 2 padding - dilation (kernel_size - 1) - 1) // stride + 1``.
-``ceil_mode=True`` is refused with a ValueError rather than approximated.
+``ceil_mode=True`` is refused with a ValueError rather than approximated.  The
+arguments are checked on the Tensor before the array-level rule runs, so a
+message names what the caller passed (a Tensor), not the array inside it.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from .._errors import bad_type, bad_value
 from ..ops import pool
@@ -36,6 +38,7 @@ def avg_pool1d(input: Tensor, kernel_size: int, stride: int | None = None, paddi
     tensor([[1.5000, 3.5000]])
     """
     x = _input("avg_pool1d", input)
+    pool.pool_params("avg_pool1d", cast(Any, x), kernel_size, stride, padding, 1, ceil_mode)   # names the Tensor
     out, backward = pool.avg_pool1d(x.data, kernel_size, stride, padding, ceil_mode, count_include_pad)
     return apply((out, backward), (x,), "AvgPool1d")
 
@@ -55,6 +58,7 @@ def max_pool1d(input: Tensor, kernel_size: int, stride: int | None = None, paddi
     tensor([[5., 4.]])
     """
     x = _input("max_pool1d", input)
+    pool.pool_params("max_pool1d", cast(Any, x), kernel_size, stride, padding, dilation, ceil_mode)  # names the Tensor
     if not isinstance(return_indices, bool):
         raise bad_type("max_pool1d", "return_indices", "a bool", return_indices)
     values, indices, backward = pool.max_pool1d(x.data, kernel_size, stride, padding, dilation, ceil_mode)

@@ -1,16 +1,18 @@
 """Activation modules, spelled like ``torch.nn``: ReLU, LeakyReLU, Tanh, Sigmoid, SiLU, GELU, Softplus,
-Softmax and LogSoftmax — thin wrappers of :mod:`lucid.nn.functional`."""
+Softmax, LogSoftmax, GLU, ELU and PReLU — thin wrappers of :mod:`lucid.nn.functional`."""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-from .._errors import bad_type, check_choice
+from .._errors import bad_type, check_choice, check_int
 from ..ops import elementwise
 from ..tensor import Tensor
 from . import functional as F
+from .linear import floating_dtype
 from .module import Module
+from .parameter import Parameter
 
 
 class ReLU(Module):
@@ -157,3 +159,51 @@ class GLU(Module):
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """``F.glu(input, dim)``."""
         return F.glu(input, self.dim)
+
+
+class ELU(Module):
+    """``x`` where positive, else ``alpha (e^x - 1)`` (see :func:`lucid.nn.functional.elu`)."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        elementwise.elu(np.zeros(0), alpha)                          # validates alpha now
+        self.alpha, self.inplace = alpha, inplace
+
+    def extra_repr(self) -> str:
+        """``alpha=1.0``, as PyTorch."""
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """``F.elu(input, alpha)``."""
+        return F.elu(input, self.alpha)
+
+
+class PReLU(Module):
+    """``x`` where positive, else ``a x`` with a learned slope ``a`` (one, or one per channel), as
+    ``torch.nn.PReLU`` (see :func:`lucid.nn.functional.prelu`).
+
+    >>> import lucid, lucid.nn as nn
+    >>> nn.PReLU(4)
+    PReLU(num_parameters=4)
+    >>> nn.PReLU()(lucid.tensor([-4.0, 1.0])).tolist()
+    [-1.0, 1.0]
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        self.num_parameters = check_int("PReLU", "num_parameters", num_parameters, 1)
+        self.init = init
+        kind = floating_dtype("PReLU", device, dtype)
+        self.weight = Parameter(Tensor._wrap(np.full(num_parameters, init, dtype=kind.dtype)))
+
+    def reset_parameters(self) -> None:
+        """Every slope back to ``init``."""
+        self.weight.data[...] = self.init
+
+    def extra_repr(self) -> str:
+        """``num_parameters=1``, as PyTorch."""
+        return f"num_parameters={self.num_parameters}"
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """``F.prelu(input, weight)``."""
+        return F.prelu(input, self.weight)

@@ -28,9 +28,11 @@ class Conv1d(Module):
         then the bias (zero-initialised) broadcast, see :func:`~lucid.nn.functional.conv1d`.
     kernel_size : int
     stride : int, default 1
-    padding : int, 'same' or 'valid', default 0
+    padding : int, 'same', 'valid' or 'causal', default 0
         ``'same'`` (stride 1 only) keeps the length: ``dilation*(kernel_size-1)``
         samples in total, the odd one on the right.  ``'valid'`` is 0.
+        ``'causal'`` (lucid's extension, as in Keras) pads ``dilation*(kernel_size-1)``
+        on the left only: ``L_out = ceil(L / stride)``, no output sees the future.
     dilation : int, default 1
     groups : int, default 1
         ``groups = in_channels`` is a depthwise convolution.

@@ -13,15 +13,17 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
-from .._errors import bad_type, bad_value, check_choice, check_int
+from .._errors import bad_type, bad_value, check_choice, check_int, dtype_fix, tensor_fix
 from ..algos.spec import ConvSpec
 from ..ops import conv, shape
 from ..tensor import Tensor, apply
 from ._activation_functional import (  # noqa: F401
+    elu,
     gelu,
     glu,
     leaky_relu,
     log_softmax,
+    prelu,
     sigmoid,
     silu,
     softmax,
@@ -30,6 +32,11 @@ from ._activation_functional import (  # noqa: F401
 )
 from ._checks import single  # F.single: nn.Conv1d's checks use it too
 from ._pooling_functional import avg_pool1d, max_pool1d  # noqa: F401  (re-exported: F.max_pool1d, ...)
+from .parameter import Parameter
+
+__all__ = ["conv1d", "pad", "linear", "dropout", "relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
+           "log_softmax", "glu", "avg_pool1d", "max_pool1d", "layer_norm", "group_norm", "mse_loss", "l1_loss",
+           "cross_entropy"]
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -37,21 +44,25 @@ PAD_MODES = ("constant", "reflect", "replicate", "circular")
 def padding_amounts(padding: int | str, kernel_size: int, dilation: int) -> tuple[int, int]:
     """Zeros added on (left, right) for an already checked ``padding``.
 
-    ``'same'`` pads ``d*(K-1)`` in total, the odd one on the right (PyTorch's rule).
+    ``'same'`` pads ``d*(K-1)`` in total, the odd one on the right (PyTorch's rule);
+    ``'causal'`` pads ``d*(K-1)`` on the left only (Keras's rule), so output ``t``
+    sees inputs up to ``t*s`` and no later.
     """
     if padding == "valid":
         return 0, 0
     if padding == "same":
         total = dilation * (kernel_size - 1)
         return total // 2, total - total // 2
+    if padding == "causal":
+        return dilation * (kernel_size - 1), 0
     return int(padding), int(padding)
 
 
 def check_padding(where: str, padding: Any, stride: int) -> int | str:
-    """``padding`` as a non-negative int, ``'same'`` (only with ``stride=1``) or ``'valid'``."""
+    """``padding`` as a non-negative int, ``'same'`` (only with ``stride=1``), ``'valid'`` or ``'causal'``."""
     if isinstance(padding, str):
-        if padding not in ("same", "valid"):
-            raise bad_value(where, "padding", "an int, 'same' or 'valid'", padding)
+        if padding not in ("same", "valid", "causal"):
+            raise bad_value(where, "padding", "an int, 'same', 'valid' or 'causal'", padding)
         if padding == "same" and stride != 1:
             raise bad_value(where, "padding", f"an int or 'valid' when stride={stride} ('same' needs stride=1)",
                             padding)
@@ -59,24 +70,49 @@ def check_padding(where: str, padding: Any, stride: int) -> int | str:
     return single(where, "padding", padding, 0)
 
 
-def _floating(where: str, argument: str, value: Any, ranks: str, allowed: tuple[int, ...]) -> Tensor:
+def _floating(where: str, argument: str, value: Any, ranks: str, allowed: tuple[int, ...],
+              fix: str | None = None) -> Tensor:
     if not isinstance(value, Tensor):
         raise bad_type(where, argument, "a lucid.Tensor", value)
     if value.ndim not in allowed:
-        raise bad_value(where, argument, f"a {ranks} tensor", value)
+        raise bad_value(where, argument, f"a {ranks} tensor", value, fix)
     if value.data.dtype.kind != "f":
         raise bad_type(where, argument, "a float32 or float64 tensor", value)
     return value
+
+
+def _other_dtype(data: Any, weight: Any) -> str | None:
+    """``weight``'s dtype name if ``lucid.tensor(data)`` would give another one (NumPy's float64), else None."""
+    if not (isinstance(weight, Tensor) and weight.data.dtype.kind == "f"):
+        return None
+    kind = str(getattr(data, "dtype", "float32")).rsplit(".", 1)[-1]       # lists of floats become float32
+    return None if kind == weight.dtype.name else weight.dtype.name
+
+
+def _channel_fix(shape: tuple[int, ...], channels: int) -> str | None:
+    """The usual reason an input has the wrong number of channels, as its fix."""
+    if len(shape) == 2 and channels == 1:
+        return f"for a batch of {shape[0]} one-channel signals add the channel dimension: x.unsqueeze(1)"
+    if len(shape) == 3 and shape[2] == channels:
+        return "if it is channels-last (N, L, C), move the channels: x.transpose(1, 2)"
+    return None
 
 
 def conv_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,  # noqa: A002
               dilation: Any, groups: Any) -> ConvSpec:
     """Check every argument of :func:`conv1d` and describe the batched problem (N = 1 if unbatched)."""
     w = "conv1d"
-    _floating(w, "input", input, "2-D (C_in, L) or 3-D (N, C_in, L)", (2, 3))
+    if not isinstance(input, Tensor):                 # the usual fix: lucid.tensor(x), in the weight's dtype
+        raise bad_type(w, "input", "a lucid.Tensor", input, tensor_fix(input, _other_dtype(input, weight)))
+    one_channel = isinstance(weight, Tensor) and weight.ndim == 3 and weight.shape[1] == 1 and groups == 1
+    flat = "add the batch and channel dimensions: x.reshape(1, 1, -1)" if input.ndim == 1 and one_channel else None
+    _floating(w, "input", input, "2-D (C_in, L) or 3-D (N, C_in, L)", (2, 3), flat)
     _floating(w, "weight", weight, "3-D (C_out, C_in // groups, K)", (3,))
     if weight.data.dtype != input.data.dtype:
-        raise bad_type(w, "weight", f"of the input's dtype {input.dtype}", weight)
+        if isinstance(weight, Parameter):             # a layer's weight: the data is what to convert
+            raise bad_type(w, "input", f"of the weight's dtype {weight.dtype}", input,
+                           dtype_fix(weight.dtype, input.dtype))
+        raise bad_type(w, "weight", f"of the input's dtype {input.dtype}", weight, dtype_fix(input.dtype))
     c_out, cig, k = weight.shape
     n, c_in, length = (1,) + input.shape if input.ndim == 2 else input.shape
     if length < 1:
@@ -95,8 +131,9 @@ def conv_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, p
     if c_out % groups:
         raise bad_value(w, "groups", f"a divisor of the output channels weight.shape[0]={c_out}", groups)
     if c_in != cig * groups:
-        raise bad_value(w, "input", f"a tensor with {cig * groups} channels (weight.shape[1] * groups = "
-                        f"{cig} * {groups}) in dim {input.ndim - 2}", input)
+        raise bad_value(w, "input", f"a tensor with {cig * groups} channel{'s' if cig * groups != 1 else ''} "
+                        f"(weight.shape[1] * groups = {cig} * {groups}) in dim {input.ndim - 2}", input,
+                        _channel_fix(input.shape, cig * groups))
     left, right = padding_amounts(padding, k, dilation)
     span = dilation * (k - 1) + 1
     if length + left + right < span:
@@ -121,9 +158,12 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
     weight : Tensor, shape (C_out, C_in // groups, K), the input's dtype
     bias : Tensor of shape (C_out,), optional
     stride, dilation : int, positive
-    padding : int, 'same' or 'valid'
+    padding : int, 'same', 'valid' or 'causal'
         Zeros added on both sides; ``'same'`` (stride 1 only) keeps the length,
-        adding ``d*(K-1)`` zeros with the odd one on the right.
+        adding ``d*(K-1)`` zeros with the odd one on the right.  ``'causal'``
+        (an extension of PyTorch's API, as Keras's ``Conv1D(padding="causal")``)
+        adds ``d*(K-1)`` zeros on the left only: ``L_out = ceil(L / s)``, and
+        output ``t`` depends on no input after ``t*s``.
     groups : int, positive, dividing C_in and C_out
     algorithm : str, optional
         Force an algorithm of :mod:`lucid.algos` for this call (``"direct"``,
@@ -216,8 +256,10 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor: 
     return squared if reduction == "none" else squared.mean() if reduction == "mean" else squared.sum()
 
 
-# Layers, norms and losses of issue #17, and issue #24's conv_transpose1d (bodies in their own modules).
+# Layers, norms and losses of issues #17 and #25, and #24's conv_transpose1d (bodies in their own modules).
 from ._conv_transpose_functional import conv_transpose1d  # noqa: E402,F401
-from ._functional_layers import dropout, linear  # noqa: E402,F401
-from ._functional_loss import cross_entropy, l1_loss  # noqa: E402,F401
+from ._functional_batchnorm import batch_norm, instance_norm  # noqa: E402,F401
+from ._functional_layers import dropout, embedding, linear  # noqa: E402,F401
+from ._functional_loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, nll_loss  # noqa: E402,F401
 from ._functional_norm import group_norm, layer_norm  # noqa: E402,F401
+from ._functional_resample import adaptive_avg_pool1d, adaptive_max_pool1d, interpolate  # noqa: E402,F401

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, cast
 import numpy as np
 
 from .._errors import bad_type, bad_value
+from ..dtypes import DTYPES, float32, float64, to_device, to_dtype
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -218,6 +219,59 @@ class Module:
     def eval(self) -> Module:
         """``train(False)``."""
         return self.train(False)
+
+    def apply(self, fn: Any) -> Module:
+        """Call ``fn(module)`` on every descendant, then on this module (post-order, as PyTorch); returns
+        ``self``.  The usual use is custom initialisation: ``net.apply(init_weights)``."""
+        if not callable(fn):
+            raise bad_type("apply", "fn", "a function of a module", fn)
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` of every parameter (freeze with ``False``); returns ``self``."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Module:
+        """Convert every floating parameter, its gradient and every floating buffer to ``dtype``, in place
+        (the Parameter objects stay, as in PyTorch); ``device`` may only be the CPU.  Accepts
+        ``to(dtype)``, ``to(device)``, ``to(device, dtype)`` and ``to(tensor)``; returns ``self``."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, str) and arg not in DTYPES or type(arg).__name__ == "device":
+                device = arg
+            else:
+                dtype = arg
+        to_device(device, "to")
+        kind = to_dtype(dtype, "Module.to") if dtype is not None else None
+        if kind is None:
+            return self
+        if not kind.is_floating_point:
+            raise bad_type("Module.to", "dtype", "a floating dtype (lucid.float32 or lucid.float64)", kind)
+        tensors = [t for _, t in self.named_parameters()] + [t for _, t in self.named_buffers()]
+        for t in tensors:
+            if t._data.dtype.kind == "f":
+                t._data = t._data.astype(kind.dtype)
+                if t.grad is not None:
+                    t.grad._data = t.grad._data.astype(kind.dtype)
+        return self
+
+    def float(self) -> Module:
+        """``to(lucid.float32)``."""
+        return self.to(float32)
+
+    def double(self) -> Module:
+        """``to(lucid.float64)``."""
+        return self.to(float64)
+
+    def cpu(self) -> Module:
+        """``self`` (the CPU is lucid's only device)."""
+        return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of all parameters (``None``, or zeros in place)."""

@@ -52,3 +52,42 @@ class MaxPool1d(Module):
         """``F.max_pool1d(input, ...)`` with this module's settings."""
         return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                             self.return_indices)
+
+
+class AdaptiveAvgPool1d(Module):
+    """Average over ``output_size`` windows covering the last dimension (see
+    :func:`lucid.nn.functional.adaptive_avg_pool1d`); ``AdaptiveAvgPool1d(1)`` is global average pooling.
+
+    >>> import lucid, lucid.nn as nn
+    >>> nn.AdaptiveAvgPool1d(1)(lucid.ones(2, 3, 10)).shape
+    (2, 3, 1)
+    """
+
+    def __init__(self, output_size: int | tuple[int]) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self) -> str:
+        """``output_size=1``, as PyTorch."""
+        return f"output_size={self.output_size}"
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """``F.adaptive_avg_pool1d(input, output_size)``."""
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveMaxPool1d(Module):
+    """Maximum over ``output_size`` windows covering the last dimension (see
+    :func:`lucid.nn.functional.adaptive_max_pool1d`)."""
+
+    def __init__(self, output_size: int | tuple[int], return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def extra_repr(self) -> str:
+        """``output_size=1``, as PyTorch."""
+        return f"output_size={self.output_size}"
+
+    def forward(self, input: Tensor) -> Any:  # noqa: A002
+        """``F.adaptive_max_pool1d(input, output_size, return_indices)``."""
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)

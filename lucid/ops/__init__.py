@@ -13,10 +13,14 @@ the graph and the arithmetic).
 Modules: :mod:`.arith` (``+ - * / ** @``, negation), :mod:`.elementwise`
 (exp, log, tanh, sigmoid, abs, sqrt, glu and the activations), :mod:`.shape`
 (reshape, indexing, split, transpose, permute, flatten, squeeze, cat, stack, pad),
-:mod:`.reduce` (sum, mean, max, amax, softmax, log_softmax), :mod:`.pool`
-(avg_pool1d, max_pool1d), :mod:`.norm` (layer and group norm), :mod:`.conv`
-(conv1d through the planner), :mod:`.layers` (linear, dropout), :mod:`.loss`
-(cross-entropy, L1) and :mod:`.dims` (dimension arguments).  Each
+:mod:`.reduce` (sum, mean, max, min, amax, amin, argmax, var, softmax, log_softmax), :mod:`.pool`
+(avg_pool1d, max_pool1d, adaptive max pooling), :mod:`.norm` (layer and group
+norm), :mod:`.batch_norm` (batch and instance norm), :mod:`.resample`
+(interpolation, adaptive average pooling), :mod:`.select` (comparisons,
+where, clamp, maximum, clone, casts), :mod:`.conv` (conv1d through the
+planner), :mod:`.layers` (linear, dropout, embedding), :mod:`.loss`
+(cross-entropy, NLL, L1, binary cross-entropy) and :mod:`.dims` (dimension
+arguments).  Each
 differentiable op has exactly one rule here; ``lucid.nn.functional`` and the
 Tensor methods only check arguments and apply it.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import Rule
+from ._blocks import ufunc
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -50,7 +51,7 @@ def binary(a: np.ndarray, b: np.ndarray, op: str, exponent_grad: bool = True) ->
     The backward computes only the operands' gradients that ``needs`` asks for,
     each with one temporary at most.
     """
-    out = np.asarray(FORWARD[op](a, b))
+    out = np.asarray(FORWARD[op](a, b) if op == "MatMul" else ufunc(FORWARD[op], a, b))
     if out.dtype == np.float64 and np.float64 not in (a.dtype, b.dtype):
         out = out.astype(np.float32)
 
@@ -62,8 +63,8 @@ def binary(a: np.ndarray, b: np.ndarray, op: str, exponent_grad: bool = True) ->
             return (unbroadcast(g, a.shape) if need_a else None), (unbroadcast(np.negative(g), b.shape)
                                                                     if need_b else None)
         if op == "Mul":
-            return (unbroadcast(np.multiply(g, b), a.shape) if need_a else None), \
-                   (unbroadcast(np.multiply(g, a), b.shape) if need_b else None)
+            return (unbroadcast(ufunc(np.multiply, g, b), a.shape) if need_a else None), \
+                   (unbroadcast(ufunc(np.multiply, g, a), b.shape) if need_b else None)
         if op == "Div":
             ga = unbroadcast(np.divide(g, b), a.shape) if need_a else None
             if not need_b:

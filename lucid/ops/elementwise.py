@@ -16,6 +16,7 @@ from scipy.special import erf
 
 from .._errors import bad_type, bad_value, check_choice
 from . import Rule
+from ._blocks import Split, ufunc
 from .dims import check_dim
 
 
@@ -26,8 +27,8 @@ def floating(x: np.ndarray) -> np.ndarray:
 
 def exp(x: np.ndarray) -> Rule:
     """``y = e**x``; ``dy/dx = y``."""
-    y = np.exp(floating(x))
-    return y, lambda g, needs: (np.multiply(g, y),)
+    y = ufunc(np.exp, floating(x))
+    return y, lambda g, needs: (ufunc(np.multiply, g, y),)
 
 
 def log(x: np.ndarray) -> Rule:
@@ -43,13 +44,20 @@ def log(x: np.ndarray) -> Rule:
 
 
 def tanh(x: np.ndarray) -> Rule:
-    """``y = tanh x``; ``dy/dx = 1 - y**2`` (one temporary)."""
-    y = np.tanh(floating(x))
+    """``y = tanh x``; ``dy/dx = 1 - y**2`` (one buffer, three in-place passes per block)."""
+    y = ufunc(np.tanh, floating(x))
 
     def backward(g, needs):
-        d = np.multiply(y, y)
-        np.subtract(1, d, out=d)
-        return (np.multiply(g, d, out=d),)
+        d = np.empty(y.shape, np.result_type(g, y))
+        split = Split(y.shape)
+
+        def body(lo: int, hi: int) -> None:
+            part = split.part(d, lo, hi)
+            np.multiply(split.part(y, lo, hi), split.part(y, lo, hi), out=part)
+            np.subtract(1, part, out=part)
+            np.multiply(split.part(g, lo, hi), part, out=part)
+        split.run(body)
+        return (d,)
     return y, backward
 
 
@@ -60,18 +68,32 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     exactly 0, the rounded answer; the warning is silenced.  Four in-place
     passes, several times faster than ``scipy.special.expit`` on float32.
     """
-    y = np.negative(x)
-    with np.errstate(over="ignore"):
-        np.exp(y, out=y)
-    np.add(y, 1, out=y)
-    return np.reciprocal(y, out=y)
+    y = np.empty(x.shape, x.dtype)
+    split = Split(x.shape)
+
+    def body(lo: int, hi: int) -> None:
+        part = split.part(y, lo, hi)
+        np.negative(split.part(x, lo, hi), out=part)
+        with np.errstate(over="ignore"):
+            np.exp(part, out=part)
+        np.add(part, 1, out=part)
+        np.reciprocal(part, out=part)
+    split.run(body)
+    return y
 
 
 def _sigmoid_grad(g: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``g y (1 - y)`` with one temporary."""
-    d = np.subtract(1, y)
-    np.multiply(d, y, out=d)
-    return np.multiply(d, g, out=d)
+    """``g y (1 - y)`` in one buffer."""
+    d = np.empty(y.shape, np.result_type(g, y))
+    split = Split(y.shape)
+
+    def body(lo: int, hi: int) -> None:
+        part, yp = split.part(d, lo, hi), split.part(y, lo, hi)
+        np.subtract(1, yp, out=part)
+        np.multiply(part, yp, out=part)
+        np.multiply(part, split.part(g, lo, hi), out=part)
+    split.run(body)
+    return d
 
 
 def sigmoid(x: np.ndarray) -> Rule:
@@ -103,12 +125,19 @@ def silu(x: np.ndarray) -> Rule:
     s = _sigmoid(x)
 
     def backward(g, needs):
-        d = np.subtract(1, s)                # s (1 + x (1 - s)), in one buffer
-        np.multiply(d, x, out=d)
-        np.add(d, 1, out=d)
-        np.multiply(d, s, out=d)
-        return (np.multiply(d, g, out=d),)
-    return np.multiply(x, s), backward
+        d = np.empty(s.shape, np.result_type(g, s))
+        split = Split(s.shape)
+
+        def body(lo: int, hi: int) -> None:      # s (1 + x (1 - s)) g, in one buffer
+            part, sp = split.part(d, lo, hi), split.part(s, lo, hi)
+            np.subtract(1, sp, out=part)
+            np.multiply(part, split.part(x, lo, hi), out=part)
+            np.add(part, 1, out=part)
+            np.multiply(part, sp, out=part)
+            np.multiply(part, split.part(g, lo, hi), out=part)
+        split.run(body)
+        return (d,)
+    return ufunc(np.multiply, x, s), backward
 
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -162,8 +191,8 @@ def softplus(x: np.ndarray, beta: Any = 1.0, threshold: Any = 20.0) -> Rule:
 def relu(x: np.ndarray) -> Rule:
     """``max(x, 0)``; the derivative is 1 where ``x > 0``, else 0 (read from the output, so the
     input need not be kept)."""
-    y = np.maximum(x, 0)
-    return y, lambda g, needs: (np.multiply(g, y > 0),)
+    y = ufunc(np.maximum, x, 0)
+    return y, lambda g, needs: (ufunc(np.multiply, g, ufunc(np.greater, y, 0)),)
 
 
 def leaky_relu(x: np.ndarray, negative_slope: Any = 0.01) -> Rule:
@@ -202,12 +231,50 @@ def glu(x: np.ndarray, dim: Any = -1) -> Rule:
     s = _sigmoid(x[second])
 
     def backward(g, needs):
-        grad = np.empty_like(x)
-        np.multiply(g, s, out=grad[first])
-        db = grad[second]
-        np.subtract(1, s, out=db)
-        np.multiply(db, s, out=db)
-        np.multiply(db, a, out=db)
-        np.multiply(db, g, out=db)
+        grad = np.empty(x.shape, np.result_type(g, x))
+        da, db = grad[first], grad[second]
+        split = Split(s.shape)
+
+        def body(lo: int, hi: int) -> None:
+            sp, gp, part = split.part(s, lo, hi), split.part(g, lo, hi), split.part(db, lo, hi)
+            np.multiply(gp, sp, out=split.part(da, lo, hi))
+            np.subtract(1, sp, out=part)
+            np.multiply(part, sp, out=part)
+            np.multiply(part, split.part(a, lo, hi), out=part)
+            np.multiply(part, gp, out=part)
+        split.run(body)
         return (grad,)
-    return np.multiply(a, s), backward
+    return ufunc(np.multiply, a, s), backward
+
+
+def elu(x: np.ndarray, alpha: Any = 1.0) -> Rule:
+    """``y = x`` for ``x > 0``, else ``alpha (e^x - 1)`` (``expm1``); ``dy/dx = 1`` or ``alpha e^x``."""
+    alpha = _real("elu", "alpha", alpha)
+    x = floating(x)
+    positive = x > 0
+    y = np.where(positive, x, alpha * np.expm1(np.minimum(x, 0)))
+    return y, lambda g, needs: (np.where(positive, g, g * alpha * np.exp(np.minimum(x, 0))),)
+
+
+def prelu(x: np.ndarray, weight: np.ndarray) -> Rule:
+    """``y = x`` for ``x > 0``, else ``w x`` with ``w`` per channel (dim 1) or one shared value.
+
+    Gradients: ``dx = g`` or ``g w``; ``dw = sum g x`` over the non-positive
+    elements of each channel.  ``weight`` is already checked (1 or ``C`` entries).
+    """
+    shape = [1] * x.ndim
+    if weight.size > 1:
+        shape[1] = weight.size
+    w = weight.reshape(shape) if x.ndim else weight.reshape(())
+    positive = x > 0
+    y = np.where(positive, x, w * x)
+
+    def backward(g: np.ndarray, needs: tuple[bool, ...]):
+        dx = np.where(positive, g, g * w) if needs[0] else None
+        dw = None
+        if needs[1]:
+            contribution = np.where(positive, 0, g * x)
+            axes = tuple(a for a in range(x.ndim) if not (weight.size > 1 and a == 1))
+            dw = contribution.sum(axis=axes).reshape(weight.shape).astype(weight.dtype)
+        return dx, dw
+    return y, backward

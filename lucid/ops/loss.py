@@ -79,3 +79,62 @@ def l1_loss(x: np.ndarray, target: np.ndarray, reduction: str) -> Rule:
         return (grad if needs[0] else None), (np.negative(grad) if needs[1] else None)
     return out, backward
 
+
+
+def nll_loss(x: np.ndarray, target: np.ndarray, weight: np.ndarray | None, class_axis: int, ignore_index: int,
+             reduction: str) -> Rule:
+    """``(loss, backward)`` of ``-w[y] x[n, y]`` per element (``x`` holds log-probabilities); the mean
+    divides by the summed weights of the non-ignored targets.  The gradient is ``-w[y]`` (scaled) at
+    each target class, zero elsewhere."""
+    c = x.shape[class_axis]
+    z = np.moveaxis(x, class_axis, -1)
+    valid = target != ignore_index
+    if np.any(valid & ((target < 0) | (target >= c))):
+        bad = target[valid & ((target < 0) | (target >= c))]
+        raise bad_value("nll_loss", "target", f"class indices in [0, {c}) or ignore_index={ignore_index}, "
+                        f"e.g. not {int(bad.flat[0])}", target)
+    safe = np.where(valid, target, 0)[..., None]
+    w = weight if weight is not None else np.ones(c, x.dtype)
+    w_y = np.where(valid, w[safe[..., 0]], 0).astype(x.dtype)
+    losses = -w_y * np.take_along_axis(z, safe, -1)[..., 0]
+    out, denominator = _reduce(losses, reduction, w_y.sum() if reduction == "mean" else None)
+
+    def backward(g: np.ndarray, needs: tuple[bool, ...]):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = g if reduction == "none" else (g / denominator if denominator is not None else g)
+            dz = np.zeros(z.shape, x.dtype)
+            np.put_along_axis(dz, safe, (-w_y * scale)[..., None], -1)
+        return (np.moveaxis(dz, -1, class_axis),)
+    return out, backward
+
+
+def binary_cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray | None, reduction: str,
+                         logits: bool, pos_weight: np.ndarray | None = None) -> Rule:
+    """``(loss, backward)`` of binary cross-entropy on probabilities ``x`` (``logits=False``: each log
+    clamped at -100 and the input gradient's denominator at 1e-12, PyTorch's rules) or on logits
+    (``(1 - t) x + (1 + (p - 1) t) softplus(-x)``, stable for any ``x``), times ``weight``; gradients
+    of ``(x, target)``."""
+    if logits:
+        soft = np.logaddexp(0, -x)                                    # log(1 + e^-x), never overflows
+        c = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
+        losses = (1 - target) * x + c * soft
+    else:
+        with np.errstate(divide="ignore"):
+            log_x, log_1mx = np.maximum(np.log(x), -100), np.maximum(np.log1p(-x), -100)
+        losses = -(target * log_x + (1 - target) * log_1mx)
+    w = np.ones((), x.dtype) if weight is None else weight
+    out, denominator = _reduce(np.asarray(losses * w, x.dtype), reduction)
+
+    def backward(g: np.ndarray, needs: tuple[bool, ...]):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = w * (g if denominator is None else g / denominator)
+        if logits:
+            e = np.exp(-np.abs(x))                                   # sigmoid(-x) without overflow
+            sig_neg = np.where(x >= 0, e / (1 + e), 1 / (1 + e))
+            dx = ((1 - target) - c * sig_neg) * scale if needs[0] else None
+            dt = (-x + (0 if pos_weight is None else (pos_weight - 1) * soft)) * scale if needs[1] else None
+        else:
+            dx = (x - target) / np.maximum((1 - x) * x, 1e-12) * scale if needs[0] else None
+            dt = (log_1mx - log_x) * scale if needs[1] else None
+        return (None if dx is None else np.asarray(dx, x.dtype)), (None if dt is None else np.asarray(dt, x.dtype))
+    return out, backward

@@ -16,6 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._errors import bad_type, bad_value, check_int
 from . import Rule
+from .resample import adaptive_windows
 
 
 def _single(where: str, argument: str, value: Any, minimum: int) -> int:
@@ -115,6 +116,50 @@ def max_pool1d(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any
     def backward(g, needs):
         rows = int(np.prod(x.shape[:-1], dtype=np.int64))
         flat = (np.arange(rows)[:, None] * length + indices.reshape(rows, l_out)).ravel()
+        grad = np.bincount(flat, weights=g.reshape(-1), minlength=rows * length)
+        return (grad.reshape(x.shape).astype(x.dtype, copy=False),)
+    return values, indices, backward
+
+
+def adaptive_max_pool1d(x: np.ndarray, output_size: int) -> tuple[np.ndarray, np.ndarray, Any]:
+    """``(values, indices, backward)`` of the maximum over each adaptive window
+    ``[floor(i L / L_out), ceil((i + 1) L / L_out))`` of the last axis (PyTorch's windows).
+
+    ``indices`` (int64) are positions in the last axis, the first maximum of
+    each window (the last NaN if there is one, as PyTorch's CPU kernel); the
+    gradient goes to those positions.  Cost ``O(L_out * max window)``, looping
+    over the windows or over the taps, whichever are fewer.
+    """
+    length = x.shape[-1]
+    start, end = adaptive_windows(length, output_size)
+    counts = end - start
+    width = int(counts.max()) if output_size else 0
+    lead = x.shape[:-1]
+    values = np.empty(lead + (output_size,), x.dtype)
+    indices = np.empty(lead + (output_size,), np.int64)
+    if output_size <= width:                         # few windows: one argmax per window
+        for i, (a, b) in enumerate(zip(start, end)):
+            segment = x[..., a:b]
+            where = np.argmax(segment, axis=-1)
+            nan = np.isnan(segment)
+            last_nan = (b - a - 1) - np.argmax(nan[..., ::-1], axis=-1)
+            where = np.where(nan.any(axis=-1), last_nan, where)
+            indices[..., i] = a + where
+            values[..., i] = np.take_along_axis(segment, where[..., None], axis=-1)[..., 0]
+    else:                                            # narrow windows: one strided pass per tap
+        values[...] = x[..., start]
+        taps = np.zeros(values.shape, dtype=np.int64)
+        for j in range(1, width):
+            valid = j < counts
+            candidate = np.where(valid, x[..., np.minimum(start + j, length - 1)], -np.inf)
+            better = (candidate > values) | (np.isnan(candidate) & valid)
+            np.copyto(values, candidate, where=better)
+            np.putmask(taps, better, j)
+        indices[...] = start + taps
+
+    def backward(g, needs):
+        rows = int(np.prod(lead, dtype=np.int64))
+        flat = (np.arange(rows)[:, None] * length + indices.reshape(rows, output_size)).ravel()
         grad = np.bincount(flat, weights=g.reshape(-1), minlength=rows * length)
         return (grad.reshape(x.shape).astype(x.dtype, copy=False),)
     return values, indices, backward

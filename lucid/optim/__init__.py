@@ -1,4 +1,5 @@
-"""Optimisers, spelled like ``torch.optim``: :class:`SGD`, :class:`Adam`, :class:`AdamW`.
+"""Optimisers, spelled like ``torch.optim``: :class:`SGD`, :class:`Adam`, :class:`AdamW`, and the
+learning-rate schedulers of :mod:`lucid.optim.lr_scheduler`.
 
 All share :class:`Optimizer` (param groups, per-parameter ``state``,
 ``zero_grad``, ``step(closure)``); they update parameters in place, skip
@@ -11,8 +12,9 @@ parameters whose ``grad`` is ``None`` and never modify ``p.grad``.
 >>> net.weight.grad is None
 True
 """
+from . import lr_scheduler
 from .adam import Adam, AdamW
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]

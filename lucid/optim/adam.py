@@ -1,4 +1,9 @@
-"""``optim.Adam`` and ``optim.AdamW``, matching ``torch.optim.Adam`` / ``AdamW`` step for step."""
+"""``optim.Adam`` and ``optim.AdamW``, matching ``torch.optim.Adam`` / ``AdamW`` step for step.
+
+Each step updates every parameter and its moments in place, with one scratch array per
+parameter (the operations in PyTorch's order, so results are bit-identical to the
+out-of-place form) and no other temporaries.
+"""
 from __future__ import annotations
 
 import math
@@ -106,16 +111,24 @@ class Adam(Optimizer):
                     else:
                         grad = grad + decay * param          # a new array: p.grad stays as it is
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                m += (grad - m) * (1 - beta1)                # torch's lerp (weight < 0.5 branch)
+                scratch = np.subtract(grad, m)               # torch's lerp (weight < 0.5 branch), in place
+                scratch *= 1 - beta1
+                m += scratch
                 v *= beta2
-                v += (1 - beta2) * grad * grad
+                np.multiply(grad, 1 - beta2, out=scratch)    # (1 - beta2) * g * g
+                scratch *= grad
+                v += scratch
                 if group["amsgrad"]:
                     vmax = state.setdefault("max_exp_avg_sq", np.zeros_like(param))
                     np.maximum(vmax, v, out=vmax)
                     v = vmax
                 step_size = lr / (1 - beta1 ** t)
-                denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps
-                param -= step_size * (m / denom)
+                denom = np.sqrt(v, out=scratch)              # sqrt(v) / sqrt(1 - beta2^t) + eps
+                denom /= math.sqrt(1 - beta2 ** t)
+                denom += eps
+                np.divide(m, denom, out=denom)
+                denom *= step_size
+                param -= denom
 
 
 class AdamW(Adam):

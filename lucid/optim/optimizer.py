@@ -9,9 +9,12 @@ Parameters after every step.  ``p.grad`` is read, never written.
 """
 from __future__ import annotations
 
+import copy
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+import numpy as np
 
 from .._errors import bad_type, bad_value
 from ..tensor import Tensor, no_grad
@@ -112,9 +115,79 @@ class Optimizer:
             self._update()
         return loss
 
+    def state_dict(self) -> dict[str, Any]:
+        """The optimiser's state in PyTorch's format: ``{"state": {index: {...}}, "param_groups": [...]}``.
+
+        Parameters are numbered in the order of the param groups (0, 1, ...);
+        ``"param_groups"`` holds every group's hyper-parameters with ``"params"``
+        replaced by those indices, ``"state"`` each parameter's state (arrays as
+        tensors sharing memory with the optimiser's, as PyTorch's references;
+        ``"step"`` as an int).  Save it with :func:`lucid.save`; a fresh optimiser
+        over the same parameters continues bit for bit after
+        :meth:`load_state_dict`.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {key: value for key, value in group.items() if key != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {index[id(p)]: {key: Tensor._wrap(value) if isinstance(value, np.ndarray) else value
+                                for key, value in entries.items()}
+                 for p, entries in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output (copied: nothing is shared with ``state_dict`` afterwards).
+
+        The groups must list as many parameters as this optimiser's, in the same
+        order; each group's hyper-parameters (including keys a scheduler added,
+        such as ``initial_lr``) are taken from ``state_dict``.  State arrays are
+        cast to their parameter's dtype, ``"step"`` to an int (a PyTorch
+        optimiser's float step tensor loads too).
+        """
+        where = "load_state_dict"
+        if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= set(state_dict):
+            raise bad_type(where, "state_dict", "a mapping with 'state' and 'param_groups' (from state_dict())",
+                           state_dict)
+        saved = state_dict["param_groups"]
+        if not isinstance(saved, (list, tuple)) or len(saved) != len(self.param_groups):
+            raise bad_value(where, "state_dict", f"{len(self.param_groups)} parameter groups, as this optimizer has",
+                            f"{len(saved) if isinstance(saved, (list, tuple)) else saved!r} groups")
+        by_index: dict[Any, Tensor] = {}
+        for i, (group, entry) in enumerate(zip(self.param_groups, saved)):
+            if not isinstance(entry, Mapping) or len(entry.get("params", ())) != len(group["params"]):
+                raise bad_value(where, f"state_dict['param_groups'][{i}]", f"a group of {len(group['params'])} "
+                                "parameters, as this optimizer's group", entry)
+            by_index.update(zip(entry["params"], group["params"]))
+        state: dict[Tensor, dict[str, Any]] = {}
+        for key, entries in dict(state_dict["state"]).items():
+            if key not in by_index:
+                raise bad_value(where, "state_dict['state']", "keys among the saved groups' parameter indices", key)
+            param = by_index[key]
+            state[param] = {name: _restore(name, value, param) for name, value in dict(entries).items()}
+        groups = []
+        for group, entry in zip(self.param_groups, saved):
+            restored = {**copy.deepcopy({k: v for k, v in entry.items() if k != "params"}), "params": group["params"]}
+            self._check_group(restored)
+            groups.append(restored)
+        self.param_groups, self.state = groups, state
+
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
             lines.extend(f"    {key}: {value}" for key, value in sorted(group.items()) if key != "params")
         return "\n".join(lines + [")"])
+
+
+def _restore(name: str, value: Any, param: Tensor) -> Any:
+    """One saved state entry, copied: ``step`` as an int, arrays (tensors) in the parameter's dtype."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if name == "step":
+        return int(np.asarray(value).item())
+    if isinstance(value, np.ndarray):
+        kind = param.data.dtype if value.dtype.kind == "f" else value.dtype
+        return np.array(value, dtype=kind, copy=True)
+    return copy.deepcopy(value)

@@ -78,7 +78,7 @@ def test_tiny_blocks_really_split_items_positions_and_threads(blocking):
     shares = col2im._shares(spec, phases)
     if blocking.startswith("tiny"):
         positions = col2im._rows(spec) if phases else spec.l_out
-        assert len(shares) == min(col2im.THREADS, spec.n) and sum(map(len, shares)) == spec.n * positions
+        assert len(shares) == min(lucid.get_num_threads(), spec.n) and sum(map(len, shares)) == spec.n * positions
     item_sets = [{n for n0, n1, _, _ in share for n in range(n0, n1)} for share in shares]
     assert sum(map(len, item_sets)) == spec.n       # an item is never split between threads
 

@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 import pytest
-from helpers import relative_error
+from helpers import num_threads, relative_error
 from reference import conv1d_ref
 
 from lucid.algos import _gemm, base, direct, scratch
@@ -43,9 +43,12 @@ def test_blocked_tap_loop(monkeypatch, spec, block_bytes):
     assert DIRECT.layout(spec, 1 << 30).workspace_bytes > 0
 
 
-def test_pointwise_is_one_gemm_per_thread_without_tap_buffer(monkeypatch):
-    monkeypatch.setattr(_gemm, "THREADS", 2)
-    monkeypatch.setattr(direct, "THREADS", 2)
+def test_pointwise_is_one_gemm_per_thread_without_tap_buffer():
+    with num_threads(2):
+        pointwise_blocks()
+
+
+def pointwise_blocks():
     small = ConvSpec(4, 8, 6, 50, 1, 1, (0, 0), 1, 2, "float64")            # under SPLIT_BYTES: inline
     assert DIRECT.prepare(small, 1 << 30)._blocks == [(0, 4, 0, 50)]
     spec = ConvSpec(4, 8, 64, 2000, 1, 1, (0, 0), 1, 2, "float64")          # 4 MiB of output
@@ -73,11 +76,10 @@ def test_tap_loop_reads_unpadded_input_without_a_padded_copy(monkeypatch, spec, 
 def test_heavy_layer_with_a_small_output_is_split_over_the_pool(monkeypatch):
     """backward_data of N8 C128->64 L161 K7 d8 (96 MFLOP, 0.8 MiB of output)
     ran as one block on OpenBLAS's own threads, 26-860 ms under load."""
-    monkeypatch.setattr(_gemm, "THREADS", 2)
-    monkeypatch.setattr(direct, "THREADS", 2)
     spec = ConvSpec(8, 64, 128, 161, 7, 1, (48, 48), 8, 1, "float32")
     assert spec.direct_flops >= direct._SPLIT_FLOPS
-    assert len(DIRECT.prepare(spec, 1 << 30)._blocks) == 2
+    with num_threads(2):
+        assert len(DIRECT.prepare(spec, 1 << 30)._blocks) == 2
 
 
 def test_thread_scratch_is_reused_by_one_thread_and_private_to_each():

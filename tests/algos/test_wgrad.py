@@ -2,8 +2,11 @@
 
 Both strategies (per-tap GEMMs on views, and gathered columns) are forced in
 turn over a seeded grid of N, C_in, C_out, L, K, stride, dilation, padding and
-groups (dense, grouped, depthwise) in float32 and float64; the planner serves
-it natively (the record's spec is the source spec posed as backward_filter).
+groups (dense, grouped, depthwise) in float32 and float64, and on specs of
+several reduction blocks; a NaN/Inf of ``dy`` at each edge's outermost and
+innermost padded column and in the middle lands where the definition puts it;
+the planner serves it natively (the record's spec is the source spec posed as
+backward_filter).
 """
 from __future__ import annotations
 
@@ -47,6 +50,23 @@ def test_matches_the_definition_on_a_seeded_grid(forced_strategy):
     assert not failures, failures[:5]
 
 
+#: Specs of several reduction blocks (2048 columns each): runs of whole items, runs of positions
+#: of one item (stride 2: the phases), and one item per block; float32 and float64.
+MULTI_BLOCK_SPECS = [ConvSpec(40, 4, 6, 100, 3, 1, (1, 1), 1, 2, "float64"),
+                     ConvSpec(2, 4, 4, 6100, 3, 2, (2, 1), 2, 1, "float32"),
+                     ConvSpec(3, 6, 6, 1500, 4, 1, (0, 3), 3, 3, "float64")]
+
+
+@pytest.mark.parametrize("spec", MULTI_BLOCK_SPECS, ids=lambda s: s.describe())
+def test_specs_of_several_blocks_match_the_definition(forced_strategy, spec):
+    """Every block counts: a reduction cut into several blocks (shared over the pool threads,
+    summed in slot order) gives the definition's ``dw``; the grid above fits in one block."""
+    assert len(wgrad._blocks(spec)) >= 2
+    assert all(len(wgrad._blocks(small)) == 1 for small in grid())
+    failures = native_op_failures("backward_filter", "wgrad", [spec], definition)
+    assert not failures, failures
+
+
 @pytest.mark.parametrize("where", ["dy_in_padding", "x"])
 def test_nonfinite_operands_land_where_the_definition_puts_them(forced_strategy, where):
     """An Inf of ``dy`` read only against padding zeros gives NaN in exactly that tap
@@ -62,6 +82,51 @@ def test_nonfinite_operands_land_where_the_definition_puts_them(forced_strategy,
     got = planner.execute("backward_filter", spec, dy, x, algorithm="wgrad")
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     assert 0 < np.isnan(want).sum() < want.size / 2
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-12, atol=1e-12)
+
+
+def skipped_taps(spec: ConvSpec, t: int) -> list[int]:
+    """Taps ``k`` that read padding at output position ``t`` (input ``t*s + k*d - left`` outside ``x``)."""
+    return [k for k in range(spec.kernel_size)
+            if not 0 <= t * spec.stride + k * spec.dilation - spec.padding[0] < spec.length]
+
+
+def edge_positions(spec: ConvSpec) -> dict[str, int]:
+    """Outermost and innermost positions of ``dy`` where some tap reads padding, on each edge,
+    and one in the middle where none does (from the definition, not from wgrad's tap ranges)."""
+    skipped = [t for t in range(spec.l_out) if skipped_taps(spec, t)]
+    left = [t for t in skipped if t < spec.l_out // 2]
+    right = [t for t in skipped if t >= spec.l_out // 2]
+    return {"left_outer": left[0], "left_inner": left[-1], "middle": spec.l_out // 2,
+            "right_inner": right[0], "right_outer": right[-1]}
+
+
+#: Two or more skipped columns on each edge: unit stride, and stride 3 with dilation 2 and K=4.
+EDGE_SPECS = [ConvSpec(2, 4, 6, 20, 3, 1, (2, 2), 1, 2, "float64"),
+              ConvSpec(2, 4, 6, 19, 4, 3, (5, 6), 2, 2, "float64")]
+
+
+@pytest.mark.parametrize("value", [np.inf, np.nan], ids=["inf", "nan"])
+@pytest.mark.parametrize("where", ["left_outer", "left_inner", "middle", "right_inner", "right_outer"])
+@pytest.mark.parametrize("spec", EDGE_SPECS, ids=lambda s: s.describe())
+def test_nonfinite_dy_at_each_edge_and_in_the_middle(forced_strategy, spec, where, value):
+    """A NaN/Inf of ``dy`` at every kind of position: where taps read padding it reaches them as
+    ``0 * Inf = NaN`` (the padding-product check must see the innermost skipped column of each edge,
+    not only the outermost); in the middle it reaches every tap through real products only."""
+    rng = np.random.default_rng([EDGE_SPECS.index(spec), 5])
+    dy, x = rng.standard_normal(spec.output_shape), rng.standard_normal(spec.input_shape)
+    t = edge_positions(spec)[where]
+    assert len(set(edge_positions(spec).values())) == 5            # five distinct positions
+    assert (where == "middle") == (skipped_taps(spec, t) == [])
+    dy[1, 4, t] = value
+    want = definition(spec, dy, x)
+    got = planner.execute("backward_filter", spec, dy, x, algorithm="wgrad")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    np.testing.assert_array_equal(got[np.isinf(want)], want[np.isinf(want)])
+    assert np.isnan(want[4, :, skipped_taps(spec, t)]).all()          # 0 * Inf or 0 * NaN at the padding
+    assert not np.isfinite(want[4]).all() and np.isfinite(np.delete(want, 4, axis=0)).all()
     finite = np.isfinite(want)
     np.testing.assert_allclose(got[finite], want[finite], rtol=1e-12, atol=1e-12)
 

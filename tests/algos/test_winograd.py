@@ -111,7 +111,7 @@ def test_supports_kernel_sizes_two_to_five():
     for k in (2, 3, 4, 5):
         assert WINOGRAD.supports(ConvSpec(1, 4, 4, 50, k, 3, (0, 5), 7, 4, "float64")) is None
     reason = WINOGRAD.supports(ConvSpec(1, 4, 4, 50, 7))
-    assert reason == "winograd: F(2,r) needs kernel_size in 2..5, got 7"
+    assert reason == "winograd: needs kernel_size in 2..5, got 7"
     with pytest.raises(ValueError, match="needs kernel_size in 2..5, got 1"):
         WINOGRAD.prepare(ConvSpec(1, 4, 4, 50, 1), 1 << 30)
 

@@ -5,8 +5,9 @@ import importlib.util
 import json
 
 import pytest
+from helpers import num_threads
 
-from lucid.algos import _parallel
+import lucid
 from lucid.bench import cli, pinning, scaling
 
 
@@ -24,11 +25,11 @@ def test_the_first_n_allowed_cores_are_chosen(monkeypatch):
     assert len(pinning.cores_for(64)) == 64
 
 
-def test_runs_on_needs_both_affinity_and_pool(monkeypatch):
+def test_runs_on_needs_both_affinity_and_pool():
     n = len(pinning.allowed_cores())
-    assert pinning.runs_on(n) == (_parallel.THREADS == n)
-    monkeypatch.setattr(_parallel, "THREADS", n + 1)
-    assert not pinning.runs_on(n)
+    assert pinning.runs_on(n) == (lucid.get_num_threads() == n)
+    with num_threads(n + 1):
+        assert not pinning.runs_on(n)
 
 
 def test_threads_one_runs_pinned_to_one_core(tmp_path, capsys):

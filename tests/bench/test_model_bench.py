@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lucid.bench import cli, model_step
+from lucid.bench import cli, model_step, model_zoo
 
 
 @pytest.mark.parametrize("name", sorted(model_step.MODELS))
@@ -64,7 +64,24 @@ def test_bad_arguments_give_one_line_and_status_2(capsys, argv, words):
 
 
 def test_a_missing_examples_folder_is_named(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(model_step, "examples_dir", lambda: tmp_path)
+    monkeypatch.setattr(model_zoo, "examples_dir", lambda: tmp_path)
     monkeypatch.delitem(__import__("sys").modules, "lucid_examples.tcn_classifier", raising=False)
     assert cli.main(["--model", "tcn", "--quick"]) == 2
     assert "examples" in capsys.readouterr().err
+
+
+def test_infer_profile_and_memory_options_fill_the_document(tmp_path, capsys):
+    path = tmp_path / "tcn.json"
+    assert cli.main(["--model", "tcn", "--quick", "--peers", "none", "--infer", "--profile", "--memory",
+                     "--json", str(path)]) == 0
+    doc = __import__("json").loads(path.read_text())
+    out = capsys.readouterr().out
+    assert doc["infer"]["lucid"]["median_s"] > 0 and "inference (no_grad forward)" in out
+    train = doc["profile"]["train"]
+    assert train["ops"]["Conv1d"]["calls"] >= 5 and train["ops"]["Conv1d"]["backward_ms"] > 0
+    assert train["ops"]["GroupNorm"]["forward_ms"] > 0 and train["convolutions_ms"] < train["total_ms"]
+    assert doc["profile"]["infer"]["ops"]["Conv1d"]["backward_ms"] == 0       # no backward under no_grad
+    assert "Dropout" not in doc["profile"]["infer"]["ops"]                      # eval mode: dropout is off
+    assert "where a train step" in out
+    rss = doc["peak_rss"]["lucid"]
+    assert "skipped" in rss or rss["peak_mb"] >= rss["rss_before_mb"] > 0

@@ -14,7 +14,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ..base import Layout
+import numpy as np
+
+from ..base import Layout, Plan
 from ..lowering import Lowering
 from ..spec import ConvSpec
 
@@ -83,13 +85,55 @@ class Decision:
     settings: dict[str, Any]
     called_as: str | None = None
     time: float = field(default_factory=time.time)
+    #: An online race's outcome (:meth:`lucid.algos.planner.race.Race.record`), else None.
+    race: dict[str, Any] | None = None
 
     def as_record(self) -> dict[str, Any]:
         """The plain, JSON-ready dict of :func:`lucid.algos.records`."""
         record = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         record["candidates"] = [c.as_record() for c in self.candidates]
+        record["not_applicable"] = not_applicable(self.candidates)
         record["settings"] = dict(self.settings)
+        record["race"] = None if self.race is None else dict(self.race)
         return record
+
+
+def not_applicable(cands: tuple[Candidate, ...] | list[Candidate]) -> str | None:
+    """The candidates that do not apply to the op, once and compactly: names sharing a reason
+    are listed together (``"winograd, winograd4, winograd6: needs kernel_size in 2..5, got 7;
+    col2im: solves backward_data only, not forward"``); None when every candidate applies."""
+    groups: dict[str, list[str]] = {}
+    for cand in cands:
+        if cand.supported is False:
+            reason = cand.reason or ""
+            reason = reason[len(cand.name) + 2:] if reason.startswith(cand.name + ": ") else reason
+            groups.setdefault(reason, []).append(cand.name)
+    return "; ".join(f"{', '.join(names)}: {reason}" for reason, names in groups.items()) or None
+
+
+class Entry:
+    """A cached plan with the lowering around it (what a plan-cache key maps to)."""
+
+    __slots__ = ("plan", "lowering", "algorithm", "local_nonfinite", "nbytes", "runs")
+
+    #: A plain entry; :class:`lucid.algos.planner.race.RacingEntry` says True.
+    racing = False
+
+    def __init__(self, plan: Plan, lowering: Lowering) -> None:
+        self.plan, self.lowering = plan, lowering
+        self.algorithm = plan.algorithm.name
+        self.local_nonfinite = plan.algorithm.local_nonfinite and lowering.local_nonfinite
+        self.nbytes = plan.held_bytes()
+        self.runs = 0
+
+    def run(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The derived problem's raw output (before ``lowering.result``).
+
+        NumPy's floating-point warnings are silenced: NaN/Inf operands are
+        handled by :func:`lucid.algos.execute`, as in PyTorch, without RuntimeWarnings.
+        """
+        with np.errstate(all="ignore"):
+            return self.plan.run(*self.lowering.operands(a, b))
 
 
 class BucketKey(NamedTuple):

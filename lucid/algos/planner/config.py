@@ -13,7 +13,7 @@ costs one context-variable read (:func:`settings`).
 setting                   environment variable       default
 ========================  =========================  ==============================
 ``algorithm``             ``LUCID_CONV_ALGO``        ``"auto"``
-``mode``                  ``LUCID_PLANNER``          ``"heuristic"``
+``mode``                  ``LUCID_PLANNER``          ``"online"``
 ``workspace_limit``       ``LUCID_WORKSPACE_LIMIT``  min(1 GiB, RAM / 8) bytes
 ``tolerance``             ``LUCID_TOLERANCE``        ``inf`` (no accuracy filter)
 ``deterministic``         ``LUCID_DETERMINISTIC``    ``False``
@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 from ..base import DEFAULT_WORKSPACE_LIMIT
 from ..registry import names, registered
 
-MODES = ("heuristic", "measure")
+MODES = ("heuristic", "online", "measure")
 #: The ``algorithm`` setting that lets the planner choose.
 AUTO = "auto"
 
@@ -116,7 +116,7 @@ def _flag(setting: str) -> Callable:
 #: setting -> (environment variable, built-in default, parser/validator)
 _SETTINGS: dict[str, tuple[str, Any, Callable[[Any], Any]]] = {
     "algorithm": ("LUCID_CONV_ALGO", AUTO, _algorithm),
-    "mode": ("LUCID_PLANNER", "heuristic", _mode),
+    "mode": ("LUCID_PLANNER", "online", _mode),
     "workspace_limit": ("LUCID_WORKSPACE_LIMIT", DEFAULT_WORKSPACE_LIMIT, _workspace),
     "tolerance": ("LUCID_TOLERANCE", math.inf, _positive_float("tolerance")),
     "deterministic": ("LUCID_DETERMINISTIC", False, _flag("deterministic")),
@@ -204,17 +204,27 @@ def use(algorithm: str | None = None, *, mode: str | None = None, workspace_limi
     Parameters
     ----------
     algorithm : str, optional
-        A registered algorithm name (``"direct"``, ``"im2col"``, ``"fft"``,
-        ``"winograd"``) or ``"auto"``.  It names the forward algorithm; backward
-        passes use it when it supports their derived problem.
-    mode : {"heuristic", "measure"}, optional
-        How ``auto`` chooses: predict with the cost model, or time candidates.
+        A registered algorithm name (:func:`lucid.algos.names`: ``"col2im"``,
+        ``"direct"``, ``"fft"``, ``"im2col"``, ``"wgrad"``, ``"winograd"``,
+        ``"winograd4"``, ``"winograd6"``) or ``"auto"``.  It names the forward
+        algorithm; backward passes use it when it supports their derived
+        problem (``wgrad`` solves only backward-filter and ``col2im`` only
+        backward-data: forced on a forward call, they leave it to the best
+        algorithm that can run it).
+    mode : {"online", "heuristic", "measure"}, optional
+        How ``auto`` chooses: ``"online"`` (default) takes the cost model's pick
+        and, when its runner-up is predicted close, races the top candidates on
+        the shape's next real calls and keeps the fastest (no extra calls);
+        ``"heuristic"`` only predicts; ``"measure"`` times the candidates on
+        extra calls before the first one returns.  Decisions in wisdom are used
+        in every mode.
     workspace_limit : int, optional
         Bytes of workspace an algorithm may allocate; larger ones are skipped.
     tolerance : float, optional
         Largest acceptable normwise relative error bound (``error_bound(spec)``).
     deterministic : bool, optional
-        Only run algorithms whose results are bitwise reproducible.
+        Only run algorithms whose results are bitwise reproducible, and never
+        race (the heuristic or wisdom decides).
     time_limit : float, optional
         Seconds measure mode may spend timing the candidates of one shape.
     check_finite : bool, optional

@@ -78,37 +78,57 @@ CALIBRATED, PROVENANCE = shipped()
 #: Iteration cap of the joint fit (it converges in tens; the cap bounds a pathological case).
 MAX_EVALUATIONS = 300
 
-_lock = threading.Lock()
-_active: dict[str, dict[str, float]] = {name: dict(c) for name, c in CALIBRATED.items()}
+class CostModel:
+    """The coefficients one planner predicts with (the shipped :data:`CALIBRATED` ones until
+    calibrated constants are installed); see :class:`lucid.algos.planner.cache.Planner`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active: dict[str, dict[str, float]] = {name: dict(c) for name, c in CALIBRATED.items()}
+
+    def constants(self) -> dict[str, dict[str, float]]:
+        """A copy of the coefficients in use, per algorithm name."""
+        with self._lock:
+            return {name: dict(c) for name, c in self._active.items()}
+
+    def set_constants(self, table: dict[str, dict[str, float]] | None) -> None:
+        """Use ``table`` (algorithm name -> coefficient name -> seconds per unit).
+
+        ``None`` restores the shipped :data:`CALIBRATED` defaults.  Entries for
+        algorithms not in ``table`` keep their current values.
+        """
+        with self._lock:
+            if table is None:
+                self._active = {name: dict(c) for name, c in CALIBRATED.items()}
+                return
+            merged = {name: dict(c) for name, c in self._active.items()}
+            for name, coefficients in table.items():
+                merged[name] = {key: float(value) for key, value in coefficients.items()}
+            self._active = merged
+
+    def predict(self, algorithm: str, features: Mapping[str, float]) -> float:
+        """Predicted seconds for the algorithm named ``algorithm`` with cost ``features``
+        (a layout's, see the module docstring).  Cost: a handful of multiplications."""
+        return predict_with(self._active.get(algorithm, GENERIC), features)
+
+
+#: The default planner's cost model (the module functions below act on it).
+DEFAULT = CostModel()
 
 
 def constants() -> dict[str, dict[str, float]]:
-    """A copy of the coefficients in use, per algorithm name."""
-    with _lock:
-        return {name: dict(c) for name, c in _active.items()}
+    """A copy of the default planner's coefficients (:meth:`CostModel.constants`)."""
+    return DEFAULT.constants()
 
 
 def set_constants(table: dict[str, dict[str, float]] | None) -> None:
-    """Use ``table`` (algorithm name -> coefficient name -> seconds per unit).
-
-    ``None`` restores the shipped :data:`CALIBRATED` defaults.  Entries for
-    algorithms not in ``table`` keep their current values.
-    """
-    global _active
-    with _lock:
-        if table is None:
-            _active = {name: dict(c) for name, c in CALIBRATED.items()}
-            return
-        merged = {name: dict(c) for name, c in _active.items()}
-        for name, coefficients in table.items():
-            merged[name] = {key: float(value) for key, value in coefficients.items()}
-        _active = merged
+    """:meth:`CostModel.set_constants` of the default planner."""
+    DEFAULT.set_constants(table)
 
 
 def predict(algorithm: str, features: Mapping[str, float]) -> float:
-    """Predicted seconds for the algorithm named ``algorithm`` with cost ``features``
-    (a layout's, see the module docstring).  Cost: a handful of multiplications."""
-    return predict_with(_active.get(algorithm, GENERIC), features)
+    """:meth:`CostModel.predict` of the default planner."""
+    return DEFAULT.predict(algorithm, features)
 
 
 def predict_with(coefficients: Mapping[str, float], features: Mapping[str, float]) -> float:

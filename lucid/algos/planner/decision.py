@@ -10,8 +10,12 @@ its layout's cost features (:mod:`lucid.algos.planner.cost_model`), and
   serve the call raises ValueError with its reason; any other op (or the forward
   op forced on an algorithm that solves only backward ops) runs on it when it
   can, otherwise on the best one that can (recorded).
-* **heuristic** (default, runs nothing, like FFTW_ESTIMATE): takes the eligible
+* **heuristic** (runs nothing, like FFTW_ESTIMATE): takes the eligible
   candidate with the least predicted time.
+* **online** (default): the heuristic's pick, unless the runner-up is predicted
+  within :data:`RACE_RATIO` of it; then the top :data:`RACERS` are raced on
+  the key's next real calls (:mod:`lucid.algos.planner.race`) and the winner
+  is kept in wisdom.  ``deterministic=True`` never races.
 * **measure** (like FFTW_MEASURE): times the eligible candidates on the real
   operands within ``time_limit`` (:mod:`lucid.algos.planner.stopwatch`):
   block-timed medians over interleaved rounds, until the two fastest are told
@@ -28,16 +32,21 @@ through, and measure mode times every candidate on the op's own operands, its
 re-layouts included; the heuristic prices those re-layouts as moved bytes
 (:attr:`~lucid.algos.lowering.Lowering.relayout_bytes`).
 
+A decision of the length bucket in wisdom (measured, raced or loaded) is
+used in every mode but a forced algorithm: only its winner is assessed and
+built for a new length, which keeps variable-length loops cheap.
+
 Eligible means: the layout is not a reason, it fits ``workspace_limit``, its
 ``error_bound <= tolerance`` and, when asked, the algorithm is
 ``deterministic`` (and ``local_nonfinite`` for a re-run on NaN/Inf operands).
 The winner's plan is built from the very layout that was priced.  Every
-decision is recorded (:mod:`lucid.algos.planner.history`).
+decision is returned with its record (:class:`~lucid.algos.planner.candidates.Decision`).
 """
 from __future__ import annotations
 
 import math
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -45,21 +54,33 @@ from .. import registry
 from ..base import Algorithm, Plan, fitting
 from ..lowering import Lowering, route
 from ..spec import ConvSpec
-from . import cost_model, history, units, wisdom
+from . import cost_model, units
 from .candidates import BucketKey, Candidate, Decision
 from .config import AUTO, Settings
 from .stopwatch import MIN_BLOCK_S, PLANNING_LOCK, random_operands, time_plans
+from .wisdom import Wisdom
 
 #: Measure mode races the candidates predicted within this factor of the best prediction
-#: first and tries the rest with the time left (docs/tuning.md: leaders).
+#: first and tries the rest with the time left; online mode races the top :data:`RACERS` of
+#: them on real calls (docs/tuning.md: leaders).
 LEADER_RATIO = 2.0
+#: Most candidates an online race serves.
+RACERS = 3
+#: Online mode races when the runner-up is predicted within this factor of the leader: the
+#: worst heuristic regret on the hidden 32-problem grid was 2.49 (issue #23), so a wider
+#: gap is not worth the calls (docs/tuning.md: race ratio).
+RACE_RATIO = 2.5
+#: A challenger whose workspace exceeds both this and twice the leader's is not raced: its plan
+#: would sit beside the leader's for the race (a 32 MiB dask chunk: fft's 134 MB next to im2col's 32 MB).
+RACE_WORKSPACE_BYTES = 16 << 20
 
 Operands = tuple[np.ndarray, np.ndarray]
 
 
-def assess(algorithm: Algorithm, op: str, source: ConvSpec, settings: Settings) -> Candidate:
+def assess(algorithm: Algorithm, op: str, source: ConvSpec, settings: Settings,
+           costs: cost_model.CostModel = cost_model.DEFAULT) -> Candidate:
     """One candidate for ``op`` on ``source``: its layout at the call's workspace limit,
-    predicted time and why it is skipped."""
+    predicted time (by ``costs``) and why it is skipped."""
     cand = Candidate(algorithm.name, bool(algorithm.deterministic))
     lowering = route(op, source, algorithm.ops)
     if lowering is None:
@@ -67,13 +88,16 @@ def assess(algorithm: Algorithm, op: str, source: ConvSpec, settings: Settings) 
         return cand
     layout = algorithm.checked_layout(lowering.spec, settings.workspace_limit)
     if isinstance(layout, str):
-        cand.reason = layout
+        # the reason speaks of the lowered problem (backward_filter's "kernel" is the output length): say so
+        native = op == "forward" or op in algorithm.ops
+        cand.reason = layout if native else \
+            f"{algorithm.name}: cannot run the forward problem {op} lowers to ({lowering.spec.describe()})"
         return cand
     cand.supported, cand.layout, cand.lowering = True, layout, lowering
     features = layout.features
     if lowering.relayout_bytes:     # the lowering's copies move bytes too
         features = {**features, "moved_bytes": features.get("moved_bytes", 0.0) + lowering.relayout_bytes}
-    cand.predicted_s = cost_model.predict(algorithm.name, features)
+    cand.predicted_s = costs.predict(algorithm.name, features)
     cand.workspace_bytes, cand.error_bound = int(layout.workspace_bytes), float(layout.error_bound)
     if not layout.fits:
         cand.reason = f"workspace {units.size(layout.workspace_bytes)} > workspace_limit " \
@@ -82,7 +106,7 @@ def assess(algorithm: Algorithm, op: str, source: ConvSpec, settings: Settings) 
         cand.reason = f"error bound {layout.error_bound:.1e} > tolerance {settings.tolerance:.1e}"
     elif settings.deterministic and not algorithm.deterministic:
         cand.reason = "not deterministic (deterministic=True)"
-    elif settings.nonfinite_operands and not (algorithm.local_nonfinite and lowering.local_nonfinite):
+    elif settings.nonfinite_operands and not algorithm.local_nonfinite:
         cand.reason = "spreads NaN/Inf beyond the outputs the definition puts them in"
     return cand
 
@@ -106,7 +130,8 @@ class OnOperands(Plan):
 
 
 def _explain(chosen: str, eligible: list[Candidate], skipped: list[Candidate], measured: bool) -> str:
-    """The one-line human reason: winner vs runner-up on time, then the skipped ones."""
+    """The one-line human reason: winner vs runner-up on time, then the ones a constraint
+    skipped (those that do not apply are listed once, in the record's ``not_applicable``)."""
     verb, attr = ("measured", "measured_s") if measured else ("predicted", "predicted_s")
     ranked = sorted((c for c in eligible if getattr(c, attr) is not None), key=lambda c: getattr(c, attr))
     parts = []
@@ -116,7 +141,7 @@ def _explain(chosen: str, eligible: list[Candidate], skipped: list[Candidate], m
         vs = " vs " + ", ".join(f"{c.name} {units.seconds(getattr(c, attr))}" for c in rivals) if rivals \
             else " (only candidate)"
         parts.append(f"{chosen}: {verb} {units.seconds(getattr(winner, attr))}{vs}")
-    return "; ".join(parts + [c.skip_note() for c in skipped])
+    return "; ".join(parts + [c.skip_note() for c in skipped if c.supported])
 
 
 def _bucket(op: str, source: ConvSpec, settings: Settings, threads: int) -> BucketKey:
@@ -132,40 +157,57 @@ def _no_candidate(op: str, source: ConvSpec, cands: list[Candidate]) -> ValueErr
 
 
 class _Choice:
-    """The outcome of the automatic choice: candidates, winner, its plan if already built, reason."""
+    """The outcome of the automatic choice: candidates, winner, its plan if already built, reason,
+    and the candidates to race (online mode, when the model is unsure)."""
 
-    def __init__(self, cands: list[Candidate], name: str, plan: Plan | None, reason: str, reused: bool) -> None:
+    def __init__(self, cands: list[Candidate], name: str, plan: Plan | None, reason: str, reused: bool,
+                 race: list[Candidate] | None = None) -> None:
         self.cands, self.name, self.plan, self.reason, self.reused = cands, name, plan, reason, reused
+        self.race = race
 
 
-def _reused(op: str, source: ConvSpec, settings: Settings, threads: int) -> _Choice | None:
-    """The length bucket's measured decision, when its winner can run the spec; else None.
+class Context(NamedTuple):
+    """What a decision reads from its planner: wisdom, the cost model, and the length buckets
+    the planner decided without timing (online mode: a clear heuristic pick), bucket text -> name."""
+
+    wisdom: Wisdom
+    costs: cost_model.CostModel
+    picks: dict[str, str]
+
+
+def _reused(op: str, source: ConvSpec, settings: Settings, threads: int, ctx: Context) -> _Choice | None:
+    """The length bucket's decision (wisdom's, else online mode's clear pick), when its winner
+    can run the spec; else None.
 
     Only the winner is assessed for the new length (support and workspace
     change with it); the other candidates are listed with the bucket's
     measured times and ``supported=None``: not assessed, because nothing is
-    decided here.  This is what keeps a new length in a measured bucket cheap.
+    decided here.  This is what keeps a new length in a decided bucket cheap.
     """
     bucket = _bucket(op, source, settings, threads)
-    known = wisdom.lookup(bucket.text())
+    text = bucket.text()
+    known = ctx.wisdom.lookup(text)
+    source_note = "measured"
+    if known is None and settings.mode == "online" and text in ctx.picks:
+        known, source_note = {"algorithm": ctx.picks[text], "measured": {}}, "predicted"
     if known is None or known["algorithm"] not in registry.names():
         return None
-    winner = assess(registry.get(known["algorithm"]), op, source, settings)
+    winner = assess(registry.get(known["algorithm"]), op, source, settings, ctx.costs)
     if not winner.eligible:
         return None
     cands = []
     for algorithm in registry.algorithms():
         cand = winner if algorithm.name == winner.name else Candidate(
             algorithm.name, bool(algorithm.deterministic), supported=None,
-            note="not assessed: the bucket's measured decision was reused")
+            note=f"not assessed: the bucket's {source_note} decision was reused")
         cand.measured_s = known["measured"].get(algorithm.name)
         cands.append(cand)
-    reason = f"{winner.name}: measured decision of bucket {bucket.shape} reused"
+    reason = f"{winner.name}: {source_note} decision of bucket {bucket.shape} reused"
     return _Choice(cands, winner.name, None, reason, True)
 
 
 def _measure(op: str, source: ConvSpec, eligible: list[Candidate], settings: Settings, threads: int,
-             operands: Operands | None) -> tuple[str, Plan, str]:
+             operands: Operands | None, wisdom: Wisdom) -> tuple[str, Plan, str]:
     """Measure-mode decision: ``(name, plan, reason)``; fills ``measured_s`` and stores it in wisdom.
 
     Candidates are timed best-predicted first; those predicted within
@@ -199,49 +241,74 @@ def _measure(op: str, source: ConvSpec, eligible: list[Candidate], settings: Set
     return name, built[name].plan, _explain(name, eligible, [], measured=True) + ties
 
 
-def _auto(op: str, source: ConvSpec, settings: Settings, threads: int, operands: Operands | None,
+def _auto(op: str, source: ConvSpec, settings: Settings, threads: int, operands: Operands | None, ctx: Context,
           cands: list[Candidate] | None = None) -> _Choice:
-    """The best eligible candidate in the current mode (``cands``: the assessment, if already made)."""
-    if settings.mode == "measure":
-        reused = _reused(op, source, settings, threads)
-        if reused is not None:
-            return reused
+    """The best eligible candidate in the current mode (``cands``: the assessment, if already made).
+
+    A decision of the length bucket (wisdom's in every mode) is reused first.
+    """
+    reused = _reused(op, source, settings, threads, ctx)
+    if reused is not None:
+        return reused
     if cands is None:
-        cands = [assess(algorithm, op, source, settings) for algorithm in registry.algorithms()]
+        cands = [assess(algorithm, op, source, settings, ctx.costs) for algorithm in registry.algorithms()]
     eligible = [c for c in cands if c.eligible]
     if not eligible:
         raise _no_candidate(op, source, cands)
     skipped = [c for c in cands if not c.eligible]
     if settings.mode == "measure":
-        name, plan, reason = _measure(op, source, eligible, settings, threads, operands)
-        return _Choice(cands, name, plan, reason + "".join(f"; {c.skip_note()}" for c in skipped), False)
-    name = min(eligible, key=lambda c: c.predicted_s or 0.0).name
-    return _Choice(cands, name, None, _explain(name, eligible, skipped, measured=False), False)
+        name, plan, reason = _measure(op, source, eligible, settings, threads, operands, ctx.wisdom)
+        notes = [c.skip_note() for c in skipped if c.supported]
+        return _Choice(cands, name, plan, "; ".join([reason, *notes]), False)
+    ranked = sorted(eligible, key=lambda c: c.predicted_s or 0.0)
+    name = ranked[0].name
+    reason = _explain(name, eligible, skipped, measured=False)
+    if settings.mode != "online" or settings.deterministic or settings.nonfinite_operands:
+        return _Choice(cands, name, None, reason, False)
+    lead = ranked[0]
+    roomy = max(RACE_WORKSPACE_BYTES, 2 * (lead.workspace_bytes or 0))
+    field = [c for c in ranked if (c.predicted_s or 0.0) <= RACE_RATIO * (lead.predicted_s or 0.0)
+             and (c is lead or (c.workspace_bytes or 0) <= roomy)][:RACERS]
+    if len(field) < 2:
+        ctx.picks[_bucket(op, source, settings, threads).text()] = name
+        return _Choice(cands, name, None, reason, False)
+    racing = f"racing {', '.join(c.name for c in field)} on the next calls (predicted within {RACE_RATIO:g}x); "
+    return _Choice(cands, name, None, racing + reason, False, race=field)
+
+
+class Decided(NamedTuple):
+    """What :func:`decide` returns: the plan to run, its lowering, the record, and the
+    candidates to race (eligible, leader first) or None."""
+
+    plan: Plan
+    lowering: Lowering
+    decision: Decision
+    race: list[Candidate] | None
 
 
 def decide(op: str, source: ConvSpec, settings: Settings, threads: int,
-           operands: Operands | None, called_as: str | None = None) -> tuple[Plan, Lowering]:
-    """Decide, build and record the plan of ``op`` on ``source`` under ``settings`` (planning lock held).
+           operands: Operands | None, ctx: Context) -> Decided:
+    """Decide and build the plan of ``op`` on ``source`` under ``settings`` (planning lock held).
 
     ``operands`` are the call's (measure mode times on them), or None for random ones;
-    ``called_as`` (what the user called, e.g. ``"conv_transpose1d"``) goes into the record only.
-    Returns the plan and the :class:`~lucid.algos.lowering.Lowering` its runs go through.
+    ``ctx`` is the planner's wisdom, cost model and clear picks.
     """
     started = time.perf_counter()
     with PLANNING_LOCK:
-        wisdom.auto_load()
+        ctx.wisdom.auto_load()
         forced = settings.algorithm
         if forced == AUTO:
-            choice = _auto(op, source, settings, threads, operands)
+            choice = _auto(op, source, settings, threads, operands, ctx)
         else:
-            cands = [assess(algorithm, op, source, settings) for algorithm in registry.algorithms()]
+            cands = [assess(algorithm, op, source, settings, ctx.costs) for algorithm in registry.algorithms()]
             mine = next(c for c in cands if c.name == forced)
             if mine.eligible:
                 choice = _Choice(cands, forced, None, f"{forced}: forced", False)
             elif op == "forward" and "forward" in registry.get(forced).ops and not settings.nonfinite_operands:
                 raise ValueError(f"algorithm={forced!r} cannot run forward of {source.describe()}: {mine.reason}")
             else:
-                choice = _auto(op, source, settings, threads, operands, cands)
+                fallback = settings._replace(mode="heuristic") if settings.mode == "online" else settings
+                choice = _auto(op, source, fallback, threads, operands, ctx, cands)
                 choice.reason = f"forced {forced} cannot serve {op} ({mine.skip_note()}); fell back to {choice.reason}"
         winner = next(c for c in choice.cands if c.name == choice.name)
         assert winner.lowering is not None
@@ -249,12 +316,16 @@ def decide(op: str, source: ConvSpec, settings: Settings, threads: int,
         reason = choice.reason
         if settings.nonfinite_operands:
             reason = f"operands hold NaN/Inf (check_finite=True): {reason}"
-    history.add(Decision(
+    decision = Decision(
         op=op, key=f"{source.describe()} t{threads}", spec=winner.lowering.spec.describe(),
         mode="forced" if forced != AUTO else settings.mode, algorithm=choice.name, reason=reason,
         candidates=tuple(choice.cands), cache_hit=choice.reused, duration_s=time.perf_counter() - started,
-        called_as=called_as,
-        settings={"workspace_limit": settings.workspace_limit,
-                  "tolerance": None if math.isinf(settings.tolerance) else settings.tolerance,
-                  "deterministic": settings.deterministic, "time_limit": settings.time_limit}))
-    return plan, winner.lowering
+        settings=settings_record(settings))
+    return Decided(plan, winner.lowering, decision, choice.race)
+
+
+def settings_record(settings: Settings) -> dict:
+    """The settings a record shows."""
+    return {"workspace_limit": settings.workspace_limit,
+            "tolerance": None if math.isinf(settings.tolerance) else settings.tolerance,
+            "deterministic": settings.deterministic, "time_limit": settings.time_limit}

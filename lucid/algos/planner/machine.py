@@ -14,7 +14,7 @@ import platform
 import numpy as np
 
 from ..._version import __version__
-from .._parallel import THREADS
+from .._parallel import available_cores
 
 
 def _cpu() -> tuple[str, str]:
@@ -52,7 +52,7 @@ def _fingerprint() -> tuple[tuple[str, object], ...]:
     return tuple({
         "cpu": model,
         "cpu_flags": flags,
-        "cores": THREADS,
+        "cores": available_cores(),
         "numpy": np.__version__,
         "blas": _blas(),
         "pyfftw": fftw,

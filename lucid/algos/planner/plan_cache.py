@@ -21,8 +21,6 @@ per plan evicted.
 from __future__ import annotations
 
 import collections
-import ctypes
-import ctypes.util
 import os
 from collections.abc import Hashable
 from typing import Any, NamedTuple
@@ -36,7 +34,7 @@ DEFAULT_CACHE_SIZE = 512
 MAX_DEFAULT_CACHE_BYTES = 1 << 30
 #: Share of the byte bound that plans used only once may hold.
 PROBATION_SHARE = 8
-#: Evicted bytes after which the C heap is trimmed (see :func:`release_to_os`).
+#: Evicted bytes after which the C heap is trimmed (see :func:`lucid.allocator.release_to_os`).
 TRIM_AFTER_BYTES = 64 << 20
 
 
@@ -122,6 +120,21 @@ class PlanCache:
         segment = "protected" if self._ghosts.pop(key, 0) is None else "probation"
         self._insert(segment, key, Cached(value, nbytes, label))
 
+    def replace(self, key: Hashable, value: Any, nbytes: int, label: str) -> None:
+        """Put ``value`` in place of ``key``'s value, in its segment (a plain put if absent)."""
+        for segment in ("probation", "protected"):
+            old = getattr(self, "_" + segment).pop(key, None)
+            if old is not None:
+                self._bytes[segment] -= old.nbytes
+                self._insert(segment, key, Cached(value, nbytes, label))
+                return
+        self.put(key, value, nbytes, label)
+
+    def peek(self, key: Hashable) -> Any:
+        """The value of ``key`` or None, without touching the recency order."""
+        item = self._protected.get(key) or self._probation.get(key)
+        return None if item is None else item.value
+
     def _insert(self, segment: str, key: Hashable, item: Cached) -> None:
         getattr(self, "_" + segment)[key] = item
         self._bytes[segment] += item.nbytes
@@ -196,28 +209,3 @@ class PlanCache:
                 "by_algorithm": dict(sorted(by_label.items()))}
 
 
-def _malloc_trim() -> Any:
-    name = ctypes.util.find_library("c")
-    try:
-        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
-    except OSError:
-        return None
-
-
-_TRIM = _malloc_trim()
-
-
-def release_to_os() -> bool:
-    """Give the C heap's free pages back to the operating system (glibc's
-    ``malloc_trim(0)``; a no-op returning False where there is none).
-
-    Plans free their buffers into the C heap, and glibc keeps freed memory below
-    its *dynamic* mmap threshold (which rises to 32 MiB once a large array has
-    been freed) mapped, so RSS would stay at its high-water mark.  The planner
-    calls this after evicting :data:`TRIM_AFTER_BYTES`; one call costs about a
-    millisecond per GiB of heap.
-    """
-    if _TRIM is None:
-        return False
-    _TRIM(0)
-    return True

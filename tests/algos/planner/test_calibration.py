@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
+import lucid
 from lucid import algos
 from lucid.algos import registry
-from lucid.algos._parallel import THREADS
 from lucid.algos.lowering import OPS
 from lucid.algos.planner import calibration, cost_model, grids, regret
 from lucid.algos.spec import ConvSpec
@@ -155,7 +155,7 @@ def test_direct_and_im2col_report_their_real_blas_calls_and_threading():
     big = ConvSpec(64, 64, 64, 40, 33, 1, (0, 0))                   # 64 x 64 x 2112 per GEMM: threaded
     assert direct.layout(big).features["blas_threaded_flops"] == direct.layout(big).features["float32_flops"]
     taps = ConvSpec(64, 64, 64, 4096, 3, 1, (1, 1))                 # many tap blocks: the pool runs them
-    if THREADS > 1:
+    if lucid.get_num_threads() > 1:
         assert direct.layout(taps).features["blas_threaded_flops"] == 0
         assert im2col.layout(taps).features["blas_threaded_flops"] == 0
     tiny = im2col.layout(ConvSpec(1, 4, 4, 256, 3, 1, (1, 1)))      # one chunk, but OpenBLAS runs it serially

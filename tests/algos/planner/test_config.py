@@ -18,7 +18,7 @@ def no_env(monkeypatch):
 
 def test_defaults():
     s = config.settings()
-    assert s.algorithm == "auto" and s.mode == "heuristic" and s.deterministic is False
+    assert s.algorithm == "auto" and s.mode == "online" and s.deterministic is False
     assert s.workspace_limit == config.DEFAULT_WORKSPACE_LIMIT <= 1 << 30
     assert math.isinf(s.tolerance) and s.time_limit == 1.0
 
@@ -59,15 +59,15 @@ def test_bad_environment_warns_once_and_uses_default(monkeypatch):
     monkeypatch.setenv("LUCID_PLANNER", "fastest")
     config.reload()
     with pytest.warns(RuntimeWarning, match="ignoring LUCID_PLANNER='fastest'"):
-        assert config.resolve("mode") == "heuristic"
+        assert config.resolve("mode") == "online"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert config.resolve("mode") == "heuristic"
+        assert config.resolve("mode") == "online"
 
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(algorithm="nope"), r"algorithm must be one of \[.*'auto'.*got 'nope'"),
-    (dict(mode="fast"), r"mode must be one of \['heuristic', 'measure'\], got 'fast'"),
+    (dict(mode="fast"), r"mode must be one of \['heuristic', 'online', 'measure'\], got 'fast'"),
     (dict(workspace_limit=-1), "workspace_limit must be a non-negative number of bytes, got -1"),
     (dict(workspace_limit="lots"), "workspace_limit must be"),
     (dict(tolerance=0), "tolerance must be a positive number, got 0"),
@@ -92,4 +92,4 @@ def test_scopes_are_per_thread():
         thread.start()
         thread.join()
         assert config.resolve("mode") == "measure"
-    assert seen == ["heuristic"]
+    assert seen == ["online"]

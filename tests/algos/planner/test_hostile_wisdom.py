@@ -34,10 +34,8 @@ KNOWN_KEY = "forward N1 C2->2 Lb27 K3 s1 p(1,1) d1 g1 float32 ws0 tolinf det0 t2
 def clean(monkeypatch):
     monkeypatch.delenv("LUCID_WISDOM", raising=False)
     reset_planner()
-    wisdom._warned_fingerprints.clear()
     yield
     reset_planner()
-    wisdom._warned_fingerprints.clear()
 
 
 def valid(**changes) -> dict:
@@ -61,7 +59,7 @@ def text(payload) -> bytes:
 
 def state() -> tuple:
     """Everything a load could change, plus the planner's decisions on a few shapes."""
-    return (copy.deepcopy(wisdom._decisions), copy.deepcopy(wisdom._calibration), copy.deepcopy(cost_model.constants()),
+    return (wisdom.DEFAULT.decisions(), wisdom.DEFAULT.calibration(), copy.deepcopy(cost_model.constants()),
             [algos.choose(spec, op) for spec in PROBES for op in ("forward", "backward_filter")])
 
 

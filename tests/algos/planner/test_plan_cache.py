@@ -76,7 +76,3 @@ def test_default_byte_bound_is_an_eighth_of_memory_capped_at_a_gibibyte(monkeypa
     assert plan_cache.memory_limit() is None or plan_cache.memory_limit() > 0
 
 
-def test_release_to_os_runs_where_glibc_is():
-    assert plan_cache.release_to_os() in (True, False)
-
-

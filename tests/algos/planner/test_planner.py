@@ -38,7 +38,7 @@ def candidate(record, name):
 
 
 def test_heuristic_takes_least_predicted_and_result_is_correct():
-    with fakes(Fake("slowfake", 5e-3), Fake("fastfake", 1e-6)):
+    with fakes(Fake("slowfake", 5e-3), Fake("fastfake", 1e-6)), algos.use(mode="heuristic"):
         x, w = operands(SPEC)
         y = algos.execute("forward", SPEC, x, w)
         rec = last()

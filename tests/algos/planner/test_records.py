@@ -25,7 +25,7 @@ def test_record_fields_and_candidates():
         algos.choose(SPEC)
         (rec,) = algos.records()
     assert rec["op"] == "forward" and rec["key"].startswith(SPEC.describe())
-    assert rec["mode"] == "heuristic" and rec["algorithm"] == "direct" and rec["cache_hit"] is False
+    assert rec["mode"] == "online" and rec["algorithm"] == "direct" and rec["cache_hit"] is False
     assert rec["duration_s"] > 0
     by_name = {c["name"]: c for c in rec["candidates"]}
     assert set(by_name) == {"direct", "k3", "wide"} or {"direct", "k3", "wide"} <= set(by_name)
@@ -33,7 +33,9 @@ def test_record_fields_and_candidates():
     assert by_name["k3"]["supported"] is False and "needs kernel_size <= 3, got 5" in by_name["k3"]["reason"]
     assert by_name["wide"]["supported"] is True and "workspace_limit" in by_name["wide"]["reason"]
     assert by_name["direct"]["reason"] is None and by_name["direct"]["predicted_s"] > 0
-    assert "k3: needs kernel_size" in rec["reason"] and "wide skipped: workspace" in rec["reason"]
+    assert "k3" not in rec["reason"]
+    assert "wide skipped: workspace" in rec["reason"]
+    assert rec["not_applicable"] == "k3: needs kernel_size <= 3, got 5"
 
 
 def test_records_are_copies_and_clear():
@@ -50,7 +52,8 @@ def test_report_is_a_table_of_decisions():
         text = algos.report()
     assert text.splitlines()[0] == "1 planner decision(s)"
     assert "-> direct" in text and "reason: direct: predicted" in text
-    assert " *direct" in text and "k3: needs kernel_size" in text
+    assert " *direct" in text and "  not applicable: k3: needs kernel_size <= 3, got 5" in text
+    assert text.count("needs kernel_size") == 1
     assert algos.report([]) == "0 planner decision(s)"
 
 
@@ -99,3 +102,4 @@ def test_verbose_logs_each_new_decision(monkeypatch, caplog):
     finally:
         for handler in logger.handlers[len(before):]:
             logger.removeHandler(handler)
+

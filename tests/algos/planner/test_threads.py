@@ -83,10 +83,16 @@ def _chosen() -> dict[tuple[str, str], str]:
     return {(r["op"], r["key"]): r["algorithm"] for r in algos.records()}
 
 
+def _raced() -> set[tuple[str, str]]:
+    """The (op, key) pairs whose calls were raced (online mode): their results may differ in the last bits."""
+    return {(r["op"], r["key"]) for r in algos.records() if r["race"] is not None}
+
+
 def test_threads_agree_with_single_thread_and_plan_each_shape_once(fresh, tmp_path):
     cases = [Case(i, *task) for i, task in enumerate(TASKS)]
     expected = [case.run() for case in cases]
     single = _chosen()
+    raced = _raced()
     reset_planner()
 
     wisdom_path = tmp_path / "wisdom.json"
@@ -115,7 +121,7 @@ def test_threads_agree_with_single_thread_and_plan_each_shape_once(fresh, tmp_pa
     assert not errors, f"{len(errors)} calls raised, first: {errors[0]!r}"
     assert sum(map(len, results.values())) == THREADS * CALLS
 
-    records = algos.records()
+    records = [r for r in algos.records() if not (r["race"] and r["race"]["verdict"])]   # a verdict is no new plan
     fresh_plans = collections.Counter((r["op"], r["key"]) for r in records if not r["cache_hit"])
     every = collections.Counter((r["op"], r["key"]) for r in records)
     assert set(every) == set(single), "the threaded run planned other (op, shape) pairs than the single one"
@@ -123,13 +129,14 @@ def test_threads_agree_with_single_thread_and_plan_each_shape_once(fresh, tmp_pa
     assert all(fresh_plans[key] == 1 for key in every), "a shape was never planned afresh"
 
     threaded = _chosen()
+    raced |= _raced()
     for index, runs in results.items():
         case = cases[index]
         ops = ("forward", "backward_data", "backward_filter")[:len(expected[index])]
         for got in runs:
             for op, a, b in zip(ops, got, expected[index]):
                 key = next(k for k in single if k[0] == op and k[1].startswith(case.describe + " "))
-                same = threaded[key] == single[key] and algos.get(single[key]).deterministic
+                same = threaded[key] == single[key] and algos.get(single[key]).deterministic and key not in raced
                 if same:
                     np.testing.assert_array_equal(a, b, err_msg=f"{case.name} {op} ({single[key]})")
                 else:

@@ -16,7 +16,6 @@ SPEC = ConvSpec(1, 2, 2, 100, 3, 1, (1, 1))
 @pytest.fixture(autouse=True)
 def clean():
     """Only ``direct`` among the real algorithms, so outcomes do not depend on the cost model."""
-    wisdom._warned_fingerprints.clear()
     with only_registered("direct"):
         yield
 
@@ -107,7 +106,6 @@ def test_autoload_from_environment(tmp_path, monkeypatch):
     algos.save_wisdom(path)
     reset_planner()
     monkeypatch.setenv("LUCID_WISDOM", str(path))
-    monkeypatch.setattr(wisdom, "_autoloaded", set())
     algos.choose(SPEC)
     assert wisdom.lookup("auto-key") is not None
 
