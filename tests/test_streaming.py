@@ -127,8 +127,8 @@ def test_circular_padding_and_misuse_are_refused():
 
 
 def test_leaving_the_context_restores_the_offline_layer():
-    conv = nn.Conv1d(1, 2, 5, padding=2)
-    x = lucid.randn(1, 1, 40)
+    conv = nn.Conv1d(1, 2, 5, padding=2, dtype=lucid.float64)
+    x = lucid.randn(1, 1, 40, dtype=lucid.float64)
     want = conv(x)
     with nn.streaming(conv):
         conv(x[..., :13])                          # left unfinished
