@@ -1,7 +1,8 @@
 """Streaming: feed a model a live signal chunk by chunk and get its offline result, chunk by chunk.
 
 ``with lucid.nn.streaming(module) as stream:`` makes every :class:`~lucid.nn.Conv1d`
-in ``module`` keep, between calls, what the next outputs still need
+and :class:`~lucid.nn.ConvTranspose1d` in ``module`` keep, between calls, what
+the next outputs still need
 (moshi's ``StreamingConv1d`` and RAVE's cached convolutions do the same):
 
 * the **history**: the padded input from the first sample of the next output
@@ -11,7 +12,11 @@ in ``module`` keep, between calls, what the next outputs still need
 * the **left padding**, made when the signal starts: zeros, or (``reflect``,
   ``replicate``) from the first samples once they have arrived;
 * the **last raw samples**, for the right padding that :meth:`Stream.flush`
-  applies when the signal ends.
+  applies when the signal ends;
+
+and every :class:`~lucid.nn.ConvTranspose1d` the **overlap-add tail**: the
+outputs that later inputs still add to, and, when padding crops the end, the
+last outputs until the end is known.
 
 ``module(chunk)`` returns the outputs that the inputs so far determine;
 ``stream.flush()`` (for a single layer) returns the rest.  The outputs of all
@@ -41,9 +46,23 @@ from ..functions import cat
 from ..tensor import Tensor
 from . import functional as F
 from .conv import Conv1d
+from .conv_transpose import ConvTranspose1d
 from .module import Module
 
 __all__ = ["streaming", "Stream"]
+
+
+def _batched(state: Any, where: str, chunk: Any) -> Tensor:
+    """``chunk`` as ``(N, C, T)``, remembering in ``state.unbatched`` whether the stream is unbatched."""
+    if not isinstance(chunk, Tensor):
+        raise bad_type(where, "input", "a lucid.Tensor chunk of shape (N, C, T) or (C, T)", chunk)
+    if chunk.ndim not in (2, 3):
+        raise bad_value(where, "input", "a chunk of shape (N, C, T) or (C, T)", chunk)
+    unbatched = chunk.ndim == 2
+    if state.unbatched is not None and unbatched != state.unbatched:
+        raise bad_value(where, "input", "chunks all batched or all unbatched", chunk)
+    state.unbatched = unbatched
+    return chunk.unsqueeze(0) if unbatched else chunk
 
 
 class _ConvState:
@@ -64,17 +83,6 @@ class _ConvState:
         self.last: Tensor | None = None          # the last right + 1 raw samples (the right padding's source)
         self.unbatched: bool | None = None
         self.skip = 0                            # samples of the next chunks before the next output's start
-
-    def _batched(self, chunk: Any) -> Tensor:
-        if not isinstance(chunk, Tensor):
-            raise bad_type("streaming Conv1d", "input", "a lucid.Tensor chunk of shape (N, C, T) or (C, T)", chunk)
-        if chunk.ndim not in (2, 3):
-            raise bad_value("streaming Conv1d", "input", "a chunk of shape (N, C, T) or (C, T)", chunk)
-        unbatched = chunk.ndim == 2
-        if self.unbatched is not None and unbatched != self.unbatched:
-            raise bad_value("streaming Conv1d", "input", "chunks all batched or all unbatched", chunk)
-        self.unbatched = unbatched
-        return chunk.unsqueeze(0) if unbatched else chunk
 
     def _left_pad(self, raw: Tensor) -> Tensor | None:
         """``raw`` (the signal's first samples) with the left padding before it, or None until enough
@@ -105,7 +113,7 @@ class _ConvState:
 
     def step(self, chunk: Any) -> Tensor:
         """The outputs that the inputs so far determine, after appending ``chunk``."""
-        x = self._batched(chunk)
+        x = _batched(self, "streaming Conv1d", chunk)
         if self.right:
             self.last = x if self.last is None else cat([self.last, x], dim=-1)
             self.last = self.last[..., -(self.right + 1):]
@@ -146,6 +154,74 @@ class _ConvState:
         return out[0] if self.unbatched else out
 
 
+class _TransposeState:
+    """The streaming state of one :class:`ConvTranspose1d`: the overlap-add tail.
+
+    In the coordinates of the uncropped output ``y_full`` (input ``i`` spreads
+    over ``i*s + k*d``), a chunk of ``T`` inputs starting at input ``i0`` adds
+    ``conv_transpose(chunk)`` at ``i0*s``; positions before ``(i0 + T)*s`` are
+    then final.  The output is ``y_full[p : p + L_out]`` with ``p + L_out =
+    L*s + c``, ``c = d(K-1) + 1 - s - p + output_padding``, so the first ``p``
+    positions are dropped, and when ``c < 0`` the last ``-c`` final positions
+    are held back until :meth:`flush` knows where the signal ends.
+    """
+
+    def __init__(self, conv: ConvTranspose1d) -> None:
+        self.conv = conv
+        self.kernel, self.stride, self.dilation = conv.kernel_size[0], conv.stride[0], conv.dilation[0]
+        self.padding, self.output_padding = conv.padding[0], conv.output_padding[0]
+        self.reach = self.dilation * (self.kernel - 1) + 1 - self.stride - self.padding + self.output_padding
+        self.inputs = 0                          # inputs received
+        self.start = 0                           # the y_full position of acc's first sample
+        self.acc: Tensor | None = None           # y_full from ``start`` on: final samples held back, then the tail
+        self.unbatched: bool | None = None
+
+    def step(self, chunk: Any) -> Tensor:
+        """The outputs final once ``chunk`` is added."""
+        x = _batched(self, "streaming ConvTranspose1d", chunk)
+        conv = self.conv
+        if x.shape[-1] == 0:                     # an empty chunk (an earlier strided layer emitted nothing yet)
+            out = Tensor._wrap(np.zeros((x.shape[0], conv.out_channels, 0), x.data.dtype))
+            return out[0] if self.unbatched else out
+        part = F.conv_transpose1d(x, conv.weight, None, self.stride, 0, 0, conv.groups, self.dilation,
+                                  algorithm=conv.algorithm)
+        self._add(part, self.inputs * self.stride)
+        self.inputs += x.shape[-1]
+        return self._emit(self.inputs * self.stride + min(self.reach, 0))
+
+    def _add(self, part: Tensor, at: int) -> None:
+        """Add ``part`` (y_full values from position ``at`` on) into the accumulator."""
+        if self.acc is None:
+            self.acc, self.start = part, at
+            return
+        end = max(self.start + self.acc.shape[-1], at + part.shape[-1])
+        self.acc = F.pad(self.acc, (0, end - self.start - self.acc.shape[-1])) + \
+            F.pad(part, (at - self.start, end - at - part.shape[-1]))
+
+    def _emit(self, limit: int) -> Tensor:
+        """Emit the output positions below ``limit`` (y_full ``[max(start, p), limit)``), with the bias."""
+        assert self.acc is not None
+        have = self.start + self.acc.shape[-1]
+        if limit > have:                          # output_padding past y_full: zeros (the bias alone)
+            self.acc = F.pad(self.acc, (0, limit - have))
+        first = max(self.padding - self.start, 0)
+        cut = max(limit - self.start, 0)
+        out = self.acc[..., min(first, cut):cut]
+        self.acc = self.acc[..., cut:]
+        self.start += cut
+        if self.conv.bias is not None:
+            out = out + self.conv.bias[:, None]
+        return out[0] if self.unbatched else out
+
+    def flush(self) -> Tensor:
+        """The held-back outputs and the tail, cropped where the signal's output ends; the state cleared."""
+        if self.acc is None:
+            raise bad_value("Stream.flush", "stream", "a stream that has received at least one chunk", None)
+        out = self._emit(self.inputs * self.stride + self.reach)
+        self.acc, self.inputs, self.start = None, 0, 0
+        return out
+
+
 class Stream:
     """What ``lucid.nn.streaming(module)`` yields: the per-layer states, and :meth:`flush`."""
 
@@ -153,12 +229,14 @@ class Stream:
         if not isinstance(module, Module):
             raise bad_type("streaming", "module", "a lucid.nn.Module", module)
         self.module = module
-        self._states: dict[int, _ConvState] = {}
+        self._states: dict[int, _ConvState | _TransposeState] = {}
         for layer in module.modules():
             if isinstance(layer, Conv1d):
                 self._states[id(layer)] = _ConvState(layer)
+            elif isinstance(layer, ConvTranspose1d):
+                self._states[id(layer)] = _TransposeState(layer)
         if not self._states:
-            raise bad_value("streaming", "module", "a module with at least one Conv1d", module)
+            raise bad_value("streaming", "module", "a module with at least one Conv1d or ConvTranspose1d", module)
         for layer in module.modules():
             state = self._states.get(id(layer))
             if state is not None:
@@ -167,9 +245,9 @@ class Stream:
     def flush(self) -> Tensor:
         """The rest of a single streamed layer's output (its right padding applied); the state is cleared,
         so the next call starts a new signal.  A model streams its causal convolutions without flushing."""
-        if not isinstance(self.module, Conv1d):
-            raise bad_value("Stream.flush", "module", "a single Conv1d (a model of causal convolutions needs no "
-                            "flush: its calls' outputs are the offline output)", self.module)
+        if not isinstance(self.module, (Conv1d, ConvTranspose1d)):
+            raise bad_value("Stream.flush", "module", "a single Conv1d or ConvTranspose1d (a model of causal "
+                            "convolutions needs no flush: its calls' outputs are the offline output)", self.module)
         return self._states[id(self.module)].flush()
 
     def close(self) -> None:
