@@ -37,7 +37,6 @@ import numpy as np
 import lucid
 import lucid.nn.functional as F
 from lucid import algos
-from lucid.algos._parallel import THREADS
 from lucid.bench.timing import block_timing, raise_mmap_threshold, round_ratios
 
 
@@ -135,7 +134,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         import torch
     except ImportError:
         sys.exit("benchmarks/conv_transpose.py compares with PyTorch: pip install torch")
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(lucid.get_num_threads())
     raise_mmap_threshold()
     rows = []
     print(f"{'layer':20s} {'fwd lucid':>10s} {'torch':>8s} {'ratio':>6s} | {'train lucid':>11s} {'torch':>8s} "
@@ -152,7 +151,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
               + ", ".join(picks.get(name, "-") for name in ("conv_transpose1d", "conv_transpose1d.grad_input",
                                                              "conv_transpose1d.grad_weight")), flush=True)
     if args.json:
-        doc = {"threads": THREADS, "rounds": args.rounds, "mode": args.mode, "fingerprint": algos.fingerprint(),
+        doc = {"threads": lucid.get_num_threads(), "rounds": args.rounds, "mode": args.mode,
+               "fingerprint": algos.fingerprint(),
                "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None, "rows": rows}
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(doc, handle, indent=1)
