@@ -26,6 +26,7 @@ API (no PyTorch needed).
 """
 from __future__ import annotations
 
+import argparse
 import os
 
 import numpy as np
@@ -197,11 +198,15 @@ def train(steps=60, seed=0, lr=5e-3, log_every=0, **sizes):
     return fit(model, data, steps, lr, log_every)
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--report", action="store_true", help="print the planner's full report (every candidate "
+                        "and why) instead of one line per layer shape")
+    report = parser.parse_args(argv).report
     print(f"HiFi-GAN-style generator, sizes {DEMO}: mel -> waveform, L1")
     losses = train(log_every=10, **DEMO)
     print(f"L1 {losses[0]:.4f} -> {losses[-1]:.4f}\n")
-    print(lucid.algos.report())
+    print(lucid.algos.report() if report else lucid.algos.summary() + "\n(--report: every candidate and why)")
 
 
 if __name__ == "__main__":

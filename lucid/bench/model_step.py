@@ -86,13 +86,14 @@ ONE_THREAD_ROUNDS = 3
 STALL_RATIO = 1.5
 
 
-def picks(records: list[dict]) -> list[dict[str, str]]:
+def picks(records: list[dict]) -> list[dict[str, Any]]:
     """The planner's decision per (op, shape), in first-call order."""
-    seen: dict[tuple[str, str], dict[str, str]] = {}
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
     for record in records:
         seen.setdefault((record["op"], record["key"]), {"op": record["op"], "shape": record["key"],
                                                          "algorithm": record["algorithm"],
-                                                         "reason": record["reason"]})
+                                                         "reason": record["reason"],
+                                                         "called_as": record.get("called_as")})
     return list(seen.values())
 
 

@@ -22,9 +22,9 @@ from .sparse import Embedding
 from .streaming import Stream, streaming
 from .upsampling import Upsample
 
-__all__ = ["Module", "Parameter", "Conv1d", "Sequential", "ReLU", "MSELoss", "functional", "init", "utils",
-           "Tanh", "Sigmoid", "SiLU", "GELU", "Softplus", "Softmax", "LogSoftmax", "AvgPool1d", "MaxPool1d",
+__all__ = ["Module", "Parameter", "Conv1d", "Sequential", "ReLU", "MSELoss", "functional", "init", "utils", "Tanh",
+           "Sigmoid", "SiLU", "GELU", "Softplus", "Softmax", "LogSoftmax", "AvgPool1d", "MaxPool1d",
            "Linear", "Identity", "Dropout", "LayerNorm", "GroupNorm", "CrossEntropyLoss", "L1Loss", "GLU",
-           "streaming", "Stream", "BatchNorm1d", "InstanceNorm1d", "utils", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
-           "Flatten", "Unflatten", "Upsample", "Embedding", "ModuleDict", "PReLU", "ELU", "BCEWithLogitsLoss",
-           "BCELoss", "NLLLoss", "ConvTranspose1d", "LeakyReLU", "ModuleList"]
+           "streaming", "Stream", "BatchNorm1d", "InstanceNorm1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
+           "Flatten", "Unflatten", "Upsample", "Embedding", "ModuleDict", "PReLU", "ELU",
+           "BCEWithLogitsLoss", "BCELoss", "NLLLoss", "ConvTranspose1d", "LeakyReLU", "ModuleList"]

@@ -68,7 +68,7 @@ def test_help_lists_model_among_the_options(capsys):
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
     options = out.split("options:", 1)[1]
-    assert "--model {conformer,tcn,wavenet}" in options
+    assert "--model {conformer,tcn,vocoder,wavenet}" in options
     assert "writes only where it is told to" in out
 
 

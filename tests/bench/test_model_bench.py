@@ -32,17 +32,17 @@ def test_quick_run_writes_the_json(tmp_path, capsys, name):
     assert "planner's picks" in out
 
 
-def test_inference_times_the_forward_without_a_graph(tmp_path, capsys):
-    """``--inference``: no backward problems are planned; the vocoder's up-sampling runs as backward_data
-    ``as conv_transpose1d``."""
-    path = tmp_path / "inference.json"
-    assert cli.main(["--model", "vocoder", "--inference", "--quick", "--rounds", "1", "--json", str(path)]) == 0
+def test_the_vocoder_steps_and_its_up_sampling_is_recorded_as_conv_transpose1d(tmp_path, capsys):
+    """``--model vocoder --infer``: its ConvTranspose1d layers run as backward_data, recorded ``as
+    conv_transpose1d``, and inference is timed beside the training step."""
+    path = tmp_path / "vocoder.json"
+    assert cli.main(["--model", "vocoder", "--infer", "--quick", "--rounds", "1", "--peers", "none",
+                     "--json", str(path)]) == 0
     doc = json.loads(path.read_text())
-    assert doc["step"] == "inference" and doc["optimizer"] is None
-    assert {p["op"] for p in doc["picks"]} == {"forward", "backward_data"}
-    assert {p["called_as"] for p in doc["picks"] if p["op"] == "backward_data"} == {"conv_transpose1d"}
-    out = capsys.readouterr().out
-    assert "inference step (no_grad)" in out and "(as conv_transpose1d)" in out
+    assert {p["op"] for p in doc["picks"]} == {"forward", "backward_data", "backward_filter"}
+    assert "conv_transpose1d" in {p["called_as"] for p in doc["picks"] if p["op"] == "backward_data"}
+    assert doc["infer"]["lucid"]["median_s"] > 0
+    assert "inference (no_grad forward)" in capsys.readouterr().out
 
 
 def test_without_peers_torch_is_not_timed(tmp_path):

@@ -103,8 +103,8 @@ class Planner:
                 algorithm: str | None = None, called_as: str | None = None) -> np.ndarray:
         """:func:`execute` on this planner."""
         settings = config.settings(algorithm)
-        key = (op, spec, settings, num_threads())
-        entry = self._entry(key, (a, b), called_as)
+        key = (op, spec, settings, num_threads(), called_as)
+        entry = self._entry(key, (a, b))
         if entry.racing:
             return self._race_call(key, entry, a, b)
         raw = entry.run(a, b)
@@ -114,8 +114,8 @@ class Planner:
 
     def _rerun(self, key: tuple, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Re-run a call whose operands hold NaN/Inf on an algorithm that keeps them in place."""
-        op, spec, settings, threads = key
-        entry = self._entry((op, spec, settings._replace(nonfinite_operands=True), threads), (a, b))
+        op, spec, settings, threads, called_as = key
+        entry = self._entry((op, spec, settings._replace(nonfinite_operands=True), threads, called_as), (a, b))
         return entry.lowering.result(entry.run(a, b))
 
     def choose(self, spec: ConvSpec, op: str = "forward", algorithm: str | None = None,
@@ -125,7 +125,7 @@ class Planner:
             raise bad_type("choose", "spec", "a lucid.algos.ConvSpec", spec)
         if called_as is not None and not isinstance(called_as, str):
             raise bad_type("choose", "called_as", "None or a str", called_as)
-        return self._entry((op, spec, config.settings(algorithm), num_threads()), None, called_as).algorithm
+        return self._entry((op, spec, config.settings(algorithm), num_threads(), called_as), None).algorithm
 
     def clear_plans(self) -> None:
         """:func:`clear_plans` on this planner (races in progress and online picks are dropped too)."""
@@ -170,9 +170,10 @@ class Planner:
             release_to_os()
 
     # -- planning --------------------------------------------------------------------------
-    def _entry(self, key: tuple, operands: Operands | None, called_as: str | None = None) -> Any:
-        """The cached entry of ``key``, planning it once if absent (other callers wait); the record
-        of a new plan names ``called_as``, the function the user called, when it is given."""
+    def _entry(self, key: tuple, operands: Operands | None) -> Any:
+        """The cached entry of ``key`` = ``(op, spec, settings, threads, called_as)``, planning it once
+        if absent (other callers wait); ``called_as`` (the function the user called, or None) is
+        part of the key, so each caller's first call is planned and recorded under its name."""
         with self._lock:
             entry = self._cache.get(key)
             if entry is not None:
@@ -187,7 +188,7 @@ class Planner:
         if not owner:
             return future.result()
         try:
-            entry = self._plan(key, operands, called_as)
+            entry = self._plan(key, operands)
         except BaseException as exc:
             with self._lock:
                 del self._inflight[key]
@@ -200,9 +201,9 @@ class Planner:
         self._trim_if_due()
         return entry
 
-    def _plan(self, key: tuple, operands: Operands | None, called_as: str | None = None) -> Entry | RacingEntry:
+    def _plan(self, key: tuple, operands: Operands | None) -> Entry | RacingEntry:
         """A new key's entry: a joined race, else a decision (which may start a race)."""
-        op, spec, settings, threads = key
+        op, spec, settings, threads, called_as = key
         bucket = BucketKey.of(op, spec, settings.workspace_limit, settings.tolerance, settings.deterministic,
                               settings.nonfinite_operands, threads).text()
         joined = self._join(key, bucket)
@@ -227,7 +228,7 @@ class Planner:
     def _join(self, key: tuple, bucket: str) -> RacingEntry | None:
         """A new length of a bucket whose race is in progress joins it (its surviving candidates
         are assessed for the length; each one's plan is built when it first serves a call)."""
-        op, spec, settings, threads = key
+        op, spec, settings, threads, _ = key
         if settings.mode != "online" or settings.algorithm != AUTO:
             return None
         started = time.perf_counter()

@@ -106,7 +106,7 @@ def assess(algorithm: Algorithm, op: str, source: ConvSpec, settings: Settings,
         cand.reason = f"error bound {layout.error_bound:.1e} > tolerance {settings.tolerance:.1e}"
     elif settings.deterministic and not algorithm.deterministic:
         cand.reason = "not deterministic (deterministic=True)"
-    elif settings.nonfinite_operands and not algorithm.local_nonfinite:
+    elif settings.nonfinite_operands and not (algorithm.local_nonfinite and lowering.local_nonfinite):
         cand.reason = "spreads NaN/Inf beyond the outputs the definition puts them in"
     return cand
 

@@ -135,7 +135,8 @@ def report(decisions: list[dict] | None = None) -> str:
     header = f"  {'candidate':<10} {'predicted':>10} {'measured':>10} {'workspace':>11} {'err bound':>9}  note"
     for record in rows:
         hit = " (reused)" if record.get("cache_hit") else ""
-        lines.append(f"{record['op']:<15} {record['key']}  mode={record['mode']}  -> {record['algorithm']}{hit}"
+        op = record["op"] if not record.get("called_as") else f"{record['op']} as {record['called_as']}"
+        lines.append(f"{op:<15} {record['key']}  mode={record['mode']}  -> {record['algorithm']}{hit}"
                      f"  [{units.seconds(record.get('duration_s'))}]")
         lines.append(f"  reason: {record['reason']}")
         lines.append(header)
