@@ -153,7 +153,7 @@ def test_the_sweep_is_large_enough():
 
 ENVIRONMENT = [
     ("LUCID_CONV_ALGO", "cudnn", "algorithm", "auto"),
-    ("LUCID_PLANNER", "exhaustive", "mode", "online"),
+    ("LUCID_PLANNER", "exhaustive", "mode", "heuristic"),
     ("LUCID_WORKSPACE_LIMIT", "plenty", "workspace_limit", config.DEFAULT_WORKSPACE_LIMIT),
     ("LUCID_WORKSPACE_LIMIT", "-5", "workspace_limit", config.DEFAULT_WORKSPACE_LIMIT),
     ("LUCID_TOLERANCE", "-1e-3", "tolerance", float("inf")),
