@@ -18,7 +18,7 @@ def no_env(monkeypatch):
 
 def test_defaults():
     s = config.settings()
-    assert s.algorithm == "auto" and s.mode == "online" and s.deterministic is False
+    assert s.algorithm == "auto" and s.mode == "heuristic" and s.deterministic is False
     assert s.workspace_limit == config.DEFAULT_WORKSPACE_LIMIT <= 1 << 30
     assert math.isinf(s.tolerance) and s.time_limit == 1.0
 
@@ -59,10 +59,10 @@ def test_bad_environment_warns_once_and_uses_default(monkeypatch):
     monkeypatch.setenv("LUCID_PLANNER", "fastest")
     config.reload()
     with pytest.warns(RuntimeWarning, match="ignoring LUCID_PLANNER='fastest'"):
-        assert config.resolve("mode") == "online"
+        assert config.resolve("mode") == "heuristic"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert config.resolve("mode") == "online"
+        assert config.resolve("mode") == "heuristic"
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -92,4 +92,4 @@ def test_scopes_are_per_thread():
         thread.start()
         thread.join()
         assert config.resolve("mode") == "measure"
-    assert seen == ["online"]
+    assert seen == ["heuristic"]

@@ -15,6 +15,7 @@ from planner_fakes import Fake, fakes, reset_planner
 from reference import conv1d_ref
 
 import lucid.algos as algos
+from lucid.algos.planner import config
 from lucid.algos.planner import race as race_module
 from lucid.algos.spec import ConvSpec
 
@@ -22,10 +23,15 @@ SPEC = ConvSpec(2, 3, 4, 60, 3, 1, (1, 1), 1, 1, "float64")
 
 
 @pytest.fixture(autouse=True)
-def clean():
+def clean(monkeypatch):
+    """Online mode for the whole process (threads included: the environment, not a scope), a fresh planner."""
+    monkeypatch.setenv("LUCID_PLANNER", "online")
+    config.reload()
     reset_planner()
     yield
     reset_planner()
+    monkeypatch.delenv("LUCID_PLANNER")
+    config.reload()
 
 
 def calls(n: int, spec: ConvSpec = SPEC, **settings) -> np.ndarray:

@@ -25,7 +25,7 @@ def test_record_fields_and_candidates():
         algos.choose(SPEC)
         (rec,) = algos.records()
     assert rec["op"] == "forward" and rec["key"].startswith(SPEC.describe())
-    assert rec["mode"] == "online" and rec["algorithm"] == "direct" and rec["cache_hit"] is False
+    assert rec["mode"] == "heuristic" and rec["algorithm"] == "direct" and rec["cache_hit"] is False
     assert rec["duration_s"] > 0
     by_name = {c["name"]: c for c in rec["candidates"]}
     assert set(by_name) == {"direct", "k3", "wide"} or {"direct", "k3", "wide"} <= set(by_name)
