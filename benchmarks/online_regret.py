@@ -43,8 +43,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import lucid  # noqa: E402
 from lucid import algos  # noqa: E402
-from lucid.algos.lowering import OPS, derived_spec  # noqa: E402
-from lucid.algos.planner import calibration, wisdom  # noqa: E402
+from lucid.algos.lowering import OPS  # noqa: E402
+from lucid.algos.planner import calibration, grids, wisdom  # noqa: E402
 from lucid.algos.planner.files import atomic_write_json  # noqa: E402
 from lucid.algos.spec import ConvSpec  # noqa: E402
 from lucid.bench.timing import block_timing  # noqa: E402
@@ -82,29 +82,13 @@ def draw(rng: random.Random) -> tuple[str, ConvSpec] | None:
     stride = rng.choice((1, 1, 2))
     span = dilation * (k - 1) + 1
     pad = rng.choice((0, span // 2))
-    op = rng.choice(OPS)
-    try:
-        spec = ConvSpec(n, c, c_out, length, k, stride, (pad, pad), dilation, groups)
-        derived = derived_spec(op, spec)
-    except ValueError:
-        return None
-    elements = max(derived.n * derived.c_in * derived.length, derived.c_out * derived.cig * derived.kernel_size,
-                   derived.n * derived.c_out * derived.l_out)
-    if not MIN_FLOPS <= derived.direct_flops <= MAX_FLOPS or elements > MAX_ELEMENTS:
-        return None
-    return op, spec
+    return grids.bounded(rng.choice(OPS), (n, c, c_out, length, k, stride, (pad, pad), dilation, groups),
+                         (MIN_FLOPS, MAX_FLOPS), MAX_ELEMENTS)
 
 
 def unseen_grid(seed: int, count: int) -> list[tuple[str, ConvSpec]]:
-    """``count`` distinct problems drawn reproducibly from ``seed``."""
-    rng, problems = random.Random(seed), []
-    for _ in range(10000 * count):
-        if len(problems) == count:
-            break
-        problem = draw(rng)
-        if problem is not None and problem not in problems:
-            problems.append(problem)
-    return problems
+    """``count`` distinct problems drawn reproducibly from ``seed`` (the acceptance's ranges)."""
+    return grids.grid(seed, count, draw=draw)
 
 
 def named_problems() -> list[tuple[str, str, ConvSpec]]:

@@ -12,6 +12,7 @@ are disjoint (:func:`held_out`), so a fit is always judged out of sample.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from ...suite import SUITE
 from ..lowering import OPS, derived_spec
@@ -53,23 +54,30 @@ def _draw(rng: random.Random) -> Problem | None:
     stride = rng.choice((1, 1, 1, 2, 3, 4))
     span = dilation * (k - 1) + 1
     pad = rng.choice((0, span // 2, span // 2, span - 1))
-    op = rng.choice(OPS)
+    return bounded(rng.choice(OPS), (n, c, c_out, length, k, stride, (pad, pad), dilation, groups))
+
+
+def bounded(op: str, shape: tuple, flops: tuple[float, float] = (MIN_FLOPS, MAX_FLOPS),
+            max_elements: int = MAX_ELEMENTS) -> Problem | None:
+    """``(op, ConvSpec(*shape))`` when valid and its derived problem's direct FLOPs lie in ``flops``
+    and no operand holds more than ``max_elements``; None otherwise."""
     try:
-        spec = ConvSpec(n, c, c_out, length, k, stride, (pad, pad), dilation, groups)
+        spec = ConvSpec(*shape)
         derived = derived_spec(op, spec)
     except ValueError:
         return None
     elements = max(derived.n * derived.c_in * derived.length, derived.c_out * derived.cig * derived.kernel_size,
                    derived.n * derived.c_out * derived.l_out)
-    if not MIN_FLOPS <= derived.direct_flops <= MAX_FLOPS or elements > MAX_ELEMENTS:
+    if not flops[0] <= derived.direct_flops <= flops[1] or elements > max_elements:
         return None
     return op, spec
 
 
-def grid(seed: int, count: int = COUNT, exclude: frozenset[Problem] = frozenset()) -> list[Problem]:
+def grid(seed: int, count: int = COUNT, exclude: frozenset[Problem] = frozenset(),
+         draw: Callable[[random.Random], Problem | None] | None = None) -> list[Problem]:
     """``count`` distinct problems drawn reproducibly from ``seed``, none of them in ``exclude``.
 
-    Rejection sampling over :func:`_draw`; the same ``seed`` always gives the
+    Rejection sampling over ``draw`` (default :func:`_draw`, this module's ranges); the same ``seed`` always gives the
     same list (Python's ``random.Random`` is stable across versions for
     these calls).  Cost: a few thousand draws, milliseconds.
     """
@@ -81,7 +89,7 @@ def grid(seed: int, count: int = COUNT, exclude: frozenset[Problem] = frozenset(
     for _ in range(1000 * count):
         if len(problems) == count:
             break
-        problem = _draw(rng)
+        problem = (draw or _draw)(rng)
         if problem is not None and problem not in seen:
             seen.add(problem)
             problems.append(problem)
