@@ -1,21 +1,16 @@
 """``nn.Conv1d``, the seed's layer: parameters, initialisation and padding modes."""
 from __future__ import annotations
 
-import math
-
-from .._errors import bad_type, bad_value, check_choice, check_int
-from ..dtypes import DeviceLike, DTypeLike, float32, to_device, to_dtype
-from ..factories import empty
+from .._errors import check_choice
+from ..dtypes import DeviceLike, DTypeLike
 from ..tensor import Tensor
 from . import functional as F
-from . import init
-from .module import Module
-from .parameter import Parameter
+from ._conv_base import ConvBase
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-class Conv1d(Module):
+class Conv1d(ConvBase):
     """Applies a 1-D convolution (cross-correlation) over an input of several channels.
 
     ``y[n, o, t] = bias[o] + sum_{c, k} x_pad[n, g*C_in/groups + c, t*stride + k*dilation] * weight[o, c, k]``
@@ -75,38 +70,12 @@ class Conv1d(Module):
                  algorithm: str | None = None) -> None:
         super().__init__()
         where = "Conv1d"
-        self.in_channels = check_int(where, "in_channels", in_channels, 0)
-        self.out_channels = check_int(where, "out_channels", out_channels, 1)
-        self.kernel_size = (F.single(where, "kernel_size", kernel_size, 1),)
-        self.stride = (F.single(where, "stride", stride, 1),)
+        self._sizes(where, in_channels, out_channels, kernel_size, stride, dilation, groups, 0)
         padding = F.check_padding(where, padding, self.stride[0])
         self.padding = padding if isinstance(padding, str) else (padding,)
-        self.dilation = (F.single(where, "dilation", dilation, 1),)
-        self.groups = check_int(where, "groups", groups, 1)
-        for name in ("in_channels", "out_channels"):
-            if getattr(self, name) % self.groups:
-                raise bad_value(where, name, f"divisible by groups={self.groups}", getattr(self, name))
-        if not isinstance(bias, bool):
-            raise bad_type(where, "bias", "a bool", bias)
         self.padding_mode = check_choice(where, "padding_mode", padding_mode, PADDING_MODES)
-        to_device(device, where)
-        kind = to_dtype(dtype, where) or float32
-        if not kind.is_floating_point:
-            raise bad_type(where, "dtype", "lucid.float32 or lucid.float64", kind)
-        if algorithm is not None and not isinstance(algorithm, str):
-            raise bad_type(where, "algorithm", "None or an algorithm name (str)", algorithm)
-        self.algorithm = algorithm
-        self.weight = Parameter(empty(out_channels, in_channels // groups, self.kernel_size[0], dtype=kind))
-        self.register_parameter("bias", Parameter(empty(out_channels, dtype=kind)) if bias else None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Re-draw ``weight`` (Kaiming uniform, ``a=sqrt(5)``) and ``bias`` (``±1/sqrt(fan_in)``)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_channels // self.groups * self.kernel_size[0]
-            bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0      # no inputs: a zero bias, not 1/0
-            init.uniform_(self.bias, -bound, bound)
+        self._make_parameters(where, (self.out_channels, self.in_channels // self.groups, self.kernel_size[0]), bias,
+                         device, dtype, algorithm)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """Convolve ``input`` of shape ``(N, C_in, L)`` or ``(C_in, L)``."""
@@ -117,20 +86,3 @@ class Conv1d(Module):
             padding = 0
         return F.conv1d(input, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups,
                         algorithm=self.algorithm)
-
-    def extra_repr(self) -> str:
-        """The configuration, worded exactly as PyTorch's ``Conv1d.extra_repr``."""
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,):
-            s += f", padding={self.padding}"
-        if self.dilation != (1,):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
-        if self.algorithm is not None:
-            s += f", algorithm={self.algorithm}"
-        return s

@@ -1,21 +1,17 @@
 """``nn.ConvTranspose1d``: the up-sampling layer of audio decoders, spelled and initialised as PyTorch's."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from .._errors import bad_type, bad_value, check_int
-from ..dtypes import DeviceLike, DTypeLike, float32, to_device, to_dtype
-from ..factories import empty
+from .._errors import bad_value
+from ..dtypes import DeviceLike, DTypeLike
 from ..tensor import Tensor
-from . import init
 from ._checks import floating, single
+from ._conv_base import ConvBase
 from ._conv_transpose_functional import conv_transpose1d, output_padding_for
-from .module import Module
-from .parameter import Parameter
 
 
-class ConvTranspose1d(Module):
+class ConvTranspose1d(ConvBase):
     """Applies a transposed 1-D convolution (the adjoint of ``Conv1d``), as ``torch.nn.ConvTranspose1d``.
 
     ``y[n, g*C_out/groups + o, j] = bias[.] + sum_{c, i, k: i*stride + k*dilation - padding = j}
@@ -78,45 +74,18 @@ class ConvTranspose1d(Module):
                  algorithm: str | None = None) -> None:
         super().__init__()
         where = "ConvTranspose1d"
-        self.in_channels = check_int(where, "in_channels", in_channels, 1)
-        self.out_channels = check_int(where, "out_channels", out_channels, 1)
-        self.kernel_size = (single(where, "kernel_size", kernel_size, 1),)
-        self.stride = (single(where, "stride", stride, 1),)
+        self._sizes(where, in_channels, out_channels, kernel_size, stride, dilation, groups, 1)
         self.padding = (single(where, "padding", padding, 0),)
         self.output_padding = (single(where, "output_padding", output_padding, 0),)
-        self.dilation = (single(where, "dilation", dilation, 1),)
-        self.groups = check_int(where, "groups", groups, 1)
-        for name in ("in_channels", "out_channels"):
-            if getattr(self, name) % self.groups:
-                raise bad_value(where, name, f"divisible by groups={self.groups}", getattr(self, name))
         if self.output_padding[0] >= max(self.stride[0], self.dilation[0]):
             raise bad_value(where, "output_padding", f"smaller than stride ({self.stride[0]}) or dilation "
                             f"({self.dilation[0]})", output_padding)
-        if not isinstance(bias, bool):
-            raise bad_type(where, "bias", "a bool", bias)
         if padding_mode != "zeros":
             raise bad_value(where, "padding_mode", "'zeros' (the only padding mode of a transposed convolution, "
                             "as in PyTorch)", padding_mode)
         self.padding_mode = padding_mode
-        to_device(device, where)
-        kind = to_dtype(dtype, where) or float32
-        if not kind.is_floating_point:
-            raise bad_type(where, "dtype", "lucid.float32 or lucid.float64", kind)
-        if algorithm is not None and not isinstance(algorithm, str):
-            raise bad_type(where, "algorithm", "None or an algorithm name (str)", algorithm)
-        self.algorithm = algorithm
-        self.weight = Parameter(empty(in_channels, out_channels // groups, self.kernel_size[0], dtype=kind))
-        self.register_parameter("bias", Parameter(empty(out_channels, dtype=kind)) if bias else None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Re-draw ``weight`` (Kaiming uniform, ``a=sqrt(5)``) and ``bias`` (``±1/sqrt(fan_in)``),
-        ``fan_in = out_channels // groups * kernel_size`` (PyTorch's fan of the transposed weight)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.out_channels // self.groups * self.kernel_size[0]
-            bound = 1.0 / math.sqrt(fan_in)
-            init.uniform_(self.bias, -bound, bound)
+        self._make_parameters(where, (self.in_channels, self.out_channels // self.groups, self.kernel_size[0]), bias,
+                         device, dtype, algorithm)
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
         """Transpose-convolve ``input`` of shape ``(N, C_in, L)`` or ``(C_in, L)``.
@@ -135,20 +104,3 @@ class ConvTranspose1d(Module):
                                                 self.dilation[0], input.ndim)
         return conv_transpose1d(input, self.weight, self.bias, self.stride[0], self.padding[0], output_padding,
                                 self.groups, self.dilation[0], algorithm=self.algorithm)
-
-    def extra_repr(self) -> str:
-        """The configuration, worded exactly as PyTorch's ``ConvTranspose1d.extra_repr``."""
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,):
-            s += f", padding={self.padding}"
-        if self.dilation != (1,):
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0,):
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.algorithm is not None:
-            s += f", algorithm={self.algorithm}"
-        return s
