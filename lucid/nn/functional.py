@@ -34,9 +34,11 @@ from ._checks import single  # F.single: nn.Conv1d's checks use it too
 from ._pooling_functional import avg_pool1d, max_pool1d  # noqa: F401  (re-exported: F.max_pool1d, ...)
 from .parameter import Parameter
 
-__all__ = ["conv1d", "pad", "linear", "dropout", "relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
-           "log_softmax", "glu", "avg_pool1d", "max_pool1d", "layer_norm", "group_norm", "mse_loss", "l1_loss",
-           "cross_entropy"]
+__all__ = ["conv1d", "conv_transpose1d", "pad", "linear", "embedding", "dropout", "relu", "leaky_relu", "elu",
+           "prelu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax", "glu", "avg_pool1d",
+           "max_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "interpolate", "layer_norm", "group_norm",
+           "batch_norm", "instance_norm", "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits"]
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
