@@ -51,6 +51,14 @@ def output_padding_for(where: str, output_size: Any, length: int, kernel_size: i
     return wanted - low
 
 
+def check_output_padding(where: str, output_padding: int, stride: int, dilation: int) -> None:
+    """``output_padding`` below ``max(stride, dilation)``, PyTorch's limit, or a ValueError saying why."""
+    if output_padding >= max(stride, dilation):
+        raise bad_value(where, "output_padding", f"smaller than stride ({stride}) or dilation ({dilation}): it adds "
+                        "samples at the end that only those can reach; pass a larger stride, or output_size "
+                        "to nn.ConvTranspose1d", output_padding)
+
+
 def conv_transpose_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,  # noqa: A002
                         output_padding: Any, groups: Any, dilation: Any) -> ConvSpec:
     """Check every argument of :func:`conv_transpose1d` and return the matching convolution's forward spec.
@@ -89,10 +97,7 @@ def conv_transpose_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stri
         floating(w, "bias", bias, like=input)
         if bias.shape != (c_out,):
             raise bad_value(w, "bias", f"None or a tensor of shape ({c_out},) (weight.shape[1] * groups)", bias)
-    if output_padding >= max(stride, dilation):
-        raise bad_value(w, "output_padding", f"smaller than stride ({stride}) or dilation ({dilation}): it adds "
-                        "samples at the end that only those can reach; pass a larger stride, or output_size "
-                        "to nn.ConvTranspose1d", output_padding)
+    check_output_padding(w, output_padding, stride, dilation)
     l_out = minimum_length(length, k, stride, padding, dilation) + output_padding
     if l_out < 1:
         most = ((length - 1) * stride + dilation * (k - 1) + output_padding) // 2

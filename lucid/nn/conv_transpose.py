@@ -8,7 +8,7 @@ from ..dtypes import DeviceLike, DTypeLike
 from ..tensor import Tensor
 from ._checks import floating, single
 from ._conv_base import ConvBase
-from ._conv_transpose_functional import conv_transpose1d, output_padding_for
+from ._conv_transpose_functional import check_output_padding, conv_transpose1d, output_padding_for
 
 
 class ConvTranspose1d(ConvBase):
@@ -77,9 +77,7 @@ class ConvTranspose1d(ConvBase):
         self._sizes(where, in_channels, out_channels, kernel_size, stride, dilation, groups, 1)
         self.padding = (single(where, "padding", padding, 0),)
         self.output_padding = (single(where, "output_padding", output_padding, 0),)
-        if self.output_padding[0] >= max(self.stride[0], self.dilation[0]):
-            raise bad_value(where, "output_padding", f"smaller than stride ({self.stride[0]}) or dilation "
-                            f"({self.dilation[0]})", output_padding)
+        check_output_padding(where, self.output_padding[0], self.stride[0], self.dilation[0])
         if padding_mode != "zeros":
             raise bad_value(where, "padding_mode", "'zeros' (the only padding mode of a transposed convolution, "
                             "as in PyTorch)", padding_mode)

@@ -106,8 +106,9 @@ def conv_spec(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, p
     w = "conv1d"
     if not isinstance(input, Tensor):                 # the usual fix: lucid.tensor(x), in the weight's dtype
         raise bad_type(w, "input", "a lucid.Tensor", input, tensor_fix(input, _other_dtype(input, weight)))
-    one_channel = isinstance(weight, Tensor) and weight.ndim == 3 and weight.shape[1] == 1 and groups == 1
-    flat = "add the batch and channel dimensions: x.reshape(1, 1, -1)" if input.ndim == 1 and one_channel else None
+    flat = None                                       # the fix is worded only for the error it explains
+    if input.ndim == 1 and isinstance(weight, Tensor) and weight.ndim == 3 and weight.shape[1] == 1 and groups == 1:
+        flat = "add the batch and channel dimensions: x.reshape(1, 1, -1)"
     _floating(w, "input", input, "2-D (C_in, L) or 3-D (N, C_in, L)", (2, 3), flat)
     _floating(w, "weight", weight, "3-D (C_out, C_in // groups, K)", (3,))
     if weight.data.dtype != input.data.dtype:
